@@ -91,7 +91,9 @@ def load_state_dict(path: str | os.PathLike) -> tuple[StateDict, dict[str, str]]
             tensors = st_load(data)
             metadata = _safetensors_metadata(data)
         except Exception as exc:  # safetensors raises several types for bad files
-            raise SymcodecError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+            raise SymcodecError(
+                f"{path}: not a valid safetensors file ({_first_line(exc)})"
+            ) from None
         return dict(tensors), metadata
     if suffix in (".pt", ".pth"):
         import io as _io

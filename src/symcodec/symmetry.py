@@ -347,14 +347,12 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
             _generator_permutation(sym, g, kh, kw),
             s,
         )
-        for g, s in zip(sym.generators, sym.signs)
+        for g, s in zip(sym.generators, sym.signs, strict=True)
     ]
     n_ref = ref_h * ref_w
     identity_ref, identity = tuple(range(n_ref)), tuple(range(n))
     # Closure under composition: (g o h)(p) = g(h(p)), chi(g o h) = chi(g) chi(h).
-    elements: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {
-        identity_ref: (identity, 1)
-    }
+    elements: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {identity_ref: (identity, 1)}
     frontier = [identity_ref]
     while frontier:
         nxt = []
@@ -392,7 +390,7 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
         dead.append(any(perm[rep] == rep and s == -1 for perm, s in group))
 
     live_index = {}
-    for k, orbit in enumerate(orbits):
+    for k in range(len(orbits)):
         if not dead[k]:
             live_index[k] = len(live_index)
     dof = len(live_index)
@@ -504,7 +502,7 @@ def define_symmetry(
     >>> define_symmetry("bad", [("hflip", 1), ("hflip", -1)]).dof(3)
     Traceback (most recent call last):
     ...
-    symcodec.errors.SymcodecError: symmetry 'bad': signs [1, -1] are not a character of the group its generators generate (an element would need both signs, leaving only w = 0)
+    symcodec.errors.SymcodecError: symmetry 'bad': signs [1, -1] are not a character ...
     """
     gens = tuple(g if isinstance(g, str) else tuple(g) for g, _ in generators)
     signs = tuple(int(s) for _, s in generators)
