@@ -119,13 +119,29 @@ class OrbitLayout:
     source: np.ndarray
     sign: np.ndarray
     projector: np.ndarray
-    # (n, DoF) matrix with sign(p) / |orbit| at (p, orbit(p)): w_flat @ it = coefficients
-    averaging: np.ndarray = field(repr=False)
+    # Live orbits grouped by size m: (live-orbit indices (D_m,), members (D_m, m), their
+    # signs (D_m, m)), so that gather sums each orbit by a pairwise tree.
+    orbit_groups: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = field(repr=False)
+    # (DoF, n) matrix with sign(q) at (source(q), q): coefficients @ it = kernels
+    expand: np.ndarray = field(repr=False)
+    # the transpose of ``expand`` and 1 / |orbit|: (w_flat @ it) * inverse = coefficients
+    reduce: np.ndarray = field(repr=False)
+    inverse_orbit_sizes: np.ndarray = field(repr=False)
+
+    @property
+    def max_orbit_size(self) -> int:
+        """The largest live orbit (1 when there is none)."""
+        return max((members.shape[1] for _, members, _ in self.orbit_groups), default=1)
 
     @property
     def dof(self) -> int:
         """Degrees of freedom: the number of live orbits (= trace of the projector)."""
         return int(self.representatives.shape[0])
+
+    @property
+    def has_negative_signs(self) -> bool:
+        """True if some live position carries sign -1 relative to its representative."""
+        return bool((self.sign < 0).any())
 
     @property
     def size(self) -> int:
@@ -210,8 +226,37 @@ class Symmetry:
         """
         layout = self._layout_of(weight)
         flat = weight.reshape(*weight.shape[:-2], layout.size)
-        averaging = _tensor(layout.averaging, flat.dtype, flat.device)
-        return flat @ averaging
+        if layout.max_orbit_size <= 2:
+            # One matrix product: each coefficient sums at most two equal terms (and zeros)
+            # for a symmetric tensor, which is exact; the halving is exact too.
+            reduce = _tensor(layout.reduce, flat.dtype, flat.device)
+            inverse = _tensor(layout.inverse_orbit_sizes, flat.dtype, flat.device)
+            out = flat.reshape(-1, layout.size) @ reduce
+            return out.mul_(inverse).view(*flat.shape[:-1], layout.dof)
+        lead = flat.shape[:-1]
+        parts = []
+        for live, members, signs in layout.orbit_groups:
+            d_m, m = members.shape
+            index = _tensor(members.reshape(-1), torch.long, flat.device)
+            values = flat.index_select(-1, index).view(*lead, d_m, m)
+            if layout.has_negative_signs:
+                values = values * _tensor(signs, flat.dtype, flat.device)
+            # Pairwise tree sum, then divide: for a symmetric tensor every level adds equal
+            # numbers, so m copies of c sum to exactly m * c and divide back to exactly c
+            # whenever m is a power of two (all orbits of the named symmetries).
+            while values.shape[-1] > 1:
+                half = values.shape[-1] // 2
+                rest = values[..., 2 * half :]
+                values = values[..., :half] + values[..., half : 2 * half]
+                if rest.shape[-1]:
+                    values = torch.cat([values, rest], dim=-1)
+            parts.append((live, values.squeeze(-1).div_(m) if m > 1 else values.squeeze(-1)))
+        if len(parts) == 1:
+            return parts[0][1]
+        out = flat.new_empty(*lead, layout.dof)
+        for live, values in parts:
+            out[..., _tensor(live, torch.long, flat.device)] = values
+        return out
 
     def scatter(
         self, coefficients: torch.Tensor, kernel_shape: tuple[int, int] | int
@@ -227,12 +272,12 @@ class Symmetry:
                 f"symmetry {self.name!r} on {kh}x{kw} kernels has {layout.dof} coefficients "
                 f"per kernel, got a last axis of {coefficients.shape[-1]}"
             )
-        source = _tensor(layout.source, torch.long, coefficients.device)
-        sign = _tensor(layout.sign, coefficients.dtype, coefficients.device)
         if layout.dof == 0:
             flat = coefficients.new_zeros(*coefficients.shape[:-1], layout.size)
         else:
-            flat = coefficients.index_select(-1, source) * sign
+            # Every output is one coefficient times +-1 plus exact zeros: an exact product.
+            expand = _tensor(layout.expand, coefficients.dtype, coefficients.device)
+            flat = coefficients.reshape(-1, layout.dof) @ expand
         return flat.reshape(*coefficients.shape[:-1], kh, kw)
 
     def project(self, weight: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
@@ -412,14 +457,30 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
             projector[p, perm[p]] += s
     projector /= len(group)
 
-    averaging = np.zeros((n, dof), dtype=np.float64)
+    by_size: dict[int, list[int]] = {}
     for k, orbit in enumerate(orbits):
-        if dead[k]:
-            continue
-        for q in orbit:
-            averaging[q, live_index[k]] = sign[q] / len(orbit)
+        if not dead[k]:
+            by_size.setdefault(len(orbit), []).append(k)
+    orbit_groups = []
+    for m, ks in sorted(by_size.items()):
+        live = np.array([live_index[k] for k in ks], dtype=np.int64)
+        members = np.array([orbits[k] for k in ks], dtype=np.int64).reshape(len(ks), m)
+        signs = sign[members]
+        orbit_groups.append((live, members, signs))
+    orbit_groups = tuple(orbit_groups)
 
-    for arr in (representatives, source, sign, projector, averaging):
+    expand = np.zeros((dof, n), dtype=np.float64)
+    for q in range(n):
+        if sign[q] != 0:
+            expand[source[q], q] = sign[q]
+    reduce = np.ascontiguousarray(expand.T)
+    inverse_orbit_sizes = np.zeros(dof, dtype=np.float64)
+    for live, members, _ in orbit_groups:
+        inverse_orbit_sizes[live] = 1.0 / members.shape[1]
+
+    arrays = [representatives, source, sign, projector, expand, reduce, inverse_orbit_sizes]
+    arrays += [a for group in orbit_groups for a in group]
+    for arr in arrays:
         arr.setflags(write=False)
     return OrbitLayout(
         kernel_shape=(kh, kw),
@@ -430,7 +491,10 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
         source=source,
         sign=sign,
         projector=projector,
-        averaging=averaging,
+        orbit_groups=orbit_groups,
+        expand=expand,
+        reduce=reduce,
+        inverse_orbit_sizes=inverse_orbit_sizes,
     )
 
 
