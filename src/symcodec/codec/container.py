@@ -1,0 +1,663 @@
+"""The ``.symc`` container: a versioned bitstream of one model (see ``docs/format.md``).
+
+Layout (all integers big-endian)::
+
+    offset  size  field
+    0       4     magic b"SYMC"
+    4       2     format version (1)
+    6       2     flags (0; reserved)
+    8       4     header length H in bytes
+    12      4     CRC32 of the header bytes
+    16      H     header: UTF-8 JSON object (one record per tensor)
+    16 + H  ...   payload: each tensor's packed codes at its record's offset
+
+The header and the 16-byte preamble are side information: their bits are counted, and the
+channel does not corrupt them (SPEC section 4). Every record carries the CRC32 of its own
+payload bytes.
+
+>>> import torch
+>>> from symcodec.codec import TransmissionPlan, encode, decode
+>>> sd = {"conv.weight": torch.randn(4, 2, 3, 3), "conv.bias": torch.zeros(4)}
+>>> plan = TransmissionPlan.default(sd, symmetry="central", bits=32)
+>>> out = decode(encode(sd, plan))
+>>> from symcodec.symmetry import get_symmetry
+>>> torch.equal(out["conv.weight"], get_symmetry("central").project(sd["conv.weight"]))
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..errors import SymcodecError
+from ..symmetry import Symmetry
+from .bitpack import pack_codes, packed_size, unpack_codes
+from .plan import MODES, TensorPlan, TransmissionPlan
+from .quantize import QuantizerParams, QuantizerSpec, dequantize, quantize
+
+MAGIC = b"SYMC"
+FORMAT_VERSION = 1
+PREAMBLE = struct.Struct(">4sHHII")
+PREAMBLE_BYTES = PREAMBLE.size  # 16
+CODERS = ("fixed",)
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+MAX_DIMS = 8
+
+_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+_DTYPE_NAMES = {v: k for k, v in _DTYPES.items()}
+_RAW_NUMPY = {
+    "int64": np.dtype("<i8"),
+    "int32": np.dtype("<i4"),
+    "int16": np.dtype("<i2"),
+    "int8": np.dtype("i1"),
+    "uint8": np.dtype("u1"),
+    "bool": np.dtype("?"),
+}
+
+
+# ------------------------------------------------------------------------------------
+# What a tensor looks like on the wire
+
+
+def transmitted_values(tensor: torch.Tensor, plan: TensorPlan) -> torch.Tensor:
+    """The values a tensor puts on the wire under ``plan`` (before quantization).
+
+    In ``dof`` mode, the coefficients of the projection ``(..., DoF)``; otherwise the
+    tensor itself.
+    """
+    if plan.mode == "dof":
+        assert plan.symmetry is not None
+        if tensor.dim() < 2:
+            raise SymcodecError(
+                f"mode 'dof' needs a kernel tensor, got shape {tuple(tensor.shape)}"
+            )
+        return plan.symmetry.gather(tensor.detach().to(torch.float32))
+    return tensor.detach()
+
+
+def rebuild_tensor(
+    values: torch.Tensor,
+    shape: tuple[int, ...],
+    symmetry: Symmetry | None,
+    mode: str,
+    alpha: float = 1.0,
+) -> torch.Tensor:
+    """The receiver's side of :func:`transmitted_values`: scatter ``dof`` coefficients,
+    project ``full-project`` kernels (partial projection of strength ``alpha``), leave
+    ``full`` values as they are."""
+    if mode == "dof":
+        assert symmetry is not None
+        return symmetry.scatter(values.reshape(*shape[:-2], -1), tuple(shape[-2:]))
+    if mode == "full-project":
+        assert symmetry is not None
+        return symmetry.project(values.reshape(shape), alpha=alpha)
+    return values.reshape(shape)
+
+
+def sent_shape(shape: tuple[int, ...], plan_mode: str, symmetry: Symmetry | None) -> tuple:
+    """Shape of the values sent for a tensor of ``shape``."""
+    if plan_mode == "dof":
+        assert symmetry is not None
+        return (*shape[:-2], symmetry.dof(tuple(shape[-2:])))
+    return tuple(shape)
+
+
+# ------------------------------------------------------------------------------------
+# Records and accounting
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """One tensor's header record (see ``docs/format.md``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    symmetry: Symmetry | None
+    mode: str
+    coder: str
+    quantizer: QuantizerSpec
+    params: QuantizerParams | None
+    count: int  # values sent
+    offset: int  # bytes from the start of the payload
+    length: int  # bytes
+    crc32: int
+
+    @property
+    def payload_bits(self) -> int:
+        """Values sent x bits per value (padding excluded)."""
+        return self.count * self.quantizer.bits
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def to_json(self) -> dict:
+        q: dict = {
+            "kind": self.quantizer.kind,
+            "bits": self.quantizer.bits,
+        }
+        if self.quantizer.kind == "uniform":
+            q["grid"] = self.quantizer.grid
+            q["per_channel"] = self.quantizer.per_channel
+            assert self.params is not None
+            q["lo"] = [float(v) for v in self.params.lo]
+            q["hi"] = [float(v) for v in self.params.hi]
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "symmetry": None if self.symmetry is None else self.symmetry.to_dict(),
+            "mode": self.mode,
+            "coder": self.coder,
+            "quantizer": q,
+            "count": self.count,
+            "offset": self.offset,
+            "length": self.length,
+            "crc32": self.crc32,
+        }
+
+
+@dataclass(frozen=True)
+class Header:
+    """The parsed, validated header of a ``.symc`` stream."""
+
+    version: int
+    records: tuple[TensorRecord, ...]
+    metadata: dict[str, str]
+    header_bytes: int  # JSON length H
+    payload_bytes: int
+
+    @property
+    def header_bits(self) -> int:
+        """Side information in bits: the 16-byte preamble plus the JSON header."""
+        return 8 * (PREAMBLE_BYTES + self.header_bytes)
+
+    @property
+    def payload_offset(self) -> int:
+        return PREAMBLE_BYTES + self.header_bytes
+
+
+@dataclass(frozen=True)
+class TensorAccount:
+    """Per-tensor figures for ``symcodec info`` and the study."""
+
+    name: str
+    shape: tuple[int, ...]
+    symmetry: str
+    mode: str
+    coder: str
+    bits: int
+    values_total: int
+    values_sent: int
+    payload_bits: int
+    full_bits_same: int  # numel x bits
+    full_bits_float32: int  # numel x 32
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Values, payload bits and side information of one stream, per tensor and in total."""
+
+    tensors: tuple[TensorAccount, ...]
+    header_bits: int
+    stream_bits: int  # the whole stream as sent: preamble + header + payload (padding incl.)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def values_total(self) -> int:
+        return sum(t.values_total for t in self.tensors)
+
+    @property
+    def values_sent(self) -> int:
+        return sum(t.values_sent for t in self.tensors)
+
+    @property
+    def payload_bits(self) -> int:
+        return sum(t.payload_bits for t in self.tensors)
+
+    @property
+    def full_bits_same(self) -> int:
+        return sum(t.full_bits_same for t in self.tensors)
+
+    @property
+    def full_bits_float32(self) -> int:
+        return sum(t.full_bits_float32 for t in self.tensors)
+
+    @property
+    def reduction_vs_same_bits(self) -> float:
+        """Payload reduction (fraction) against every value sent at the same bits."""
+        return 1.0 - self.payload_bits / self.full_bits_same if self.full_bits_same else 0.0
+
+    @property
+    def reduction_vs_float32(self) -> float:
+        """Payload reduction (fraction) against every value sent as float32."""
+        return 1.0 - self.payload_bits / self.full_bits_float32 if self.full_bits_float32 else 0.0
+
+
+def accounting(header: Header, notes: tuple[str, ...] = ()) -> Accounting:
+    """The :class:`Accounting` of a parsed header."""
+    rows = []
+    for r in header.records:
+        rows.append(
+            TensorAccount(
+                name=r.name,
+                shape=r.shape,
+                symmetry="-" if r.symmetry is None else r.symmetry.name,
+                mode=r.mode,
+                coder=r.coder,
+                bits=r.quantizer.bits,
+                values_total=r.numel,
+                values_sent=r.count,
+                payload_bits=r.payload_bits,
+                full_bits_same=r.numel * r.quantizer.bits,
+                full_bits_float32=r.numel * 32,
+            )
+        )
+    return Accounting(
+        tensors=tuple(rows),
+        header_bits=header.header_bits,
+        stream_bits=8 * (header.payload_offset + header.payload_bytes),
+        notes=notes,
+    )
+
+
+# ------------------------------------------------------------------------------------
+# Encoding
+
+
+def encode(
+    state_dict: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    metadata: Mapping[str, str] | None = None,
+) -> bytes:
+    """Encode a state dict into a ``.symc`` stream following ``plan``.
+
+    Deterministic: the same tensors and plan give the same bytes.
+    """
+    records: list[TensorRecord] = []
+    chunks: list[bytes] = []
+    offset = 0
+    for name, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise SymcodecError(f"{name}: expected a tensor, got {type(tensor).__name__}")
+        tplan = plan[name]
+        dtype_name = _DTYPE_NAMES.get(tensor.dtype)
+        if dtype_name is None:
+            raise SymcodecError(f"{name}: unsupported dtype {tensor.dtype}")
+        if tensor.dim() > MAX_DIMS:
+            raise SymcodecError(f"{name}: more than {MAX_DIMS} dimensions")
+        if tplan.mode != "full" and (tensor.dim() < 2 or not tensor.dtype.is_floating_point):
+            raise SymcodecError(
+                f"{name}: mode {tplan.mode!r} needs a float kernel tensor, "
+                f"got {dtype_name} of shape {tuple(tensor.shape)}"
+            )
+        if tplan.symmetry is not None:
+            kernel = tuple(tensor.shape[-2:])
+            if not tplan.symmetry.supports(kernel):
+                tplan.symmetry.dof(kernel)  # raises the precise error
+        spec = tplan.quantizer_for(tensor.dtype)
+        values = transmitted_values(tensor.cpu(), tplan)
+        try:
+            q = quantize(values, spec)
+        except SymcodecError as exc:
+            raise SymcodecError(f"{name}: {exc}") from None
+        if spec.kind == "uniform":
+            data = pack_codes(q.codes, spec.bits)
+        elif spec.kind == "raw":
+            data = q.codes.astype(_RAW_NUMPY[dtype_name], copy=False).tobytes()
+        else:
+            data = q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
+        record = TensorRecord(
+            name=name,
+            shape=tuple(int(s) for s in tensor.shape),
+            dtype=dtype_name,
+            symmetry=tplan.symmetry,
+            mode=tplan.mode,
+            coder="fixed",
+            quantizer=spec,
+            params=q.params,
+            count=int(values.numel()),
+            offset=offset,
+            length=len(data),
+            crc32=zlib.crc32(data),
+        )
+        records.append(record)
+        chunks.append(data)
+        offset += len(data)
+    header = {
+        "format": "symc",
+        "producer": f"symcodec {__version__}",
+        "metadata": {str(k): str(v) for k, v in (metadata or {}).items()},
+        "tensors": [r.to_json() for r in records],
+    }
+    header_bytes = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()
+    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes), zlib.crc32(header_bytes))
+    return b"".join([preamble, header_bytes, *chunks])
+
+
+# ------------------------------------------------------------------------------------
+# Decoding
+
+
+def read_header(blob: bytes) -> Header:
+    """Parse and validate the preamble and header of a ``.symc`` stream.
+
+    Every field is checked before it is used; offsets and lengths must lie inside the
+    stream. Raises :class:`SymcodecError` naming the first problem found.
+    """
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        raise SymcodecError("a .symc stream must be bytes")
+    blob = bytes(blob)
+    if len(blob) < PREAMBLE_BYTES:
+        if not MAGIC.startswith(blob[:4]):
+            raise SymcodecError("not a .symc stream (wrong magic)")
+        raise SymcodecError(f"truncated .symc stream: {len(blob)} bytes, less than the preamble")
+    magic, version, flags, header_len, header_crc = PREAMBLE.unpack_from(blob)
+    if magic != MAGIC:
+        raise SymcodecError("not a .symc stream (wrong magic)")
+    if version != FORMAT_VERSION:
+        raise SymcodecError(
+            f"unsupported .symc format version {version} (this symcodec reads {FORMAT_VERSION})"
+        )
+    if flags != 0:
+        raise SymcodecError(f"unsupported .symc flags {flags:#06x}")
+    if header_len > MAX_HEADER_BYTES:
+        raise SymcodecError(f"header length {header_len} bytes exceeds {MAX_HEADER_BYTES}")
+    if PREAMBLE_BYTES + header_len > len(blob):
+        raise SymcodecError(
+            f"truncated .symc stream: header of {header_len} bytes, "
+            f"{len(blob) - PREAMBLE_BYTES} available"
+        )
+    header_bytes = blob[PREAMBLE_BYTES : PREAMBLE_BYTES + header_len]
+    if zlib.crc32(header_bytes) != header_crc:
+        raise SymcodecError("header CRC mismatch: the header is corrupt")
+    try:
+        doc = json.loads(header_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SymcodecError(f"header is not valid JSON ({exc.__class__.__name__})") from None
+    payload_bytes = len(blob) - PREAMBLE_BYTES - header_len
+    return _parse_header(doc, header_len, payload_bytes)
+
+
+def _parse_header(doc, header_len: int, payload_bytes: int) -> Header:
+    _expect(isinstance(doc, dict), "header must be a JSON object")
+    _known_keys(doc, {"format", "producer", "metadata", "tensors"}, "header")
+    _expect(doc.get("format") == "symc", "header field 'format' must be 'symc'")
+    metadata = doc.get("metadata", {})
+    _expect(
+        isinstance(metadata, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()),
+        "header field 'metadata' must map strings to strings",
+    )
+    tensors = doc.get("tensors")
+    _expect(isinstance(tensors, list), "header field 'tensors' must be a list")
+    records = []
+    names = set()
+    end_of_previous = 0
+    for i, raw in enumerate(tensors):
+        record = _parse_record(raw, i)
+        if record.name in names:
+            raise SymcodecError(f"duplicate tensor name {record.name!r} in header")
+        names.add(record.name)
+        if record.offset != end_of_previous:
+            raise SymcodecError(
+                f"tensor {record.name!r}: field 'offset' is {record.offset}, "
+                f"expected {end_of_previous}"
+            )
+        end_of_previous = record.offset + record.length
+        if end_of_previous > payload_bytes:
+            raise SymcodecError(
+                f"truncated .symc stream: tensor {record.name!r} needs payload bytes up to "
+                f"{end_of_previous}, only {payload_bytes} present"
+            )
+        records.append(record)
+    if end_of_previous != payload_bytes:
+        raise SymcodecError(
+            f"payload has {payload_bytes - end_of_previous} bytes after the last tensor"
+        )
+    return Header(
+        version=FORMAT_VERSION,
+        records=tuple(records),
+        metadata=dict(metadata),
+        header_bytes=header_len,
+        payload_bytes=payload_bytes,
+    )
+
+
+_RECORD_KEYS = {
+    "name",
+    "shape",
+    "dtype",
+    "symmetry",
+    "mode",
+    "coder",
+    "quantizer",
+    "count",
+    "offset",
+    "length",
+    "crc32",
+}
+
+
+def _parse_record(raw, index: int) -> TensorRecord:
+    where = f"tensor record {index}"
+    _expect(isinstance(raw, dict), f"{where} must be an object")
+    name = raw.get("name")
+    _expect(isinstance(name, str) and 0 < len(name) <= 1024, f"{where}: field 'name' is invalid")
+    where = f"tensor {name!r}"
+    _known_keys(raw, _RECORD_KEYS, where)
+    missing = _RECORD_KEYS - set(raw)
+    _expect(not missing, f"{where}: missing field {sorted(missing)[0]!r}" if missing else "")
+    shape = raw["shape"]
+    _expect(
+        isinstance(shape, list)
+        and len(shape) <= MAX_DIMS
+        and all(_is_int(s) and 0 <= s < 2**40 for s in shape),
+        f"{where}: field 'shape' is invalid",
+    )
+    shape = tuple(shape)
+    dtype = raw["dtype"]
+    _expect(dtype in _DTYPES, f"{where}: field 'dtype' {dtype!r} is not supported")
+    mode = raw["mode"]
+    _expect(mode in MODES, f"{where}: field 'mode' {mode!r} is unknown")
+    coder = raw["coder"]
+    _expect(coder in CODERS, f"{where}: field 'coder' {coder!r} is unknown")
+    symmetry = None
+    if raw["symmetry"] is not None:
+        try:
+            symmetry = Symmetry.from_dict(raw["symmetry"])
+        except SymcodecError as exc:
+            raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
+    _expect(mode == "full" or symmetry is not None, f"{where}: mode {mode!r} needs a symmetry")
+    if symmetry is not None:
+        _expect(len(shape) >= 2, f"{where}: a symmetric tensor needs at least 2 dimensions")
+        try:
+            symmetry.dof(tuple(shape[-2:]))
+        except SymcodecError as exc:
+            raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
+    spec, params = _parse_quantizer(raw["quantizer"], where, dtype)
+    sent = sent_shape(shape, mode, symmetry)
+    expected = math.prod(sent)
+    count = raw["count"]
+    _expect(_is_int(count) and count == expected, f"{where}: field 'count' must be {expected}")
+    if params is not None:
+        channels = params.lo.shape[0]
+        want = sent[0] if spec.per_channel and len(sent) >= 1 and expected > 0 else 1
+        _expect(channels == want, f"{where}: quantizer needs {want} ranges, got {channels}")
+    for key in ("offset", "length", "crc32"):
+        _expect(_is_int(raw[key]) and raw[key] >= 0, f"{where}: field {key!r} is invalid")
+    _expect(raw["crc32"] < 2**32, f"{where}: field 'crc32' is invalid")
+    length = raw["length"]
+    _expect(
+        length == packed_size(count, spec.bits),
+        f"{where}: field 'length' must be {packed_size(count, spec.bits)} bytes",
+    )
+    return TensorRecord(
+        name=raw["name"],
+        shape=shape,
+        dtype=dtype,
+        symmetry=symmetry,
+        mode=mode,
+        coder=coder,
+        quantizer=spec,
+        params=params,
+        count=count,
+        offset=raw["offset"],
+        length=length,
+        crc32=raw["crc32"],
+    )
+
+
+def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, QuantizerParams | None]:
+    _expect(isinstance(raw, dict), f"{where}: field 'quantizer' must be an object")
+    kind = raw.get("kind")
+    allowed = {"kind", "bits"} | (
+        {"grid", "per_channel", "lo", "hi"} if kind == "uniform" else set()
+    )
+    _known_keys(raw, allowed, f"{where}: quantizer")
+    bits = raw.get("bits")
+    _expect(_is_int(bits), f"{where}: quantizer field 'bits' is invalid")
+    is_float = _DTYPES[dtype].is_floating_point
+    _expect(
+        (kind == "raw") != is_float,
+        f"{where}: quantizer kind {kind!r} does not fit dtype {dtype}",
+    )
+    try:
+        if kind != "uniform":
+            spec = QuantizerSpec(kind=kind, bits=bits)
+            if kind == "raw":
+                _expect(
+                    bits == _RAW_NUMPY[dtype].itemsize * 8,
+                    f"{where}: quantizer field 'bits' does not fit dtype {dtype}",
+                )
+            return spec, None
+        spec = QuantizerSpec(
+            kind=kind,
+            bits=bits,
+            grid=raw.get("grid"),
+            per_channel=raw.get("per_channel"),
+        )
+    except SymcodecError as exc:
+        raise SymcodecError(f"{where}: quantizer: {exc}") from None
+    _expect(isinstance(raw.get("per_channel"), bool), f"{where}: quantizer 'per_channel' invalid")
+    lo, hi = raw.get("lo"), raw.get("hi")
+    ok = (
+        isinstance(lo, list)
+        and isinstance(hi, list)
+        and len(lo) == len(hi)
+        and len(lo) >= 1
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo + hi)
+    )
+    _expect(ok, f"{where}: quantizer ranges 'lo'/'hi' are invalid")
+    lo_a = np.asarray(lo, dtype=np.float64)
+    hi_a = np.asarray(hi, dtype=np.float64)
+    _expect(
+        bool(np.isfinite(lo_a).all() and np.isfinite(hi_a).all() and (lo_a <= hi_a).all()),
+        f"{where}: quantizer ranges must be finite with lo <= hi",
+    )
+    _expect(
+        bool((np.abs(np.concatenate([lo_a, hi_a])) <= np.finfo(np.float32).max).all()),
+        f"{where}: quantizer ranges exceed float32",
+    )
+    return spec, QuantizerParams(lo=lo_a.astype(np.float32), hi=hi_a.astype(np.float32))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise SymcodecError(message)
+
+
+def _known_keys(doc: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(doc) - allowed)
+    if unknown:
+        raise SymcodecError(f"{where}: unknown field {unknown[0]!r}")
+
+
+@dataclass(frozen=True)
+class DecodedTensor:
+    """One tensor as received: the values sent (dequantized) and the rebuilt tensor."""
+
+    record: TensorRecord
+    values: torch.Tensor
+    crc_ok: bool
+
+
+def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor:
+    """Dequantize one record's payload bytes to the values sent (shape of the sent values).
+
+    Codes out of the quantizer's range (possible after bit errors) are clamped.
+    """
+    spec = record.quantizer
+    shape = sent_shape(record.shape, record.mode, record.symmetry)
+    if spec.kind == "uniform":
+        codes = unpack_codes(np.frombuffer(data, dtype=np.uint8), spec.bits, record.count)
+        return dequantize(codes, record.params, spec, shape)
+    if spec.kind == "raw":
+        arr = np.frombuffer(data, dtype=_RAW_NUMPY[record.dtype])
+        return torch.from_numpy(arr.copy()).reshape(shape)
+    np_dtype = np.dtype("<f4") if spec.kind == "float32" else np.dtype("<f2")
+    arr = np.frombuffer(data, dtype=np_dtype).astype(np_dtype.newbyteorder("="))
+    return torch.from_numpy(arr).to(torch.float32).reshape(shape)
+
+
+def decode_stream(blob: bytes, strict: bool = True) -> tuple[Header, list[DecodedTensor]]:
+    """Parse a stream and dequantize every record.
+
+    With ``strict`` a payload CRC mismatch raises :class:`SymcodecError` naming the tensor;
+    otherwise the tensor is decoded anyway and marked ``crc_ok=False`` (a noisy link).
+    """
+    header = read_header(blob)
+    payload = memoryview(blob)[header.payload_offset :]
+    decoded = []
+    for record in header.records:
+        data = payload[record.offset : record.offset + record.length]
+        crc_ok = zlib.crc32(data) == record.crc32
+        if strict and not crc_ok:
+            raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}: data is corrupt")
+        decoded.append(DecodedTensor(record, decode_record(record, data), crc_ok))
+    return header, decoded
+
+
+def decode(blob: bytes, strict: bool = True) -> dict[str, torch.Tensor]:
+    """Decode a ``.symc`` stream into a state dict of full tensors.
+
+    ``dof`` kernels are rebuilt from their coefficients, ``full-project`` kernels are
+    projected onto their symmetric subspace, and every tensor gets its original dtype.
+    """
+    _, decoded = decode_stream(blob, strict=strict)
+    out = {}
+    for item in decoded:
+        r = item.record
+        tensor = rebuild_tensor(item.values, r.shape, r.symmetry, r.mode)
+        out[r.name] = tensor.to(_DTYPES[r.dtype])
+    return out
+
+
+def inspect(blob: bytes) -> Accounting:
+    """The :class:`Accounting` of a stream, read from its header alone."""
+    return accounting(read_header(blob))

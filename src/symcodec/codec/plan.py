@@ -1,0 +1,173 @@
+"""What each tensor of a model gets on the wire: symmetry, mode, quantizer (SPEC section 3).
+
+Modes:
+
+* ``dof``: send the live-orbit coefficients of the symmetric kernel (the compression).
+* ``full-project``: send every kernel value; the receiver projects onto ``V_S``.
+* ``full``: send every value; no projection.
+
+>>> import torch
+>>> sd = {"conv.weight": torch.zeros(8, 3, 3, 3), "conv.bias": torch.zeros(8)}
+>>> plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=4)
+>>> plan["conv.weight"].mode, plan["conv.weight"].symmetry.name, plan["conv.bias"].mode
+('dof', 'central-skew', 'full')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+
+from ..errors import SymcodecError
+from ..symmetry import Symmetry, get_symmetry
+from .quantize import QuantizerSpec
+
+MODES = ("dof", "full-project", "full")
+GRID_CHOICES = ("auto", "minmax", "symmetric")
+
+
+@dataclass(frozen=True)
+class TensorPlan:
+    """How one tensor is sent.
+
+    Attributes:
+        symmetry: the kernel symmetry (``None`` for tensors sent as they are).
+        mode: ``dof``, ``full-project`` or ``full``.
+        bits: 2..16 for uniform codes, 32 for float32 passthrough.
+        grid: ``auto`` (zero-centred for skew kernels sent in full, else min/max),
+            ``minmax`` or ``symmetric``.
+        per_channel: one quantizer range per output channel.
+        float16: send IEEE half floats (requires ``bits == 16``).
+    """
+
+    symmetry: Symmetry | None = None
+    mode: str = "full"
+    bits: int = 32
+    grid: str = "auto"
+    per_channel: bool = False
+    float16: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SymcodecError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
+        if self.grid not in GRID_CHOICES:
+            raise SymcodecError(
+                f"unknown quantizer grid {self.grid!r}; known: {', '.join(GRID_CHOICES)}"
+            )
+        if self.mode != "full" and self.symmetry is None:
+            raise SymcodecError(f"mode {self.mode!r} needs a symmetry")
+        self.quantizer_for(torch.float32)  # validates bits / float16
+
+    def quantizer_for(self, dtype: torch.dtype) -> QuantizerSpec:
+        """The quantizer this plan gives a tensor of ``dtype``."""
+        if not (dtype.is_floating_point or dtype.is_complex):
+            return QuantizerSpec(kind="raw", bits=torch.empty(0, dtype=dtype).element_size() * 8)
+        if self.float16:
+            if self.bits != 16:
+                raise SymcodecError(f"float16 passthrough has 16 bits, got bits={self.bits}")
+            return QuantizerSpec(kind="float16", bits=16)
+        if self.bits == 32:
+            return QuantizerSpec(kind="float32", bits=32)
+        grid = self.grid
+        if grid == "auto":
+            skew = self.symmetry is not None and self.symmetry.is_skew
+            grid = "symmetric" if skew and self.mode != "dof" else "minmax"
+        return QuantizerSpec(
+            kind="uniform", bits=self.bits, grid=grid, per_channel=self.per_channel
+        )
+
+
+@dataclass(frozen=True)
+class TransmissionPlan:
+    """A :class:`TensorPlan` for every tensor of a state dict, plus notes for the report."""
+
+    tensors: Mapping[str, TensorPlan]
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> TensorPlan:
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise SymcodecError(f"the transmission plan has no entry for tensor {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tensors
+
+    @classmethod
+    def default(
+        cls,
+        state_dict: Mapping[str, torch.Tensor],
+        symmetry: str | Symmetry = "none",
+        bits: int = 8,
+        mode: str = "dof",
+        other_bits: int | None = None,
+        grid: str = "auto",
+        per_channel: bool = False,
+        layers: Iterable[str] | None = None,
+        float16: bool = False,
+    ) -> TransmissionPlan:
+        """Apply ``symmetry`` in ``mode`` to every conv kernel (4-D float tensor) where it
+        leaves DoF > 0; send every other tensor in ``full`` at ``other_bits`` (default:
+        ``bits``).
+
+        Args:
+            state_dict: the model's tensors.
+            symmetry: a named symmetry or a :class:`~symcodec.symmetry.Symmetry`.
+            bits: bits per kernel value (2..16, or 32 for float32).
+            mode: ``dof``, ``full-project`` or ``full`` for the symmetric kernels.
+            other_bits: bits for every other tensor (default: ``bits``).
+            grid: quantizer grid (``auto``, ``minmax``, ``symmetric``).
+            per_channel: one quantizer range per output channel.
+            layers: restrict the symmetry to these kernels (tensor names such as
+                ``conv1.weight``, or module names such as ``conv1``).
+            float16: send kernels and other tensors as IEEE half floats (``bits = 16``).
+        """
+        sym = get_symmetry(symmetry)
+        if mode not in MODES:
+            raise SymcodecError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+        other = bits if other_bits is None else other_bits
+        wanted = None if layers is None else set(layers)
+        kernels = {
+            name for name, t in state_dict.items() if t.dim() == 4 and t.dtype.is_floating_point
+        }
+        if wanted is not None:
+            unknown = {w for w in wanted if w not in kernels and f"{w}.weight" not in kernels}
+            if unknown:
+                raise SymcodecError(
+                    f"no conv kernel named {sorted(unknown)[0]!r} in the model; kernels: "
+                    f"{', '.join(sorted(kernels)) or '(none)'}"
+                )
+        tensors: dict[str, TensorPlan] = {}
+        notes: list[str] = []
+        for name, tensor in state_dict.items():
+            selected = name in kernels and (
+                wanted is None or name in wanted or name.removesuffix(".weight") in wanted
+            )
+            plan = TensorPlan(bits=other, grid=grid, per_channel=per_channel, float16=float16)
+            if selected and sym.name != "none":
+                shape = tuple(tensor.shape[-2:])
+                if not sym.supports(shape):
+                    notes.append(
+                        f"{name}: {sym.name} is not defined on {shape[0]}x{shape[1]} kernels; "
+                        "sent in full"
+                    )
+                elif sym.dof(shape) == 0:
+                    notes.append(
+                        f"{name}: {sym.name} leaves no degrees of freedom on "
+                        f"{shape[0]}x{shape[1]} kernels; sent in full"
+                    )
+                else:
+                    plan = TensorPlan(
+                        symmetry=sym,
+                        mode=mode,
+                        bits=bits,
+                        grid=grid,
+                        per_channel=per_channel,
+                        float16=float16,
+                    )
+            elif selected:
+                plan = TensorPlan(bits=bits, grid=grid, per_channel=per_channel, float16=float16)
+            tensors[name] = plan
+        return cls(tensors=tensors, notes=tuple(notes))
