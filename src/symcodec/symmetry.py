@@ -308,7 +308,10 @@ class Symmetry:
         return bool(torch.equal(self.project(weight), weight))
 
     def to_dict(self) -> dict:
-        """A JSON-able description (what the bitstream header stores)."""
+        """A JSON-able description (what the bitstream header stores): the name alone for
+        a named symmetry, generators and signs too for a user-defined one."""
+        if NAMED_SYMMETRIES.get(self.name) is self:
+            return {"name": self.name}
         return {
             "name": self.name,
             "generators": [g if isinstance(g, str) else list(g) for g in self.generators],

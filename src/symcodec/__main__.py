@@ -1,0 +1,5 @@
+"""``python -m symcodec``: the command line."""
+
+from .cli import run
+
+run()

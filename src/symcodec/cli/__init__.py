@@ -1,0 +1,86 @@
+"""The ``symcodec`` command line: a thin shell over the library.
+
+Every command has ``--help``. Bad input prints one line ``symcodec: error: ...`` on
+stderr and exits with status 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import SymcodecError
+
+# Modules that add subcommands; each has ``register(subparsers)``.
+_COMMAND_MODULES = ("codec_commands", "train_commands", "link_commands")
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise SymcodecError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(
+        prog="symcodec",
+        description=(
+            "Send neural networks over narrow, noisy links: transmit only the degrees of "
+            "freedom of symmetric convolution kernels, and project at the receiver."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"symcodec {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    import importlib
+
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{module_name}":
+                continue  # a command group not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 success, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        result = args.func(args)
+        return int(result or 0)
+    except SymcodecError as exc:
+        print(f"symcodec: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("symcodec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # never a traceback for the user, unless asked
+        if os.environ.get("SYMCODEC_DEBUG"):
+            raise
+        print(
+            f"symcodec: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(set SYMCODEC_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())
