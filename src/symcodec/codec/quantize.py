@@ -112,8 +112,6 @@ def quantize(values: torch.Tensor, spec: QuantizerSpec) -> Quantized:
         return Quantized(x.contiguous().numpy().reshape(-1), None)
     if spec.kind == "float16":
         return Quantized(x.to(torch.float16).contiguous().numpy().reshape(-1), None)
-    if x.numel() and not bool(torch.isfinite(x).all()):
-        raise SymcodecError("cannot quantize non-finite values (inf or nan)")
     rows = _channel_view(x, spec.per_channel)
     if rows.numel() == 0:
         lo = hi = torch.zeros(rows.shape[0], 1)
@@ -123,6 +121,9 @@ def quantize(values: torch.Tensor, spec: QuantizerSpec) -> Quantized:
     else:
         lo = rows.amin(dim=1, keepdim=True)
         hi = rows.amax(dim=1, keepdim=True)
+    # min and max are non-finite exactly when some value is (nan propagates through both)
+    if not bool(torch.isfinite(lo).all() and torch.isfinite(hi).all()):
+        raise SymcodecError("cannot quantize non-finite values (inf or nan)")
     codes = _codes(rows, lo, hi, spec)
     dtype = np.uint8 if spec.bits <= 8 else np.uint16
     codes_np = codes.numpy().astype(dtype, copy=False).reshape(-1)
@@ -139,11 +140,11 @@ def _codes(rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, spec: Quantiz
         half = 2 ** (spec.bits - 1) - 1
         # step = 2M / (2 half + 1); q = round(x / step) + half
         scale = torch.where(span > 0, (2 * half + 1) / safe_span, torch.zeros_like(span))
-        codes = torch.round(rows * scale).clamp_(-half, half).add_(half)
+        codes = torch.mul(rows, scale).round_().clamp_(-half, half).add_(half)
     else:
         levels = 2**spec.bits
         scale = torch.where(span > 0, levels / safe_span, torch.zeros_like(span))
-        codes = torch.floor((rows - lo) * scale).clamp_(0, levels - 1)
+        codes = torch.sub(rows, lo).mul_(scale).floor_().clamp_(0, levels - 1)
     out_dtype = torch.uint8 if spec.bits <= 8 else torch.int32
     return codes.to(out_dtype)
 
@@ -162,20 +163,36 @@ def dequantize(
     if spec.kind in ("float32", "float16"):
         return torch.from_numpy(np.array(codes, copy=True)).to(dtype).reshape(shape)
     assert params is not None
-    c = torch.from_numpy(np.asarray(codes).astype(np.int32, copy=False)).to(torch.float32)
-    channels = params.lo.shape[0]
-    rows = c.reshape(channels, -1) if count else c.reshape(channels, 0)
+    # One table lookup per value: the table holds every level of every channel, and the
+    # entries for codes above ``max_code`` repeat the top level (the decoder's clamp).
+    table = level_table(params, spec)  # (channels, 2**bits) float32
+    channels, width = table.shape
+    flat_codes = np.asarray(codes).reshape(-1)[:count]
+    if channels == 1:
+        values = table[0][flat_codes]
+    else:
+        index = flat_codes.reshape(channels, -1).astype(np.int64)
+        index += (np.arange(channels, dtype=np.int64) * width)[:, None]
+        values = table.reshape(-1)[index]
+    return torch.from_numpy(values).reshape(shape).to(dtype)
+
+
+def level_table(params: QuantizerParams, spec: QuantizerSpec) -> np.ndarray:
+    """Dequantized value of every code ``0 .. 2**bits - 1`` per channel, ``(channels, 2**bits)``.
+
+    Codes above ``max_code`` map to the top level, so a corrupted code stays in range.
+    """
     lo = torch.from_numpy(params.lo.astype(np.float32)).reshape(-1, 1)
     hi = torch.from_numpy(params.hi.astype(np.float32)).reshape(-1, 1)
-    rows = rows.clamp(0, spec.max_code)
+    codes = torch.arange(2**spec.bits, dtype=torch.float32).clamp(max=spec.max_code)
     if spec.grid == "symmetric":
         half = 2 ** (spec.bits - 1) - 1
         step = (hi - lo) / (2 * half + 1)
-        values = (rows - half) * step
+        values = (codes - half) * step
     else:
         step = (hi - lo) / 2**spec.bits
-        values = lo + (rows + 0.5) * step
-    return values.reshape(shape).to(dtype)
+        values = lo + (codes + 0.5) * step
+    return values.numpy()
 
 
 def fake_quantize(values: torch.Tensor, spec: QuantizerSpec) -> torch.Tensor:
