@@ -40,7 +40,14 @@ import torch
 from torch import nn
 
 from .channel import AWGNChannel, Channel, ChannelStats, IdealChannel, Link
-from .codec import TransmissionPlan, decode_record, encode, read_header, rebuild_tensor
+from .codec import (
+    TransmissionPlan,
+    decode_mask,
+    decode_record,
+    encode,
+    read_header,
+    rebuild_tensor,
+)
 from .codec.container import _DTYPES, Header, TensorRecord
 from .errors import SymcodecError
 
@@ -76,7 +83,8 @@ class TensorReception:
     name: str
     mode: str
     values_sent: int
-    payload_bits: int
+    payload_bits: int  # values x bits + pruning positions
+    mask_bits: int
     bit_errors: int
     crc_ok: bool
     erased_values: int
@@ -110,6 +118,11 @@ class Reception:
     @property
     def values_sent(self) -> int:
         return sum(t.values_sent for t in self.tensors)
+
+    @property
+    def mask_bits(self) -> int:
+        """Bits of pruning positions inside the payload (protected, like the header)."""
+        return sum(t.mask_bits for t in self.tensors)
 
     @property
     def crc_failures(self) -> list[str]:
@@ -189,12 +202,13 @@ def transmit(
     if digital:
         start = time.perf_counter()
         received, stats = channel.transmit_bits(payload, rng=rng)
+        received = _restore_protected(header, payload, received)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         state, tensors = _receive_digital(header, payload, received, stats, options)
         decode_s = time.perf_counter() - start
         all_stats = [stats]
-        bit_errors = stats.bit_errors
+        bit_errors = sum(t.bit_errors for t in tensors)
     else:
         start = time.perf_counter()
         noisy, tensors, all_stats = _analog_link(header, payload, channel, rng, options)
@@ -202,7 +216,8 @@ def transmit(
         start = time.perf_counter()
         state = {}
         for record, values in zip(header.records, noisy, strict=True):
-            state[record.name] = _rebuild(record, values, options)
+            data = payload[record.offset : record.offset + record.positions_length].tobytes()
+            state[record.name] = _rebuild(record, values, options, decode_mask(record, data))
         decode_s = time.perf_counter() - start
         bit_errors = 0
 
@@ -227,9 +242,30 @@ def transmit(
     )
 
 
-def _rebuild(record: TensorRecord, values: torch.Tensor, options: ReceiverOptions) -> torch.Tensor:
-    tensor = rebuild_tensor(values, record.shape, record.symmetry, record.mode, options.alpha)
+def _rebuild(
+    record: TensorRecord,
+    values: torch.Tensor,
+    options: ReceiverOptions,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    tensor = rebuild_tensor(
+        values, record.shape, record.symmetry, record.mode, options.alpha, mask=mask
+    )
     return tensor.to(_DTYPES[record.dtype])
+
+
+def _restore_protected(header: Header, sent: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """Pruning positions travel protected, like the header: undo what the channel did to
+    them (their bits are counted in the payload all the same; SPEC section 6)."""
+    protected = [r for r in header.records if r.positions_length]
+    if not protected:
+        return received
+    received = np.array(received, copy=True)
+    for r in protected:
+        received[r.offset : r.offset + r.positions_length] = sent[
+            r.offset : r.offset + r.positions_length
+        ]
+    return received
 
 
 def _receive_digital(
@@ -251,21 +287,24 @@ def _receive_digital(
             raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}")
         errors = int(_POPCOUNT[np.bitwise_xor(sent[lo:hi], data)].sum()) if not crc_ok else 0
         values = decode_record(record, data.tobytes())
+        mask = decode_mask(record, data.tobytes())
         erased = 0
         if stats.erased_mask is not None:
-            lost = _erased_values(stats.erased_mask[lo:hi], record.count, record.quantizer.bits)
+            value_bytes = stats.erased_mask[lo + record.positions_length : hi]
+            lost = _erased_values(value_bytes, record.count, record.quantizer.bits)
             erased = int(lost.sum())
             if erased:
                 flat = values.reshape(-1).clone()
                 flat[torch.from_numpy(lost)] = 0
                 values = flat.reshape(values.shape)
-        state[record.name] = _rebuild(record, values, options)
+        state[record.name] = _rebuild(record, values, options, mask)
         rows.append(
             TensorReception(
                 name=record.name,
                 mode=record.mode,
                 values_sent=record.count,
                 payload_bits=record.payload_bits,
+                mask_bits=record.mask_bits,
                 bit_errors=errors,
                 crc_ok=crc_ok,
                 erased_values=erased,
@@ -324,6 +363,7 @@ def _analog_link(
                 mode=record.mode,
                 values_sent=record.count,
                 payload_bits=record.payload_bits,
+                mask_bits=record.mask_bits,
                 bit_errors=0,
                 crc_ok=True,
                 erased_values=0,

@@ -26,9 +26,9 @@ def packed_size(count: int, bits: int) -> int:
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
-    """Pack unsigned integer codes (each < 2**bits, 1 <= bits <= 16) MSB-first."""
-    if not 1 <= bits <= 16:
-        raise SymcodecError(f"cannot pack codes of {bits} bits (1..16)")
+    """Pack unsigned integer codes (each < 2**bits, 1 <= bits <= 32) MSB-first."""
+    if not 1 <= bits <= 32:
+        raise SymcodecError(f"cannot pack codes of {bits} bits (1..32)")
     codes = np.ascontiguousarray(codes).reshape(-1)
     n = codes.shape[0]
     if bits == 8:
@@ -49,15 +49,17 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     if bits < 8:
         matrix = np.unpackbits(codes.astype(np.uint8, copy=False).reshape(n, 1), axis=1)
         return np.packbits(matrix[:, 8 - bits :]).tobytes()
-    as_bytes = codes.astype(">u2", copy=False).view(np.uint8).reshape(n, 2)
+    width = 16 if bits <= 16 else 32
+    as_bytes = codes.astype(f">u{width // 8}", copy=False).view(np.uint8).reshape(n, width // 8)
     matrix = np.unpackbits(as_bytes, axis=1)
-    return np.packbits(matrix[:, 16 - bits :]).tobytes()
+    return np.packbits(matrix[:, width - bits :]).tobytes()
 
 
 def unpack_codes(data: bytes | np.ndarray, bits: int, count: int) -> np.ndarray:
-    """Inverse of :func:`pack_codes`: ``count`` codes as uint8 (bits <= 8) or uint16."""
-    if not 1 <= bits <= 16:
-        raise SymcodecError(f"cannot unpack codes of {bits} bits (1..16)")
+    """Inverse of :func:`pack_codes`: ``count`` codes as uint8 (bits <= 8), uint16 (<= 16)
+    or uint32."""
+    if not 1 <= bits <= 32:
+        raise SymcodecError(f"cannot unpack codes of {bits} bits (1..32)")
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes | bytearray) else data
     need = packed_size(count, bits)
     if buf.shape[0] < need:
@@ -79,6 +81,8 @@ def unpack_codes(data: bytes | np.ndarray, bits: int, count: int) -> np.ndarray:
         full = np.zeros((count, 8), dtype=np.uint8)
         full[:, 8 - bits :] = matrix
         return np.packbits(full, axis=1).reshape(-1)
-    full = np.zeros((count, 16), dtype=np.uint8)
-    full[:, 16 - bits :] = matrix
-    return np.packbits(full, axis=1).view(">u2").reshape(-1).astype(np.uint16)
+    width = 16 if bits <= 16 else 32
+    full = np.zeros((count, width), dtype=np.uint8)
+    full[:, width - bits :] = matrix
+    out_dtype = np.uint16 if width == 16 else np.uint32
+    return np.packbits(full, axis=1).view(f">u{width // 8}").reshape(-1).astype(out_dtype)

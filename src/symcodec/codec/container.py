@@ -42,6 +42,13 @@ from ..errors import SymcodecError
 from ..symmetry import Symmetry
 from .bitpack import pack_codes, packed_size, unpack_codes
 from .plan import MODES, TensorPlan, TransmissionPlan
+from .pruning import (
+    Positions,
+    decode_positions,
+    encode_positions,
+    magnitude_mask,
+    positions_valid,
+)
 from .quantize import QuantizerParams, QuantizerSpec, dequantize, quantize
 
 MAGIC = b"SYMC"
@@ -82,9 +89,13 @@ _RAW_NUMPY = {
 def transmitted_values(tensor: torch.Tensor, plan: TensorPlan) -> torch.Tensor:
     """The values a tensor puts on the wire under ``plan`` (before quantization).
 
-    In ``dof`` mode, the coefficients of the projection ``(..., DoF)``; otherwise the
-    tensor itself.
+    In ``dof`` mode, the coefficients of the projection ``(..., DoF)``; in ``pruned`` mode
+    the ``keep`` largest-magnitude values in C order (see :func:`pruning_mask`); otherwise
+    the tensor itself.
     """
+    if plan.mode == "pruned":
+        mask = pruning_mask(tensor, plan)
+        return tensor.detach().reshape(-1)[mask.reshape(-1)]
     if plan.mode == "dof":
         assert plan.symmetry is not None
         if tensor.dim() < 2:
@@ -95,16 +106,29 @@ def transmitted_values(tensor: torch.Tensor, plan: TensorPlan) -> torch.Tensor:
     return tensor.detach()
 
 
+def pruning_mask(tensor: torch.Tensor, plan: TensorPlan) -> torch.Tensor:
+    """The positions a ``pruned`` plan keeps: the ``keep`` largest magnitudes."""
+    assert plan.keep is not None
+    return magnitude_mask(tensor, plan.keep)
+
+
 def rebuild_tensor(
     values: torch.Tensor,
     shape: tuple[int, ...],
     symmetry: Symmetry | None,
     mode: str,
     alpha: float = 1.0,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The receiver's side of :func:`transmitted_values`: scatter ``dof`` coefficients,
-    project ``full-project`` kernels (partial projection of strength ``alpha``), leave
-    ``full`` values as they are."""
+    project ``full-project`` kernels (partial projection of strength ``alpha``), put
+    ``pruned`` values at their ``mask`` positions (zeros elsewhere), leave ``full`` values as
+    they are."""
+    if mode == "pruned":
+        assert mask is not None
+        flat = values.new_zeros(math.prod(shape))
+        flat[mask.reshape(-1)] = values.reshape(-1)
+        return flat.reshape(shape)
     if mode == "dof":
         assert symmetry is not None
         return symmetry.scatter(values.reshape(*shape[:-2], -1), tuple(shape[-2:]))
@@ -114,8 +138,13 @@ def rebuild_tensor(
     return values.reshape(shape)
 
 
-def sent_shape(shape: tuple[int, ...], plan_mode: str, symmetry: Symmetry | None) -> tuple:
+def sent_shape(
+    shape: tuple[int, ...], plan_mode: str, symmetry: Symmetry | None, keep: int | None = None
+) -> tuple:
     """Shape of the values sent for a tensor of ``shape``."""
+    if plan_mode == "pruned":
+        assert keep is not None
+        return (keep,)
     if plan_mode == "dof":
         assert symmetry is not None
         return (*shape[:-2], symmetry.dof(tuple(shape[-2:])))
@@ -142,11 +171,22 @@ class TensorRecord:
     offset: int  # bytes from the start of the payload
     length: int  # bytes
     crc32: int
+    positions: Positions | None = None  # ``pruned`` mode: the kept positions (protected)
+
+    @property
+    def mask_bits(self) -> int:
+        """Bits of the pruning positions (0 for other modes)."""
+        return 0 if self.positions is None else self.positions.bits
 
     @property
     def payload_bits(self) -> int:
-        """Values sent x bits per value (padding excluded)."""
-        return self.count * self.quantizer.bits
+        """Values sent x bits per value, plus the pruning positions (padding excluded)."""
+        return self.count * self.quantizer.bits + self.mask_bits
+
+    @property
+    def positions_length(self) -> int:
+        """Bytes of pruning positions at the start of this record's data."""
+        return 0 if self.positions is None else self.positions.length
 
     @property
     def numel(self) -> int:
@@ -163,7 +203,7 @@ class TensorRecord:
             assert self.params is not None
             q["lo"] = [float(v) for v in self.params.lo]
             q["hi"] = [float(v) for v in self.params.hi]
-        return {
+        doc = {
             "name": self.name,
             "shape": list(self.shape),
             "dtype": self.dtype,
@@ -176,6 +216,9 @@ class TensorRecord:
             "length": self.length,
             "crc32": self.crc32,
         }
+        if self.positions is not None:
+            doc["positions"] = self.positions.to_json()
+        return doc
 
 
 @dataclass(frozen=True)
@@ -210,7 +253,8 @@ class TensorAccount:
     bits: int
     values_total: int
     values_sent: int
-    payload_bits: int
+    payload_bits: int  # values x bits + mask bits
+    mask_bits: int  # pruning positions
     full_bits_same: int  # numel x bits
     full_bits_float32: int  # numel x 32
 
@@ -235,6 +279,10 @@ class Accounting:
     @property
     def payload_bits(self) -> int:
         return sum(t.payload_bits for t in self.tensors)
+
+    @property
+    def mask_bits(self) -> int:
+        return sum(t.mask_bits for t in self.tensors)
 
     @property
     def full_bits_same(self) -> int:
@@ -270,6 +318,7 @@ def accounting(header: Header, notes: tuple[str, ...] = ()) -> Accounting:
                 values_total=r.numel,
                 values_sent=r.count,
                 payload_bits=r.payload_bits,
+                mask_bits=r.mask_bits,
                 full_bits_same=r.numel * r.quantizer.bits,
                 full_bits_float32=r.numel * 32,
             )
@@ -317,7 +366,15 @@ def encode(
             if not tplan.symmetry.supports(kernel):
                 tplan.symmetry.dof(kernel)  # raises the precise error
         spec = tplan.quantizer_for(tensor.dtype)
-        values = transmitted_values(tensor.cpu(), tplan)
+        positions, positions_data = None, b""
+        if tplan.mode == "pruned":
+            if tplan.keep > tensor.numel():
+                raise SymcodecError(f"{name}: cannot keep {tplan.keep} of {tensor.numel()} values")
+            mask = pruning_mask(tensor.cpu(), tplan)
+            positions, positions_data = encode_positions(mask)
+            values = tensor.detach().cpu().reshape(-1)[mask.reshape(-1)]
+        else:
+            values = transmitted_values(tensor.cpu(), tplan)
         try:
             q = quantize(values, spec)
         except SymcodecError as exc:
@@ -328,6 +385,7 @@ def encode(
             data = q.codes.astype(_RAW_NUMPY[dtype_name], copy=False).tobytes()
         else:
             data = q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
+        data = positions_data + data
         record = TensorRecord(
             name=name,
             shape=tuple(int(s) for s in tensor.shape),
@@ -341,6 +399,7 @@ def encode(
             offset=offset,
             length=len(data),
             crc32=zlib.crc32(data),
+            positions=positions,
         )
         records.append(record)
         chunks.append(data)
@@ -466,8 +525,10 @@ def _parse_record(raw, index: int) -> TensorRecord:
     name = raw.get("name")
     _expect(isinstance(name, str) and 0 < len(name) <= 1024, f"{where}: field 'name' is invalid")
     where = f"tensor {name!r}"
-    _known_keys(raw, _RECORD_KEYS, where)
+    _known_keys(raw, _RECORD_KEYS | {"positions"}, where)
     missing = _RECORD_KEYS - set(raw)
+    if raw.get("mode") == "pruned" and "positions" not in raw:
+        missing = missing | {"positions"}
     _expect(not missing, f"{where}: missing field {sorted(missing)[0]!r}" if missing else "")
     shape = raw["shape"]
     _expect(
@@ -489,7 +550,10 @@ def _parse_record(raw, index: int) -> TensorRecord:
             symmetry = Symmetry.from_dict(raw["symmetry"])
         except SymcodecError as exc:
             raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
-    _expect(mode == "full" or symmetry is not None, f"{where}: mode {mode!r} needs a symmetry")
+    _expect(
+        mode in ("full", "pruned") or symmetry is not None,
+        f"{where}: mode {mode!r} needs a symmetry",
+    )
     if symmetry is not None:
         _expect(len(shape) >= 2, f"{where}: a symmetric tensor needs at least 2 dimensions")
         try:
@@ -497,9 +561,17 @@ def _parse_record(raw, index: int) -> TensorRecord:
         except SymcodecError as exc:
             raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
     spec, params = _parse_quantizer(raw["quantizer"], where, dtype)
-    sent = sent_shape(shape, mode, symmetry)
-    expected = math.prod(sent)
     count = raw["count"]
+    positions = None
+    if mode == "pruned":
+        numel = math.prod(shape)
+        _expect(_is_int(count) and 0 <= count <= numel, f"{where}: field 'count' is invalid")
+        positions = _parse_positions(raw["positions"], where, numel, count)
+        _expect(not spec.per_channel, f"{where}: pruned values have one quantizer range")
+    else:
+        _expect("positions" not in raw, f"{where}: field 'positions' needs mode 'pruned'")
+    sent = sent_shape(shape, mode, symmetry, count if mode == "pruned" else None)
+    expected = math.prod(sent)
     _expect(_is_int(count) and count == expected, f"{where}: field 'count' must be {expected}")
     if params is not None:
         channels = params.lo.shape[0]
@@ -509,10 +581,8 @@ def _parse_record(raw, index: int) -> TensorRecord:
         _expect(_is_int(raw[key]) and raw[key] >= 0, f"{where}: field {key!r} is invalid")
     _expect(raw["crc32"] < 2**32, f"{where}: field 'crc32' is invalid")
     length = raw["length"]
-    _expect(
-        length == packed_size(count, spec.bits),
-        f"{where}: field 'length' must be {packed_size(count, spec.bits)} bytes",
-    )
+    want_length = packed_size(count, spec.bits) + (positions.length if positions else 0)
+    _expect(length == want_length, f"{where}: field 'length' must be {want_length} bytes")
     return TensorRecord(
         name=raw["name"],
         shape=shape,
@@ -526,7 +596,20 @@ def _parse_record(raw, index: int) -> TensorRecord:
         offset=raw["offset"],
         length=length,
         crc32=raw["crc32"],
+        positions=positions,
     )
+
+
+def _parse_positions(raw, where: str, numel: int, count: int) -> Positions:
+    _expect(isinstance(raw, dict), f"{where}: field 'positions' must be an object")
+    _known_keys(raw, {"encoding", "bits", "length"}, f"{where}: positions")
+    ok = all(_is_int(raw.get(k)) for k in ("bits", "length")) and isinstance(
+        raw.get("encoding"), str
+    )
+    _expect(ok, f"{where}: field 'positions' is invalid")
+    info = Positions(raw["encoding"], raw["bits"], raw["length"])
+    _expect(positions_valid(info, numel, count), f"{where}: field 'positions' is inconsistent")
+    return info
 
 
 def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, QuantizerParams | None]:
@@ -600,11 +683,24 @@ def _known_keys(doc: dict, allowed: set[str], where: str) -> None:
 
 @dataclass(frozen=True)
 class DecodedTensor:
-    """One tensor as received: the values sent (dequantized) and the rebuilt tensor."""
+    """One tensor as received: the values sent (dequantized), the pruning mask if any."""
 
     record: TensorRecord
     values: torch.Tensor
     crc_ok: bool
+    mask: torch.Tensor | None = None
+
+
+def decode_mask(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor | None:
+    """The kept positions of a ``pruned`` record (None for other modes)."""
+    if record.positions is None:
+        return None
+    raw = bytes(data[: record.positions.length])
+    try:
+        flat = decode_positions(record.positions, raw, record.numel, record.count)
+    except SymcodecError as exc:
+        raise SymcodecError(f"tensor {record.name!r}: {exc}") from None
+    return flat.reshape(record.shape)
 
 
 def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor:
@@ -613,7 +709,8 @@ def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tenso
     Codes out of the quantizer's range (possible after bit errors) are clamped.
     """
     spec = record.quantizer
-    shape = sent_shape(record.shape, record.mode, record.symmetry)
+    shape = sent_shape(record.shape, record.mode, record.symmetry, record.count)
+    data = data[record.positions_length :]
     if spec.kind == "uniform":
         codes = unpack_codes(np.frombuffer(data, dtype=np.uint8), spec.bits, record.count)
         return dequantize(codes, record.params, spec, shape)
@@ -639,7 +736,8 @@ def decode_stream(blob: bytes, strict: bool = True) -> tuple[Header, list[Decode
         crc_ok = zlib.crc32(data) == record.crc32
         if strict and not crc_ok:
             raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}: data is corrupt")
-        decoded.append(DecodedTensor(record, decode_record(record, data), crc_ok))
+        values = decode_record(record, data)
+        decoded.append(DecodedTensor(record, values, crc_ok, decode_mask(record, data)))
     return header, decoded
 
 
@@ -653,7 +751,7 @@ def decode(blob: bytes, strict: bool = True) -> dict[str, torch.Tensor]:
     out = {}
     for item in decoded:
         r = item.record
-        tensor = rebuild_tensor(item.values, r.shape, r.symmetry, r.mode)
+        tensor = rebuild_tensor(item.values, r.shape, r.symmetry, r.mode, mask=item.mask)
         out[r.name] = tensor.to(_DTYPES[r.dtype])
     return out
 

@@ -5,6 +5,8 @@ Modes:
 * ``dof``: send the live-orbit coefficients of the symmetric kernel (the compression).
 * ``full-project``: send every kernel value; the receiver projects onto ``V_S``.
 * ``full``: send every value; no projection.
+* ``pruned``: send the ``keep`` largest-magnitude values and their positions (the
+  baseline of SPEC section 6; see :mod:`symcodec.codec.pruning`).
 
 >>> import torch
 >>> sd = {"conv.weight": torch.zeros(8, 3, 3, 3), "conv.bias": torch.zeros(8)}
@@ -15,6 +17,7 @@ Modes:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +27,7 @@ from ..errors import SymcodecError
 from ..symmetry import Symmetry, get_symmetry
 from .quantize import QuantizerSpec
 
-MODES = ("dof", "full-project", "full")
+MODES = ("dof", "full-project", "full", "pruned")
 GRID_CHOICES = ("auto", "minmax", "symmetric")
 
 
@@ -34,12 +37,13 @@ class TensorPlan:
 
     Attributes:
         symmetry: the kernel symmetry (``None`` for tensors sent as they are).
-        mode: ``dof``, ``full-project`` or ``full``.
+        mode: ``dof``, ``full-project``, ``full`` or ``pruned``.
         bits: 2..16 for uniform codes, 32 for float32 passthrough.
         grid: ``auto`` (zero-centred for skew kernels sent in full, else min/max),
             ``minmax`` or ``symmetric``.
         per_channel: one quantizer range per output channel.
         float16: send IEEE half floats (requires ``bits == 16``).
+        keep: ``pruned`` mode: how many largest-magnitude values are sent.
     """
 
     symmetry: Symmetry | None = None
@@ -48,6 +52,7 @@ class TensorPlan:
     grid: str = "auto"
     per_channel: bool = False
     float16: bool = False
+    keep: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -56,8 +61,14 @@ class TensorPlan:
             raise SymcodecError(
                 f"unknown quantizer grid {self.grid!r}; known: {', '.join(GRID_CHOICES)}"
             )
-        if self.mode != "full" and self.symmetry is None:
+        if self.mode in ("dof", "full-project") and self.symmetry is None:
             raise SymcodecError(f"mode {self.mode!r} needs a symmetry")
+        if (self.mode == "pruned") != (self.keep is not None):
+            raise SymcodecError("mode 'pruned' and 'keep' (values kept) go together")
+        if self.keep is not None and self.keep < 0:
+            raise SymcodecError(f"keep must be non-negative, got {self.keep}")
+        if self.mode == "pruned" and self.per_channel:
+            raise SymcodecError("mode 'pruned' quantizes the kept values per tensor")
         self.quantizer_for(torch.float32)  # validates bits / float16
 
     def quantizer_for(self, dtype: torch.dtype) -> QuantizerSpec:
@@ -171,3 +182,40 @@ class TransmissionPlan:
                 plan = TensorPlan(bits=bits, grid=grid, per_channel=per_channel, float16=float16)
             tensors[name] = plan
         return cls(tensors=tensors, notes=tuple(notes))
+
+    @classmethod
+    def pruned(
+        cls,
+        state_dict: Mapping[str, torch.Tensor],
+        symmetry: str | Symmetry,
+        bits: int = 8,
+        other_bits: int | None = None,
+        grid: str = "auto",
+        layers: Iterable[str] | None = None,
+    ) -> TransmissionPlan:
+        """Pruning at equal payload (SPEC section 6): every conv kernel that ``symmetry``
+        would constrain keeps as many largest-magnitude values as its DoF count; every other
+        tensor is sent in full.
+
+        >>> import torch
+        >>> sd = {"conv.weight": torch.randn(8, 3, 3, 3), "conv.bias": torch.zeros(8)}
+        >>> TransmissionPlan.pruned(sd, "central-skew", bits=4)["conv.weight"].keep
+        96
+        """
+        base = cls.default(
+            state_dict,
+            symmetry=symmetry,
+            bits=bits,
+            mode="dof",
+            other_bits=other_bits,
+            grid=grid,
+            layers=layers,
+        )
+        tensors = {}
+        for name, tplan in base.tensors.items():
+            if tplan.mode == "dof":
+                shape = tuple(state_dict[name].shape)
+                keep = math.prod(shape[:-2]) * tplan.symmetry.dof(shape[-2:])
+                tplan = TensorPlan(mode="pruned", bits=bits, grid=grid, keep=keep)
+            tensors[name] = tplan
+        return cls(tensors=tensors, notes=base.notes)
