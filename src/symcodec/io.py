@@ -94,7 +94,8 @@ def load_state_dict(path: str | os.PathLike) -> tuple[StateDict, dict[str, str]]
             raise SymcodecError(
                 f"{path}: not a valid safetensors file ({_first_line(exc)})"
             ) from None
-        return dict(tensors), metadata
+        # safetensors stores tensors sorted by dtype and name; restore a natural layer order
+        return {k: tensors[k] for k in sorted(tensors, key=_natural_key)}, metadata
     if suffix in (".pt", ".pth"):
         import io as _io
 
@@ -125,6 +126,13 @@ def save_state_dict(
     tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
     data = st_save(tensors, metadata={k: str(v) for k, v in (metadata or {}).items()})
     write_bytes_atomic(path, data)
+
+
+def _natural_key(name: str) -> list:
+    """``conv2`` before ``conv10``: digit runs compare as numbers."""
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _safetensors_metadata(data: bytes) -> dict[str, str]:

@@ -183,6 +183,54 @@ def build_model(
     return spec.factory(num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
 
+def model_from_weights(
+    state_dict: dict[str, torch.Tensor],
+    metadata: dict[str, str] | None = None,
+    name: str | None = None,
+) -> nn.Module:
+    """Rebuild a registered model and load ``state_dict`` into it.
+
+    The architecture is ``name``, else ``metadata["model"]`` (written by ``symcodec train``);
+    ``num_classes``, ``in_channels`` and ``image_size`` come from the metadata when present.
+
+    Raises:
+        SymcodecError: no model name is known, or the weights do not fit the architecture.
+
+    >>> m = build_model("deepcnn-gap")
+    >>> m2 = model_from_weights(m.state_dict(), {"model": "deepcnn-gap"})
+    >>> type(m2).__name__
+    'DeepCNNGAP'
+    """
+    metadata = metadata or {}
+    name = name or metadata.get("model")
+    if not name:
+        raise SymcodecError(
+            "the weights do not say which model they belong to; pass --model "
+            f"({', '.join(model_names())})"
+        )
+
+    def meta_int(key: str) -> int | None:
+        value = metadata.get(key)
+        try:
+            return None if value in (None, "") else int(value)
+        except ValueError:
+            raise SymcodecError(f"metadata field {key!r} is not an integer: {value!r}") from None
+
+    model = build_model(
+        name,
+        num_classes=meta_int("num_classes") or 10,
+        in_channels=meta_int("in_channels"),
+        image_size=meta_int("image_size"),
+    )
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:2])
+        raise SymcodecError(f"the weights do not fit model {name!r}: {detail}") from None
+    return model
+
+
 def _spec(name: str) -> _Spec:
     key = str(name).strip().lower()
     if key not in _MODELS:

@@ -1,0 +1,196 @@
+"""``symcodec train | analyze``."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import torch
+
+from ..symmetry import get_symmetry, symmetry_names
+from ._common import console, new_table, nonnegative_int, output_path
+
+_SKEW_NOTE = "(distance 0 under several symmetries: the one with the fewest DoF is marked)"
+
+
+def register(subparsers) -> None:
+    from ..data import dataset_names
+    from ..models import model_names
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a model with symmetric conv kernels",
+        description="Train a reference model whose conv kernels are constrained to a symmetry "
+        "(only their degrees of freedom are trainable), evaluate it on the test set, and save "
+        "it as .safetensors with its metadata.",
+    )
+    p.add_argument("--dataset", default="mnist-5k", help=f"one of {', '.join(dataset_names())}")
+    p.add_argument("--data-dir", default=None, help="directory of the data set files")
+    p.add_argument("--download", action="store_true", help="download the data set if missing")
+    p.add_argument("--model", default="deepcnn", help=f"one of {', '.join(model_names())}")
+    p.add_argument(
+        "--symmetry", default="none", help=f"one of {', '.join(symmetry_names())} (default none)"
+    )
+    p.add_argument("--layers", default=None, help="comma-separated conv layers to constrain")
+    p.add_argument("--epochs", type=nonnegative_int, default=2, help="epochs (default 2)")
+    p.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--max-steps", type=nonnegative_int, default=None, help="stop after N steps")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and shuffling")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-o", "--output", required=True, help="output .safetensors file")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser(
+        "analyze",
+        help="which symmetry is a trained model closest to?",
+        description="For every conv layer: parameters, DoF under every named symmetry, and "
+        "the relative distance ||W - PW|| / ||W|| to each symmetric subspace, the closest "
+        "marked.",
+    )
+    p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
+    p.add_argument("--plot", default=None, help="write a PNG grid of the first filters")
+    p.set_defaults(func=cmd_analyze)
+
+
+def _check_device(device: str) -> torch.device:
+    from ..errors import SymcodecError
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise SymcodecError(f"unknown device {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SymcodecError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def cmd_train(args) -> int:
+    from .. import __version__
+    from ..constrain import symmetric_layers, symmetrize, unsymmetrize
+    from ..data import load_dataset
+    from ..io import save_state_dict
+    from ..models import build_model
+    from ..training import TrainConfig, evaluate, seeded, train
+
+    out = output_path(args.output, (".safetensors",))
+    device = _check_device(args.device)
+    sym = get_symmetry(args.symmetry)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=str(device),
+        max_steps=args.max_steps,
+    )
+    data = load_dataset(args.dataset, data_dir=args.data_dir, download=args.download)
+    channels, height, _ = data.input_shape
+    with seeded(args.seed):
+        model = build_model(
+            args.model, num_classes=data.num_classes, in_channels=channels, image_size=height
+        )
+    layers = None if args.layers is None else [s for s in args.layers.split(",") if s]
+    con = console()
+    con.print(
+        f"training {args.model} on {data.name} ({data.num_train:,} train / {data.num_test:,} "
+        f"test images from {data.source}), symmetry {sym.name}, {args.epochs} epochs, "
+        f"seed {args.seed}"
+    )
+    if sym.name != "none":
+        report = symmetric_layers(model, sym, layers=layers)
+        symmetrize(model, sym, layers=layers)
+        for name, reason in report.skipped.items():
+            con.print(f"note: layer {name} left unconstrained: {reason}")
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    result = train(model, data.train_x, data.train_y, config, progress=not args.no_progress)
+    if sym.name != "none":
+        unsymmetrize(model)
+    accuracy = evaluate(model, data.test_x, data.test_y, device=str(device))
+    model.to("cpu")
+    metadata = {
+        "producer": f"symcodec {__version__}",
+        "dataset": data.name,
+        "model": args.model,
+        "symmetry": sym.name,
+        "layers": args.layers or "all",
+        "epochs": str(args.epochs),
+        "steps": str(result.steps),
+        "batch_size": str(args.batch_size),
+        "lr": str(args.lr),
+        "seed": str(args.seed),
+        "accuracy": f"{accuracy:.4f}",
+        "num_classes": str(data.num_classes),
+        "in_channels": str(channels),
+        "image_size": str(height),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    save_state_dict(out, model.state_dict(), metadata)
+    con.print(
+        f"test accuracy {accuracy:.2f}% after {result.steps} steps in {result.seconds:.1f} s "
+        f"({trainable:,} trainable parameters); wrote {out}"
+    )
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from ..analysis import analyze_state_dict, overall_distance
+    from ..io import load_state_dict
+
+    state_dict, metadata = load_state_dict(args.model)
+    rows = analyze_state_dict(state_dict)
+    con = console()
+    if not rows:
+        con.print("no conv kernels (4-D float tensors) in this model")
+        return 0
+    names = symmetry_names()
+    table = new_table("distance ||W - PW|| / ||W|| to each symmetric subspace (* closest)")
+    table.add_column("layer")
+    table.add_column("shape")
+    table.add_column("params", justify="right")
+    for name in names[1:]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        cells = []
+        for name in names[1:]:
+            d = row.distance[name]
+            mark = "*" if name == row.closest else ""
+            cells.append("n/a" if d is None else f"{d:.3f}{mark}")
+        table.add_row(row.name, "x".join(map(str, row.shape)), f"{row.params:,}", *cells)
+    overall = {name: overall_distance(state_dict, name) for name in names[1:]}
+    table.add_section()
+    table.add_row(
+        "all kernels",
+        "",
+        f"{sum(r.params for r in rows):,}",
+        *["n/a" if overall[n] is None else f"{overall[n]:.3f}" for n in names[1:]],
+    )
+    con.print(table)
+
+    dof = new_table("degrees of freedom under each symmetry")
+    dof.add_column("layer")
+    for name in names:
+        dof.add_column(name, justify="right")
+    for row in rows:
+        dof.add_row(row.name, *["n/a" if row.dof[n] is None else f"{row.dof[n]:,}" for n in names])
+    con.print(dof)
+    defined = {n: d for n, d in overall.items() if d is not None}
+    if defined:
+        best = min(defined.values())
+        tied = [n for n, d in defined.items() if d <= best + 1e-6]
+        total_dof = {n: sum(r.dof[n] or 0 for r in rows) for n in tied}
+        closest = min(tied, key=lambda n: total_dof[n])
+        note = f" {_SKEW_NOTE}" if len(tied) > 1 else ""
+        con.print(f"closest symmetry overall: {closest} (distance {defined[closest]:.4f}){note}")
+    if metadata.get("symmetry"):
+        con.print(f"trained with symmetry: {metadata['symmetry']} (from the file's metadata)")
+    if args.plot:
+        from ..report import plot_filters
+
+        out = output_path(args.plot, (".png",))
+        plot_filters(state_dict, out, title=f"{args.model}: first filters of each conv layer")
+        con.print(f"wrote {out}")
+    return 0
