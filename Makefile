@@ -10,11 +10,11 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/symcodec demo
+	$(VENV)/bin/symcodec reproduce
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/codec_speed.py
+	$(PY) bench/channel_speed.py
+	$(PY) bench/train_speed.py
+	$(PY) bench/study_speed.py
 
 # Fashion-MNIST (70k images) from Debian's package, installed under /usr/share/datasets/fashion-mnist.
 fashion-mnist:

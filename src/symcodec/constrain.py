@@ -410,12 +410,17 @@ def unsymmetrize(model: nn.Module) -> nn.Module:
     >>> net = symmetrize(nn.Sequential(nn.Conv2d(1, 2, 3)), "central")
     >>> w = net[0].weight.detach().clone()
     >>> net = unsymmetrize(net)
-    >>> sorted(net.state_dict()), torch.equal(net[0].weight, w)
-    (['0.bias', '0.weight'], True)
+    >>> list(net.state_dict()), torch.equal(net[0].weight, w)
+    (['0.weight', '0.bias'], True)
     """
     for conv in _conv_layers(model).values():
         if _our_parametrization(conv) is not None:
             parametrize.remove_parametrizations(conv, "weight", leave_parametrized=True)
+            # removal re-registers ``weight`` after ``bias``; restore the usual order so the
+            # state dict (and so an encoded stream) looks like the model's before
+            conv._parameters = dict(
+                sorted(conv._parameters.items(), key=lambda item: item[0] != "weight")
+            )
     if REPORT_ATTRIBUTE in model.__dict__:
         delattr(model, REPORT_ATTRIBUTE)
     return model

@@ -1,0 +1,115 @@
+"""Running a study's trials on Ray (``symcodec reproduce --executor ray``).
+
+Ray is an optional extra (``pip install symcodec[ray]``). Training jobs and trial groups
+(one transmitter configuration: every channel setting and trial) run as Ray tasks, on a
+local Ray instance or on an existing cluster (``--address``). Each task sets torch to the
+driver's thread count and derives every seed from the study, so the results equal those of
+the local executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .errors import SymcodecError
+
+
+def _require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise SymcodecError("the ray executor needs Ray: pip install 'symcodec[ray]'") from None
+    return ray
+
+
+def _spec_from_dict(doc: dict):
+    from .experiment import ChannelSpec, StudySpec, TrainingSpec
+
+    doc = dict(doc)
+    channel = doc.pop("channel")
+    training = doc.pop("training")
+    for key in ("symmetries", "modes", "bits", "baselines"):
+        doc[key] = tuple(doc[key])
+    channel["values"] = tuple(channel["values"])
+    return StudySpec(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))
+
+
+def _train_task(spec_doc: dict, threads: int, cache: str | None) -> str:
+    import os
+
+    if cache:
+        os.environ["SYMCODEC_CACHE"] = cache
+    torch.set_num_threads(threads)
+    from .experiment import prepare
+
+    spec = _spec_from_dict(spec_doc)
+    prepare(spec, progress=False, log=lambda _m: None)
+    return "trained"
+
+
+def _config_task(
+    spec_doc: dict, config: dict, done: list, threads: int, cache: str | None
+) -> list[dict]:
+    import os
+
+    if cache:
+        os.environ["SYMCODEC_CACHE"] = cache
+    torch.set_num_threads(threads)
+    from .experiment import TxConfig, prepare, run_config
+
+    spec = _spec_from_dict(spec_doc)
+    ctx = prepare(spec, progress=False, log=lambda _m: None)
+    return run_config(ctx, TxConfig(**config), {tuple(k) for k in done})
+
+
+def run_configs_ray(
+    spec,
+    configs,
+    done: set[tuple],
+    results_path: Path,
+    address: str | None,
+    log: Callable[[str], None] = print,
+):
+    """Run every pending trial as Ray tasks; append rows to ``results_path`` as they come.
+
+    Returns ``(None, new_rows)`` (the study context lives in the workers)."""
+    import os
+
+    from . import report
+
+    ray = _require_ray()
+    threads = torch.get_num_threads()
+    cache = os.environ.get("SYMCODEC_CACHE")
+    started_here = not ray.is_initialized()
+    if started_here:
+        kwargs = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+    try:
+        spec_doc = spec.to_dict()
+        train = ray.remote(num_cpus=1)(_train_task)
+        # one training job first: it trains (or finds in the cache) every model of the study
+        ray.get(train.remote(spec_doc, threads, cache))
+        task = ray.remote(num_cpus=1)(_config_task)
+        done_list = [list(k) for k in done]
+        pending = [
+            task.remote(spec_doc, dataclasses.asdict(c), done_list, threads, cache) for c in configs
+        ]
+        new_rows: list[dict] = []
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            rows = ray.get(ready[0])
+            if rows:
+                report.append_results_csv(rows, results_path)
+                new_rows += rows
+            log(f"ray: {len(new_rows)} new trials")
+        return None, new_rows
+    finally:
+        if started_here:
+            ray.shutdown()

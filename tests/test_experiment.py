@@ -1,0 +1,160 @@
+"""The study end to end on small real data: outputs, baselines, resuming, executors, bad specs."""
+
+import math
+import shutil
+
+import pytest
+
+from symcodec import SymcodecError
+from symcodec.experiment import load_study, parse_study, run_study, tx_configs
+from symcodec.report import RESULT_COLUMNS, read_results_csv
+from symcodec.symmetry import get_symmetry
+
+TINY = {
+    "name": "tiny",
+    "dataset": "mnist-5k",
+    "model": "deepcnn-gap",
+    "symmetries": ["central-skew", "central"],
+    "modes": ["dof", "full"],
+    "bits": [4],
+    "baselines": ["pruned", "quant-only"],
+    "trials": 2,
+    "channel": {"name": "awgn", "snr_db": [10, 30]},
+    "training": {"epochs": 1, "batch_size": 32, "max_steps": 12, "lr": 0.003},
+    "test_limit": 300,
+}
+OUTPUTS = [
+    "results.csv",
+    "table.md",
+    "accuracy_vs_snr.png",
+    "accuracy_vs_bits.png",
+    "payload.png",
+    "claims.md",
+    "run.json",
+]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path_factory.mktemp("study")
+    run = run_study(parse_study(TINY), out, progress=False, log=lambda _m: None)
+    yield run
+    mp.undo()
+
+
+def test_every_output_file_with_the_right_columns(tiny_run):
+    for name in OUTPUTS:
+        assert (tiny_run.directory / name).stat().st_size > 0, name
+    rows = read_results_csv(tiny_run.directory / "results.csv")
+    assert list(rows[0]) == list(RESULT_COLUMNS)
+    configs = tx_configs(parse_study(TINY))
+    assert len(configs) == 2 * 2 + 2 + 1  # symmetric, pruned eq., quant-only
+    assert len(rows) == len(configs) * 2 * 2
+    table = (tiny_run.directory / "table.md").read_text()
+    for column in ["Acc Tx (%)", "Acc Tx,q (%)", "Acc Rx (%)", "Payload (kbits)", "E2E latency"]:
+        assert column in table
+    claims = (tiny_run.directory / "claims.md").read_text()
+    assert claims.count("holds") + claims.count("not tested") >= 5
+
+
+def test_pruning_baseline_matches_the_dof_count_and_pays_for_positions(tiny_run):
+    rows = read_results_csv(tiny_run.directory / "results.csv")
+    for sym in ["central-skew", "central"]:
+        dof = next(
+            r
+            for r in rows
+            if r["method"] == "symmetric" and r["symmetry"] == sym and r["mode"] == "dof"
+        )
+        pruned = next(r for r in rows if r["method"] == "pruned" and r["symmetry"] == sym)
+        assert pruned["values_sent"] == dof["values_sent"]
+        # deepcnn-gap: four 3x3 conv layers; a bitmap of N bits per layer is the cheaper code
+        numels = [32 * 1 * 9, 32 * 32 * 9, 64 * 32 * 9, 64 * 64 * 9]
+        keeps = [n // 9 * get_symmetry(sym).dof(3) for n in numels]
+        expected = sum(
+            min(n, k * math.ceil(math.log2(n))) for n, k in zip(numels, keeps, strict=True)
+        )
+        assert pruned["mask_bits"] == expected
+        assert pruned["payload_bits"] == dof["payload_bits"] + expected
+        assert pruned["payload_bits_oracle"] == dof["payload_bits"]
+
+
+def test_trial_fields_are_consistent(tiny_run):
+    rows = read_results_csv(tiny_run.directory / "results.csv")
+    for r in rows:
+        assert r["d_acc_pp"] == pytest.approx(r["acc_rx"] - r["acc_ref"])
+        assert r["bits_sent"] >= r["payload_bits"] - r["mask_bits"] + r["header_bits"]
+        assert r["latency_ms"] == pytest.approx(r["encode_ms"] + r["air_ms"] + r["decode_ms"])
+        assert 0 <= r["acc_rx"] <= 100 and r["epochs_total"] == 1
+    quant = [r for r in rows if r["method"] == "quant-only"]
+    assert all(r["payload_reduction_pct"] == pytest.approx(0.0) for r in quant)
+
+
+def test_resume_runs_only_missing_trials(tiny_run, tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "again"
+    shutil.copytree(tiny_run.directory, out)
+    rows = (out / "results.csv").read_text().splitlines()
+    (out / "results.csv").write_text("\n".join(rows[:-3]) + "\n")  # lose the last 3 trials
+    run = run_study(parse_study(TINY), out, progress=False, log=lambda _m: None)
+    assert run.new_trials == 3
+    before = read_results_csv(tiny_run.directory / "results.csv")
+    after = read_results_csv(out / "results.csv")
+    assert len(after) == len(before)
+    key = lambda r: (r["method"], r["symmetry"], r["mode"], r["channel_value"], r["trial"])  # noqa: E731
+    assert {key(r): r["acc_rx"] for r in after} == {key(r): r["acc_rx"] for r in before}
+    # nothing left to do
+    assert run_study(parse_study(TINY), out, progress=False, log=lambda _m: None).new_trials == 0
+
+
+def test_ray_executor_gives_the_local_results(tiny_run, tmp_path, cache, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "ray"
+    run_study(parse_study(TINY), out, executor="ray", progress=False, log=lambda _m: None)
+    local = read_results_csv(tiny_run.directory / "results.csv")
+    remote = read_results_csv(out / "results.csv")
+    fields = ["acc_tx", "acc_txq", "acc_rx", "payload_bits", "bits_sent", "seed", "bit_errors"]
+    key = lambda r: (r["method"], r["symmetry"], r["mode"], r["channel_value"], r["trial"])  # noqa: E731
+    assert {key(r): [r[f] for f in fields] for r in remote} == {
+        key(r): [r[f] for f in fields] for r in local
+    }
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"symmetries": ["spiral"]}, "symmetries"),
+        ({"channel": {"name": "awgn", "snr_db": []}}, "channel.snr_db"),
+        ({"channel": {"name": "awgn", "snr_db": [10], "p": 0.1}}, "channel.p"),
+        ({"channel": {"name": "bsc", "p": [1.5]}}, "channel.p"),
+        ({"dataset": "imagenet"}, "dataset"),
+        ({"bits": [1]}, "bits"),
+        ({"trials": 0}, "trials"),
+        ({"training": {"epochs": 1, "prune_finetune_epochs": 2}}, "prune_finetune_epochs"),
+        ({"training": {"optimizer": "sgd"}}, "training.optimizer"),
+    ],
+)
+def test_bad_study_keys_are_named(change, key):
+    with pytest.raises(SymcodecError, match=key):
+        parse_study({**TINY, **change})
+
+
+def test_study_files(tmp_path):
+    from symcodec.cli.study_commands import default_study
+
+    quick = load_study(default_study())
+    assert quick.name == "quick" and quick.trials >= 5 and quick.dataset == "mnist-5k"
+    paper = load_study(default_study().with_name("paper.toml"))
+    assert paper.dataset == "fashion-mnist" and paper.trials >= 5
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [")
+    with pytest.raises(SymcodecError, match="not a valid TOML"):
+        load_study(bad)
