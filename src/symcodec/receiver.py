@@ -45,6 +45,7 @@ from .codec import (
     decode_mask,
     decode_record,
     encode,
+    pruning_mask,
     read_header,
     rebuild_tensor,
 )
@@ -152,11 +153,14 @@ def transmitter_view(
     model: nn.Module | Mapping[str, torch.Tensor], plan: TransmissionPlan
 ) -> dict[str, torch.Tensor]:
     """The transmitter's model in float: every kernel the plan constrains projected onto
-    its symmetric subspace, everything else unchanged (the "Acc Tx" model of SPEC 7)."""
+    its symmetric subspace (pruned kernels: their kept values), everything else unchanged
+    (the "Acc Tx" model of SPEC section 7)."""
     out = {}
     for name, tensor in _state_dict(model).items():
         tplan = plan[name]
-        if tplan.symmetry is not None and tplan.mode != "full":
+        if tplan.mode == "pruned":
+            out[name] = tensor * pruning_mask(tensor, tplan)
+        elif tplan.symmetry is not None and tplan.mode != "full":
             out[name] = tplan.symmetry.project(tensor.to(torch.float32)).to(tensor.dtype)
         else:
             out[name] = tensor
