@@ -336,9 +336,13 @@ def trained_model(
     epochs: int,
     progress: bool = False,
     log: Callable[[str], None] = print,
+    start: tuple[nn.Module, int] | None = None,
 ) -> tuple[nn.Module, dict]:
     """The model of ``spec`` trained ``epochs`` epochs under ``symmetry`` (``none``:
-    unconstrained), from the cache when present. Returns ``(model, info)``."""
+    unconstrained), from the cache when present. Returns ``(model, info)``.
+
+    ``start=(model, epochs_done)`` continues a model already trained ``epochs_done``
+    epochs (the pruning baseline's checkpoint) instead of training from scratch."""
     from .constrain import symmetrize, unsymmetrize
     from .io import load_state_dict, save_state_dict
     from .models import build_model
@@ -356,6 +360,7 @@ def trained_model(
             "seed": t.seed,
             "max_steps": t.max_steps,
             "threads": torch.get_num_threads(),
+            "continued_from": None if start is None else start[1],
         }
     )
     path = model_cache_dir() / f"{spec.model}-{spec.dataset}-{symmetry}-e{epochs}-{key}.safetensors"
@@ -368,12 +373,23 @@ def trained_model(
         state_dict, meta = load_state_dict(path)
         model.load_state_dict(state_dict)
         return model, {**meta, "cached": "yes", "path": str(path)}
-    log(f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, {epochs} epochs")
-    start = time.perf_counter()
+    done = 0
+    if start is not None:
+        model.load_state_dict(start[0].state_dict())
+        done = start[1]
+    log(
+        f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, "
+        + (f"epochs {done + 1}-{epochs}" if done else f"{epochs} epochs")
+    )
+    began = time.perf_counter()
     if symmetry != "none":
         symmetrize(model, symmetry)
     config = TrainConfig(
-        epochs=epochs, batch_size=t.batch_size, lr=t.lr, seed=t.seed, max_steps=t.max_steps
+        epochs=epochs - done,
+        batch_size=t.batch_size,
+        lr=t.lr,
+        seed=t.seed + done,
+        max_steps=t.max_steps,
     )
     result = train(model, data.train_x, data.train_y, config, progress=progress)
     if symmetry != "none":
@@ -387,7 +403,7 @@ def trained_model(
         "steps": str(result.steps),
         "seed": str(t.seed),
         "accuracy": f"{accuracy:.4f}",
-        "train_seconds": f"{time.perf_counter() - start:.1f}",
+        "train_seconds": f"{time.perf_counter() - began:.1f}",
         "num_classes": str(data.num_classes),
         "in_channels": str(channels),
         "image_size": str(height),
@@ -547,14 +563,20 @@ def prepare(
     t = spec.training
     models: dict[str, nn.Module] = {}
     # The unconstrained model is always trained: its accuracy is the reference of dAcc.
+    # With pruning fine-tuning (f epochs), it is trained epochs - f epochs, which is the
+    # pruning baseline's starting point (equal budget: prune, then f epochs with the mask
+    # fixed), and then continued f more epochs.
     f = t.prune_finetune_epochs if "pruned" in spec.baselines else 0
-    models["none"], _ = trained_model(spec, data, "none", t.epochs, progress, log)
+    if f:
+        base, _ = trained_model(spec, data, "none", t.epochs - f, progress, log)
+        models["none"], _ = trained_model(
+            spec, data, "none", t.epochs, progress, log, start=(base, t.epochs - f)
+        )
+    else:
+        base = models["none"] = trained_model(spec, data, "none", t.epochs, progress, log)[0]
     if "pruned" in spec.baselines:
-        # equal budget: prune after epochs - f epochs, then fine-tune f epochs
-        base = trained_model(spec, data, "none", t.epochs - f, progress, log)[0] if f else None
         for sym in spec.symmetries:
-            source = base if f else models["none"]
-            models[f"pruned:{sym}"] = pruned_model(spec, data, source, sym, progress)
+            models[f"pruned:{sym}"] = pruned_model(spec, data, base, sym, progress)
     for sym in spec.symmetries:
         models[sym], _ = trained_model(spec, data, sym, t.epochs, progress, log)
     architecture = models["none"]
