@@ -414,15 +414,43 @@ def trained_model(
 
 
 def pruned_model(
-    spec: StudySpec, data, base: nn.Module, symmetry: str, progress: bool = False
+    spec: StudySpec,
+    data,
+    base: nn.Module,
+    symmetry: str,
+    base_epochs: int,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
 ) -> nn.Module:
-    """``base`` magnitude-pruned to the DoF count of ``symmetry`` per conv layer, fine-tuned
-    ``prune_finetune_epochs`` epochs with the mask fixed (in a copy)."""
+    """``base`` (trained ``base_epochs`` epochs) magnitude-pruned to the DoF count of
+    ``symmetry`` per conv layer, fine-tuned ``prune_finetune_epochs`` epochs with the mask
+    fixed (a copy; cached like the trained models)."""
     import copy
 
+    from .io import load_state_dict, save_state_dict
     from .training import TrainConfig, train
 
+    t = spec.training
+    epochs = t.prune_finetune_epochs
     model = copy.deepcopy(base)
+    key = _cache_key(
+        {
+            "dataset": spec.dataset,
+            "model": spec.model,
+            "pruned": symmetry,
+            "base_epochs": base_epochs,
+            "finetune_epochs": epochs,
+            "batch_size": t.batch_size,
+            "lr": t.lr,
+            "seed": t.seed,
+            "max_steps": t.max_steps,
+            "threads": torch.get_num_threads(),
+        }
+    )
+    path = model_cache_dir() / f"{spec.model}-{spec.dataset}-pruned-{symmetry}-{key}.safetensors"
+    if path.exists():
+        model.load_state_dict(load_state_dict(path)[0])
+        return model
     plan = TransmissionPlan.pruned(model.state_dict(), symmetry, bits=32)
     masks = {}
     with torch.no_grad():
@@ -431,25 +459,27 @@ def pruned_model(
                 mask = pruning_mask(param.detach(), plan[name])
                 param.mul_(mask)
                 masks[name] = mask
-    epochs = spec.training.prune_finetune_epochs
     if epochs > 0:
+        log(f"fine-tuning {spec.model} pruned to the {symmetry} DoF count, {epochs} epochs")
         hooks = [
             p.register_hook(lambda g, m=masks[n]: g * m)
             for n, p in model.named_parameters()
             if n in masks
         ]
-        t = spec.training
-        config = TrainConfig(epochs=epochs, batch_size=t.batch_size, lr=t.lr, seed=t.seed + 1)
-        params = dict(model.named_parameters())
-
-        # Adam's momentum can move masked weights even with zero gradients: re-apply the
-        # mask after training so the fine-tuned model keeps exactly the pruned positions.
+        config = TrainConfig(
+            epochs=epochs, batch_size=t.batch_size, lr=t.lr, seed=t.seed + 1, max_steps=t.max_steps
+        )
         train(model, data.train_x, data.train_y, config, progress=progress)
         for h in hooks:
             h.remove()
+        # Adam's momentum can move masked weights even with zero gradients: re-apply the
+        # mask so the fine-tuned model keeps exactly the pruned positions.
+        params = dict(model.named_parameters())
         with torch.no_grad():
             for name, mask in masks.items():
                 params[name].mul_(mask)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_state_dict(path, model.state_dict(), {"pruned": symmetry, "base_epochs": str(base_epochs)})
     return model
 
 
@@ -576,7 +606,9 @@ def prepare(
         base = models["none"] = trained_model(spec, data, "none", t.epochs, progress, log)[0]
     if "pruned" in spec.baselines:
         for sym in spec.symmetries:
-            models[f"pruned:{sym}"] = pruned_model(spec, data, base, sym, progress)
+            models[f"pruned:{sym}"] = pruned_model(
+                spec, data, base, sym, t.epochs - f, progress, log
+            )
     for sym in spec.symmetries:
         models[sym], _ = trained_model(spec, data, sym, t.epochs, progress, log)
     architecture = models["none"]
