@@ -4,12 +4,16 @@ Models are read from ``.safetensors`` or from ``.pt``/``.pth`` through
 ``torch.load(weights_only=True)``; nothing is ever unpickled without that guard.
 Every file symcodec writes goes to a temporary file in the target directory, is
 flushed and fsynced, then renamed into place, so a reader never sees half a file.
+On Linux the temporary file has no name until it is complete (``O_TMPFILE``), so not even
+a writer killed mid-write leaves a partial file behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +25,19 @@ from .errors import SymcodecError
 
 StateDict = dict[str, torch.Tensor]
 
+# Linux: open an unnamed file in a directory, linked to a name only once it is complete.
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
+
+    On an error or an interrupt inside the block, ``path`` keeps its old contents and the
+    temporary file is removed. Where the OS allows it (Linux ``O_TMPFILE``) the temporary
+    file has no name until the block has finished, so a process killed mid-write (SIGKILL,
+    power loss) leaves nothing behind either; elsewhere it is a hidden
+    ``.NAME.XXXXXXXX.tmp`` beside ``path``.
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
@@ -35,33 +48,77 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
+    if not _is_dir(directory):
         raise SymcodecError(f"cannot write {path}: directory {directory} does not exist")
-    if path.is_dir():
+    if _is_dir(path):
         raise SymcodecError(f"cannot write {path}: it is a directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = _open_temporary(directory, path)
+    except (OSError, ValueError) as exc:
+        raise SymcodecError(f"cannot write {path}: {_os_reason(exc)}") from None
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+                if tmp is None:
+                    tmp = _name_temporary(handle.fileno(), directory, path)
+            except OSError as exc:
+                raise SymcodecError(f"cannot write {path}: {_os_reason(exc)}") from None
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise SymcodecError(f"cannot write {path}: {_os_reason(exc)}") from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
+
+
+def _open_temporary(directory: Path, path: Path) -> tuple[int, str | None]:
+    """A file descriptor to write to, and the temporary name (None: an unnamed file)."""
+    if _O_TMPFILE and os.path.isdir("/proc/self/fd"):
+        try:
+            return os.open(directory, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), None
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+    # no O_TMPFILE here (or not on this file system): a hidden named file
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+
+
+def _name_temporary(fd: int, directory: Path, path: Path) -> str:
+    """Link a complete unnamed file to a hidden name beside ``path``, ready for the rename."""
+    # linkat(/proc/self/fd, "N", ..., AT_SYMLINK_FOLLOW): a dir fd makes Python use linkat
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        for _ in range(100):
+            tmp = str(directory / f".{path.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+                return tmp
+            except FileExistsError:
+                continue
+    finally:
+        os.close(proc)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
     with atomic_open(path, "wb") as handle:
-        handle.write(data)
+        try:
+            handle.write(data)
+        except OSError as exc:  # e.g. no space left on the device
+            raise SymcodecError(f"cannot write {path}: {_os_reason(exc)}") from None
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     """Read a whole file, turning OS errors into a one-line :class:`SymcodecError`."""
     path = Path(path)
-    if path.is_dir():
+    if _is_dir(path):
         raise SymcodecError(f"{path} is a directory, not a file")
     try:
         return path.read_bytes()
@@ -69,8 +126,24 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         raise SymcodecError(f"{path}: no such file") from None
     except PermissionError:
         raise SymcodecError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise SymcodecError(f"{path}: cannot read ({exc.strerror})") from None
+    except IsADirectoryError:
+        raise SymcodecError(f"{path} is a directory, not a file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise SymcodecError(f"{path}: cannot read ({_os_reason(exc)})") from None
+    except MemoryError:
+        raise SymcodecError(f"{path}: too large to read into memory") from None
+
+
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()`` that answers False instead of raising (name too long, NUL byte)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _os_reason(exc: BaseException) -> str:
+    return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip()
 
 
 def load_state_dict(path: str | os.PathLike) -> tuple[StateDict, dict[str, str]]:
@@ -98,13 +171,23 @@ def load_state_dict(path: str | os.PathLike) -> tuple[StateDict, dict[str, str]]
         return {k: tensors[k] for k in sorted(tensors, key=_natural_key)}, metadata
     if suffix in (".pt", ".pth"):
         import io as _io
+        import pickle
+        import warnings
 
         try:
-            obj = torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
-        except Exception as exc:
+            with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": one line only
+                warnings.simplefilter("ignore")
+                obj = torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:  # a pickle holding more than tensors, or garbage
             raise SymcodecError(
-                f"{path}: not a loadable torch weights file ({_first_line(exc)})"
+                f"{path}: not a loadable torch weights file (torch.load(weights_only=True) "
+                f"refused it: {_unpickler_reason(exc)})"
             ) from None
+        except Exception as exc:
+            reason = _first_line(exc)
+            if not any(c.isalpha() for c in reason):  # KeyError(544502645) from a text file
+                reason = f"not a torch archive or pickle: {type(exc).__name__} {reason}"
+            raise SymcodecError(f"{path}: not a loadable torch weights file ({reason})") from None
         if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
             obj = obj["state_dict"]
         if not isinstance(obj, dict) or not all(
@@ -142,6 +225,21 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     return dict(header.get("__metadata__", {}) or {})
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """The reason torch's weights-only unpickler gives, without its advice to turn it off."""
+    text = str(exc)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    elif text.startswith("Weights only load failed"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Please file an issue", "Check the documentation")):
+            return line
+    return "the file holds objects other than tensors"
 
 
 def _first_line(exc: BaseException) -> str:

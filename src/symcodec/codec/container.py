@@ -39,7 +39,7 @@ import torch
 
 from .. import __version__
 from ..errors import SymcodecError
-from ..symmetry import Symmetry
+from ..symmetry import GEOMETRIC_MAPS, NAMED_SYMMETRIES, Symmetry, _generator_permutation
 from .bitpack import pack_codes, packed_size, unpack_codes
 from .plan import MODES, TensorPlan, TransmissionPlan
 from .pruning import (
@@ -58,6 +58,22 @@ PREAMBLE_BYTES = PREAMBLE.size  # 16
 CODERS = ("fixed",)
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_DIMS = 8
+
+# Limits that keep the decoder's time and memory bounded by the size of the stream (see
+# ``docs/security.md``). The encoder enforces them too, so it never writes a stream that the
+# decoder refuses.
+MAX_KERNEL_POSITIONS = 32 * 32  # kh * kw of a kernel that carries a symmetry
+MAX_GENERATORS = 16  # generators of a user-defined symmetry
+MAX_GROUP_ORDER = 64  # elements of the group a user-defined symmetry generates
+MAX_SYMMETRY_NAME = 256  # characters of a symmetry name
+# Orbit layouts a stream makes the receiver derive: the sum over its distinct
+# (symmetry, kernel shape) pairs of n**2 + n * |G| * (generators + 1), n = kh * kw.
+MAX_SYMMETRY_WORK = 2**22
+# Elements the receiver rebuilds: at most max(MIN_ELEMENT_ALLOWANCE, MAX_ELEMENTS_PER_BYTE x
+# stream bytes). A dof kernel with no live orbit or a pruned tensor keeping nothing costs no
+# payload, so the shapes alone must not be trusted.
+MIN_ELEMENT_ALLOWANCE = 2**24
+MAX_ELEMENTS_PER_BYTE = 1024
 
 _DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -131,7 +147,8 @@ def rebuild_tensor(
         return flat.reshape(shape)
     if mode == "dof":
         assert symmetry is not None
-        return symmetry.scatter(values.reshape(*shape[:-2], -1), tuple(shape[-2:]))
+        kernel = tuple(shape[-2:])
+        return symmetry.scatter(values.reshape(*shape[:-2], symmetry.dof(kernel)), kernel)
     if mode == "full-project":
         assert symmetry is not None
         return symmetry.project(values.reshape(shape), alpha=alpha)
@@ -347,6 +364,7 @@ def encode(
     records: list[TensorRecord] = []
     chunks: list[bytes] = []
     offset = 0
+    layouts: dict = {}
     for name, tensor in state_dict.items():
         if not isinstance(tensor, torch.Tensor):
             raise SymcodecError(f"{name}: expected a tensor, got {type(tensor).__name__}")
@@ -363,6 +381,8 @@ def encode(
             )
         if tplan.symmetry is not None:
             kernel = tuple(tensor.shape[-2:])
+            if tensor.dim() >= 2:
+                check_symmetry_limits(tplan.symmetry, kernel, name, layouts)
             if not tplan.symmetry.supports(kernel):
                 tplan.symmetry.dof(kernel)  # raises the precise error
         spec = tplan.quantizer_for(tensor.dtype)
@@ -411,8 +431,105 @@ def encode(
         "tensors": [r.to_json() for r in records],
     }
     header_bytes = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()
+    if len(header_bytes) > MAX_HEADER_BYTES:
+        raise SymcodecError(f"header of {len(header_bytes)} bytes exceeds {MAX_HEADER_BYTES}")
+    stream_bytes = PREAMBLE_BYTES + len(header_bytes) + offset
+    total = 0
+    for record in records:
+        total += record.numel
+        _check_elements(total, stream_bytes, record.name)
     preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes), zlib.crc32(header_bytes))
     return b"".join([preamble, header_bytes, *chunks])
+
+
+def element_limit(stream_bytes: int) -> int:
+    """How many tensor elements a stream of ``stream_bytes`` bytes may make a receiver build."""
+    return max(MIN_ELEMENT_ALLOWANCE, MAX_ELEMENTS_PER_BYTE * stream_bytes)
+
+
+def _check_elements(total: int, stream_bytes: int, name: str) -> None:
+    limit = element_limit(stream_bytes)
+    if total > limit:
+        raise SymcodecError(
+            f"tensor {_show(name)}: field 'shape' makes the stream hold more than {limit} "
+            f"elements ({MAX_ELEMENTS_PER_BYTE} per byte of a {stream_bytes}-byte stream)"
+        )
+
+
+def check_symmetry_limits(
+    symmetry: Symmetry, kernel: tuple[int, ...], where: str, seen: dict | None = None
+) -> None:
+    """Refuse a symmetric kernel whose orbit layout would be too costly to derive.
+
+    Checks ``kh * kw`` against :data:`MAX_KERNEL_POSITIONS`, the order of the group of a
+    symmetry with explicit permutations against :data:`MAX_GROUP_ORDER` (found by a closure
+    that stops at the bound), and, through ``seen`` (distinct ``(symmetry, kernel)`` pairs of
+    one stream and their cost), the total against :data:`MAX_SYMMETRY_WORK`. Runs before any
+    layout is derived.
+    """
+    if len(kernel) != 2:
+        return  # symmetry.dof raises the precise error
+    kh, kw = kernel
+    n = kh * kw
+    if n > MAX_KERNEL_POSITIONS:
+        raise SymcodecError(
+            f"{where}: a symmetric kernel has at most {MAX_KERNEL_POSITIONS} positions, "
+            f"got {kh}x{kw}"
+        )
+    if n < 1:
+        return  # symmetry.dof raises the precise error
+    if len(symmetry.generators) > MAX_GENERATORS:
+        raise SymcodecError(
+            f"{where}: symmetry {_show(symmetry.name)} has more than {MAX_GENERATORS} generators"
+        )
+    key = (symmetry, kh, kw)
+    if seen is not None and key in seen:
+        return
+    order = 8  # geometric maps generate a subgroup of D4
+    if any(not isinstance(g, str) for g in symmetry.generators):
+        perms = []
+        for g in symmetry.generators:
+            try:
+                perms.append(np.asarray(_generator_permutation(symmetry, g, kh, kw), np.int64))
+            except SymcodecError:
+                return  # not a permutation of this kernel: symmetry.dof raises the error
+        found = _group_order(perms, MAX_GROUP_ORDER)
+        if found is None:
+            raise SymcodecError(
+                f"{where}: symmetry {_show(symmetry.name)} generates a group of more than "
+                f"{MAX_GROUP_ORDER} elements"
+            )
+        order = found
+    if seen is None:
+        return
+    seen[key] = n * n + n * order * (len(symmetry.generators) + 1)
+    if sum(seen.values()) > MAX_SYMMETRY_WORK:
+        raise SymcodecError(
+            f"{where}: the stream's symmetries need too many orbit layouts "
+            f"(more than {MAX_SYMMETRY_WORK} units of n^2 + n |G| (generators + 1))"
+        )
+
+
+def _group_order(perms: list[np.ndarray], limit: int) -> int | None:
+    """Order of the group the permutations generate, or None if it exceeds ``limit``."""
+    if not perms:
+        return 1
+    identity = np.arange(perms[0].shape[0], dtype=np.int64)
+    seen = {identity.tobytes()}
+    frontier = [identity]
+    while frontier:
+        nxt = []
+        for h in frontier:
+            for g in perms:
+                element = g[h]
+                key = element.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    if len(seen) > limit:
+                        return None
+                    nxt.append(element)
+        frontier = nxt
+    return len(seen)
 
 
 # ------------------------------------------------------------------------------------
@@ -452,11 +569,34 @@ def read_header(blob: bytes) -> Header:
     if zlib.crc32(header_bytes) != header_crc:
         raise SymcodecError("header CRC mismatch: the header is corrupt")
     try:
-        doc = json.loads(header_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(
+            header_bytes.decode("utf-8"),
+            object_pairs_hook=_json_object,
+            parse_constant=_json_constant,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, integer too long
         raise SymcodecError(f"header is not valid JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise SymcodecError("header is not valid JSON (nested too deeply)") from None
+    except MemoryError:
+        raise SymcodecError("header is too large to parse") from None
     payload_bytes = len(blob) - PREAMBLE_BYTES - header_len
     return _parse_header(doc, header_len, payload_bytes)
+
+
+def _json_object(pairs: list) -> dict:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise SymcodecError(f"header has a duplicate key {_show(key)}")
+            seen.add(key)
+    return doc
+
+
+def _json_constant(token: str):
+    raise SymcodecError(f"header contains {token}, which is not a JSON number")
 
 
 def _parse_header(doc, header_len: int, payload_bytes: int) -> Header:
@@ -474,8 +614,11 @@ def _parse_header(doc, header_len: int, payload_bytes: int) -> Header:
     records = []
     names = set()
     end_of_previous = 0
+    layouts: dict = {}
+    total_elements = 0
+    stream_bytes = PREAMBLE_BYTES + header_len + payload_bytes
     for i, raw in enumerate(tensors):
-        record = _parse_record(raw, i)
+        record = _parse_record(raw, i, layouts)
         if record.name in names:
             raise SymcodecError(f"duplicate tensor name {record.name!r} in header")
         names.add(record.name)
@@ -490,6 +633,8 @@ def _parse_header(doc, header_len: int, payload_bytes: int) -> Header:
                 f"truncated .symc stream: tensor {record.name!r} needs payload bytes up to "
                 f"{end_of_previous}, only {payload_bytes} present"
             )
+        total_elements += record.numel
+        _check_elements(total_elements, stream_bytes, record.name)
         records.append(record)
     if end_of_previous != payload_bytes:
         raise SymcodecError(
@@ -519,7 +664,7 @@ _RECORD_KEYS = {
 }
 
 
-def _parse_record(raw, index: int) -> TensorRecord:
+def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
     where = f"tensor record {index}"
     _expect(isinstance(raw, dict), f"{where} must be an object")
     name = raw.get("name")
@@ -539,28 +684,39 @@ def _parse_record(raw, index: int) -> TensorRecord:
     )
     shape = tuple(shape)
     dtype = raw["dtype"]
-    _expect(dtype in _DTYPES, f"{where}: field 'dtype' {dtype!r} is not supported")
+    _expect(
+        isinstance(dtype, str) and dtype in _DTYPES,
+        f"{where}: field 'dtype' {_show(dtype)} is not supported",
+    )
     mode = raw["mode"]
-    _expect(mode in MODES, f"{where}: field 'mode' {mode!r} is unknown")
+    _expect(
+        isinstance(mode, str) and mode in MODES, f"{where}: field 'mode' {_show(mode)} is unknown"
+    )
     coder = raw["coder"]
-    _expect(coder in CODERS, f"{where}: field 'coder' {coder!r} is unknown")
+    _expect(
+        isinstance(coder, str) and coder in CODERS,
+        f"{where}: field 'coder' {_show(coder)} is unknown",
+    )
+    _expect(
+        mode == "full" or (len(shape) >= 2 and _DTYPES[dtype].is_floating_point),
+        f"{where}: mode {mode!r} needs a float kernel tensor, got {dtype} of shape {shape}",
+    )
     symmetry = None
     if raw["symmetry"] is not None:
-        try:
-            symmetry = Symmetry.from_dict(raw["symmetry"])
-        except SymcodecError as exc:
-            raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
+        symmetry = _parse_symmetry(raw["symmetry"], where)
     _expect(
         mode in ("full", "pruned") or symmetry is not None,
         f"{where}: mode {mode!r} needs a symmetry",
     )
     if symmetry is not None:
         _expect(len(shape) >= 2, f"{where}: a symmetric tensor needs at least 2 dimensions")
+        kernel = tuple(shape[-2:])
+        check_symmetry_limits(symmetry, kernel, f"{where}: field 'symmetry'", layouts)
         try:
-            symmetry.dof(tuple(shape[-2:]))
+            symmetry.dof(kernel)
         except SymcodecError as exc:
             raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
-    spec, params = _parse_quantizer(raw["quantizer"], where, dtype)
+    spec, ranges = _parse_quantizer(raw["quantizer"], where, dtype)
     count = raw["count"]
     positions = None
     if mode == "pruned":
@@ -573,10 +729,12 @@ def _parse_record(raw, index: int) -> TensorRecord:
     sent = sent_shape(shape, mode, symmetry, count if mode == "pruned" else None)
     expected = math.prod(sent)
     _expect(_is_int(count) and count == expected, f"{where}: field 'count' must be {expected}")
-    if params is not None:
-        channels = params.lo.shape[0]
+    params = None
+    if ranges is not None:
+        channels = len(ranges[0])
         want = sent[0] if spec.per_channel and len(sent) >= 1 and expected > 0 else 1
         _expect(channels == want, f"{where}: quantizer needs {want} ranges, got {channels}")
+        params = _parse_ranges(*ranges, where)
     for key in ("offset", "length", "crc32"):
         _expect(_is_int(raw[key]) and raw[key] >= 0, f"{where}: field {key!r} is invalid")
     _expect(raw["crc32"] < 2**32, f"{where}: field 'crc32' is invalid")
@@ -600,6 +758,49 @@ def _parse_record(raw, index: int) -> TensorRecord:
     )
 
 
+def _parse_symmetry(raw, where: str) -> Symmetry:
+    """A record's ``symmetry`` object, every field checked before a :class:`Symmetry` is built."""
+    where = f"{where}: field 'symmetry'"
+    _expect(isinstance(raw, dict), f"{where} must be an object or null")
+    _known_keys(raw, {"name", "generators", "signs"}, where)
+    name = raw.get("name")
+    _expect(
+        isinstance(name, str) and 0 < len(name) <= MAX_SYMMETRY_NAME,
+        f"{where}: 'name' must be a string of 1..{MAX_SYMMETRY_NAME} characters",
+    )
+    if "generators" not in raw and "signs" not in raw:
+        _expect(
+            name in NAMED_SYMMETRIES,
+            f"{where}: unknown symmetry {_show(name)} (a user-defined symmetry needs "
+            "'generators' and 'signs')",
+        )
+        return NAMED_SYMMETRIES[name]
+    generators, signs = raw.get("generators"), raw.get("signs")
+    _expect(
+        isinstance(generators, list)
+        and isinstance(signs, list)
+        and len(generators) == len(signs) <= MAX_GENERATORS,
+        f"{where}: 'generators' and 'signs' must be lists of equal length "
+        f"(at most {MAX_GENERATORS})",
+    )
+    for g in generators:
+        if isinstance(g, str):
+            _expect(g in GEOMETRIC_MAPS, f"{where}: unknown generator {_show(g)}")
+        else:
+            _expect(
+                isinstance(g, list)
+                and len(g) <= MAX_KERNEL_POSITIONS
+                and all(_is_int(p) for p in g),
+                f"{where}: a generator must be a map name or a list of at most "
+                f"{MAX_KERNEL_POSITIONS} positions",
+            )
+    _expect(all(_is_int(s) and s in (1, -1) for s in signs), f"{where}: 'signs' must be +1 or -1")
+    try:
+        return Symmetry.from_dict(raw)
+    except SymcodecError as exc:
+        raise SymcodecError(f"{where}: {exc}") from None
+
+
 def _parse_positions(raw, where: str, numel: int, count: int) -> Positions:
     _expect(isinstance(raw, dict), f"{where}: field 'positions' must be an object")
     _known_keys(raw, {"encoding", "bits", "length"}, f"{where}: positions")
@@ -612,9 +813,12 @@ def _parse_positions(raw, where: str, numel: int, count: int) -> Positions:
     return info
 
 
-def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, QuantizerParams | None]:
+def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, tuple | None]:
+    """The quantizer spec and, for ``uniform``, its raw ``(lo, hi)`` lists (type-checked;
+    see :func:`_parse_ranges`)."""
     _expect(isinstance(raw, dict), f"{where}: field 'quantizer' must be an object")
     kind = raw.get("kind")
+    _expect(isinstance(kind, str), f"{where}: quantizer field 'kind' is invalid")
     allowed = {"kind", "bits"} | (
         {"grid", "per_channel", "lo", "hi"} if kind == "uniform" else set()
     )
@@ -624,8 +828,10 @@ def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, Quanti
     is_float = _DTYPES[dtype].is_floating_point
     _expect(
         (kind == "raw") != is_float,
-        f"{where}: quantizer kind {kind!r} does not fit dtype {dtype}",
+        f"{where}: quantizer kind {_show(kind)} does not fit dtype {dtype}",
     )
+    if kind == "uniform":
+        _expect(isinstance(raw.get("grid"), str), f"{where}: quantizer field 'grid' is invalid")
     try:
         if kind != "uniform":
             spec = QuantizerSpec(kind=kind, bits=bits)
@@ -645,16 +851,23 @@ def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, Quanti
         raise SymcodecError(f"{where}: quantizer: {exc}") from None
     _expect(isinstance(raw.get("per_channel"), bool), f"{where}: quantizer 'per_channel' invalid")
     lo, hi = raw.get("lo"), raw.get("hi")
-    ok = (
-        isinstance(lo, list)
-        and isinstance(hi, list)
-        and len(lo) == len(hi)
-        and len(lo) >= 1
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo + hi)
-    )
+    ok = isinstance(lo, list) and isinstance(hi, list) and len(lo) == len(hi) and len(lo) >= 1
     _expect(ok, f"{where}: quantizer ranges 'lo'/'hi' are invalid")
-    lo_a = np.asarray(lo, dtype=np.float64)
-    hi_a = np.asarray(hi, dtype=np.float64)
+    return spec, (lo, hi)
+
+
+def _parse_ranges(lo: list, hi: list, where: str) -> QuantizerParams:
+    """Uniform quantizer ranges: numbers (not bools), finite, ``lo <= hi``, within float32."""
+    _expect(
+        all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in hi),
+        f"{where}: quantizer ranges 'lo'/'hi' are invalid",
+    )
+    try:
+        lo_a = np.asarray([float(v) for v in lo], dtype=np.float64)
+        hi_a = np.asarray([float(v) for v in hi], dtype=np.float64)
+    except OverflowError:  # an integer beyond the float range
+        raise SymcodecError(f"{where}: quantizer ranges exceed float32") from None
     _expect(
         bool(np.isfinite(lo_a).all() and np.isfinite(hi_a).all() and (lo_a <= hi_a).all()),
         f"{where}: quantizer ranges must be finite with lo <= hi",
@@ -663,7 +876,15 @@ def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, Quanti
         bool((np.abs(np.concatenate([lo_a, hi_a])) <= np.finfo(np.float32).max).all()),
         f"{where}: quantizer ranges exceed float32",
     )
-    return spec, QuantizerParams(lo=lo_a.astype(np.float32), hi=hi_a.astype(np.float32))
+    return QuantizerParams(lo=lo_a.astype(np.float32), hi=hi_a.astype(np.float32))
+
+
+def _show(value, limit: int = 64) -> str:
+    """A short, safe rendering of an untrusted header value for an error message."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "<big int>"
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"<{type(value).__name__}>"
 
 
 def _is_int(value) -> bool:
@@ -678,7 +899,7 @@ def _expect(condition: bool, message: str) -> None:
 def _known_keys(doc: dict, allowed: set[str], where: str) -> None:
     unknown = sorted(set(doc) - allowed)
     if unknown:
-        raise SymcodecError(f"{where}: unknown field {unknown[0]!r}")
+        raise SymcodecError(f"{where}: unknown field {_show(unknown[0])}")
 
 
 @dataclass(frozen=True)
@@ -715,6 +936,8 @@ def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tenso
         codes = unpack_codes(np.frombuffer(data, dtype=np.uint8), spec.bits, record.count)
         return dequantize(codes, record.params, spec, shape)
     if spec.kind == "raw":
+        if record.dtype == "bool":  # any non-zero byte is True (a valid torch bool)
+            return torch.from_numpy(np.frombuffer(data, dtype=np.uint8) != 0).reshape(shape)
         arr = np.frombuffer(data, dtype=_RAW_NUMPY[record.dtype])
         return torch.from_numpy(arr.copy()).reshape(shape)
     np_dtype = np.dtype("<f4") if spec.kind == "float32" else np.dtype("<f2")
@@ -729,6 +952,8 @@ def decode_stream(blob: bytes, strict: bool = True) -> tuple[Header, list[Decode
     otherwise the tensor is decoded anyway and marked ``crc_ok=False`` (a noisy link).
     """
     header = read_header(blob)
+    if not isinstance(blob, bytes):  # a memoryview of wider items would slice by item
+        blob = bytes(blob)
     payload = memoryview(blob)[header.payload_offset :]
     decoded = []
     for record in header.records:
