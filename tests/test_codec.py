@@ -326,3 +326,11 @@ def test_non_finite_weights_are_rejected():
     sd = {"w": torch.tensor([1.0, float("nan")])}
     with pytest.raises(SymcodecError, match="w: cannot quantize non-finite"):
         encode(sd, TransmissionPlan.default(sd, bits=8))
+
+
+def test_huge_kernels_are_sent_in_full_with_a_note():
+    sd = {"big.weight": torch.randn(1, 1, 200, 200)}
+    plan = TransmissionPlan.default(sd, symmetry="hflip", bits=8)
+    assert plan["big.weight"].mode == "full"
+    assert any("at most 1024 positions" in note for note in plan.notes)
+    assert decode(encode(sd, plan))["big.weight"].shape == (1, 1, 200, 200)

@@ -94,6 +94,9 @@ GEOMETRIC_MAPS: dict[str, _GeometricMap] = {
 
 Generator = str | tuple[int, ...]
 
+#: Largest kernel (``kh * kw``) a symmetry is derived for; larger kernels are sent in full.
+MAX_KERNEL_POSITIONS = 32 * 32
+
 
 @dataclass(frozen=True)
 class OrbitLayout:
@@ -108,7 +111,6 @@ class OrbitLayout:
         representatives: flat index of the representative of each *live* orbit, shape (DoF,).
         source: for each flat position, the live-orbit index it copies (0 for dead ones).
         sign: for each flat position, ``+1``/``-1`` relative to its representative, ``0`` if dead.
-        projector: the Reynolds operator as a float64 ``(n, n)`` matrix.
     """
 
     kernel_shape: tuple[int, int]
@@ -118,7 +120,6 @@ class OrbitLayout:
     representatives: np.ndarray
     source: np.ndarray
     sign: np.ndarray
-    projector: np.ndarray
     # Live orbits grouped by size m: (live-orbit indices (D_m,), members (D_m, m), their
     # signs (D_m, m)), so that gather sums each orbit by a pairwise tree.
     orbit_groups: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = field(repr=False)
@@ -137,6 +138,17 @@ class OrbitLayout:
     def dof(self) -> int:
         """Degrees of freedom: the number of live orbits (= trace of the projector)."""
         return int(self.representatives.shape[0])
+
+    @property
+    def projector(self) -> np.ndarray:
+        """The Reynolds operator ``P[p, q] = (1/|G|) sum_g chi(g) [g(p) = q]`` as a float64
+        ``(n, n)`` matrix (built on demand; the fast paths never need it)."""
+        n = self.size
+        matrix = np.zeros((n, n), dtype=np.float64)
+        rows = np.arange(n)
+        for perm, s in self.group:
+            np.add.at(matrix, (rows, np.asarray(perm)), s)
+        return matrix / len(self.group)
 
     @property
     def has_negative_signs(self) -> bool:
@@ -353,6 +365,11 @@ def _as_shape(kernel_shape: tuple[int, int] | int | Sequence[int]) -> tuple[int,
         kh, kw = (int(x) for x in kernel_shape)
     if kh < 1 or kw < 1:
         raise SymcodecError(f"kernel shape must be positive, got {kh}x{kw}")
+    if kh * kw > MAX_KERNEL_POSITIONS:
+        raise SymcodecError(
+            f"symmetries apply to kernels of at most {MAX_KERNEL_POSITIONS} positions, "
+            f"got {kh}x{kw}"
+        )
     return kh, kw
 
 
@@ -379,7 +396,7 @@ def _generator_permutation(sym: Symmetry, gen: Generator, kh: int, kw: int) -> t
     return tuple(gen)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=128)
 def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
     n = kh * kw
     # The abstract group is generated on a reference grid where the action is faithful
@@ -454,12 +471,6 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
             source[q] = live_index[k]
             sign[q] = s
 
-    projector = np.zeros((n, n), dtype=np.float64)
-    for perm, s in group:
-        for p in range(n):
-            projector[p, perm[p]] += s
-    projector /= len(group)
-
     by_size: dict[int, list[int]] = {}
     for k, orbit in enumerate(orbits):
         if not dead[k]:
@@ -481,7 +492,7 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
     for live, members, _ in orbit_groups:
         inverse_orbit_sizes[live] = 1.0 / members.shape[1]
 
-    arrays = [representatives, source, sign, projector, expand, reduce, inverse_orbit_sizes]
+    arrays = [representatives, source, sign, expand, reduce, inverse_orbit_sizes]
     arrays += [a for group in orbit_groups for a in group]
     for arr in arrays:
         arr.setflags(write=False)
@@ -493,7 +504,6 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
         representatives=representatives,
         source=source,
         sign=sign,
-        projector=projector,
         orbit_groups=orbit_groups,
         expand=expand,
         reduce=reduce,

@@ -160,10 +160,12 @@ class TransmissionPlan:
             if selected and sym.name != "none":
                 shape = tuple(tensor.shape[-2:])
                 if not sym.supports(shape):
-                    notes.append(
-                        f"{name}: {sym.name} is not defined on {shape[0]}x{shape[1]} kernels; "
-                        "sent in full"
-                    )
+                    try:
+                        sym.dof(shape)
+                        reason = ""
+                    except SymcodecError as exc:
+                        reason = str(exc)
+                    notes.append(f"{name}: {reason}; sent in full")
                 elif sym.dof(shape) == 0:
                     notes.append(
                         f"{name}: {sym.name} leaves no degrees of freedom on "
