@@ -158,3 +158,15 @@ def test_study_files(tmp_path):
     bad.write_text("name = [")
     with pytest.raises(SymcodecError, match="not a valid TOML"):
         load_study(bad)
+
+
+def test_a_smaller_grid_keeps_only_its_own_trials(tiny_run, tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "smaller"
+    shutil.copytree(tiny_run.directory, out)
+    smaller = parse_study({**TINY, "trials": 1, "channel": {"name": "awgn", "snr_db": [30]}})
+    run = run_study(smaller, out, progress=False, log=lambda _m: None)
+    assert run.new_trials == 0
+    rows = read_results_csv(out / "results.csv")
+    assert len(rows) == len(tx_configs(smaller))
+    assert {r["trial"] for r in rows} == {0} and {r["channel_value"] for r in rows} == {30.0}

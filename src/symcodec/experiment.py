@@ -760,12 +760,22 @@ def run_study(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.csv"
-    existing: list[dict] = []
-    if results_path.exists():
-        existing = [r for r in report.read_results_csv(results_path) if r["study"] == spec.name]
-    done = {trial_key(r) for r in existing}
     configs = tx_configs(spec)
     total = len(configs) * len(spec.channel.values) * spec.trials
+    grid = {
+        trial_key(_key_row(c, v, t))
+        for c in configs
+        for v in spec.channel.values
+        for t in range(spec.trials)
+    }
+    existing: list[dict] = []
+    if results_path.exists():
+        found = report.read_results_csv(results_path)
+        existing = [r for r in found if r["study"] == spec.name and trial_key(r) in grid]
+        if len(existing) != len(found):  # trials of another grid: keep only this study's
+            log(f"dropping {len(found) - len(existing)} rows outside this study's grid")
+            report.write_results_csv(existing, results_path)
+    done = {trial_key(r) for r in existing}
     if len(done) >= total and existing:
         log(f"all {total} trials already in {results_path}; writing the outputs")
         ctx = None
