@@ -170,3 +170,21 @@ def test_a_smaller_grid_keeps_only_its_own_trials(tiny_run, tmp_path, cache, mon
     rows = read_results_csv(out / "results.csv")
     assert len(rows) == len(tx_configs(smaller))
     assert {r["trial"] for r in rows} == {0} and {r["channel_value"] for r in rows} == {30.0}
+
+
+def test_ablation_feeds_claim_5(tiny_run, tmp_path, cache, monkeypatch):
+    from symcodec.experiment import run_ablation
+
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "ablate"
+    shutil.copytree(tiny_run.directory, out)
+    spec = parse_study({**TINY, "trials": 2})
+    rows = run_ablation(spec, out, alphas=(0.0, 0.5, 1.0), progress=False, log=lambda _m: None)
+    assert {r["experiment"] for r in rows} == {"rx-alpha", "tx-distance"}
+    distances = sorted({round(r["distance"], 6) for r in rows if r["experiment"] == "tx-distance"})
+    assert distances[0] == pytest.approx(0.0, abs=1e-6) and distances[-1] > 0.1
+    for name in ("ablation.csv", "ablation.md", "ablation.png"):
+        assert (out / name).stat().st_size > 0
+    run_study(spec, out, progress=False, log=lambda _m: None)
+    claim5 = (out / "claims.md").read_text().split("## Claim 5: ")[1].splitlines()[0]
+    assert claim5 in ("holds", "does not hold")

@@ -922,7 +922,8 @@ def run_ablation(
     sym = spec.symmetries[0]
     value = sorted(spec.channel.values)[len(spec.channel.values) // 2]
     bits = min(spec.bits)
-    lean = dataclasses.replace(spec, baselines=(), symmetries=(sym,))
+    # the same models as the study (from the cache): its reference and its first symmetry
+    lean = dataclasses.replace(spec, symmetries=(sym,))
     ctx = prepare(lean, progress=progress, log=log)
     channel = spec.channel.make(value)
     rows: list[dict] = []
