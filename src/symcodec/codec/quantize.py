@@ -31,7 +31,6 @@ from ..errors import SymcodecError
 KINDS = ("uniform", "float16", "float32", "raw")
 GRIDS = ("minmax", "symmetric")
 MIN_BITS, MAX_BITS = 2, 16
-TABLE_ENTRIES = 2**20  # largest level table dequantize builds regardless of the value count
 
 
 @dataclass(frozen=True)
@@ -166,38 +165,28 @@ def dequantize(
     assert params is not None
     flat_codes = np.asarray(codes).reshape(-1)[:count]
     channels = params.lo.shape[0]
-    if channels * 2**spec.bits > max(TABLE_ENTRIES, 4 * count):
-        # Many channels at many bits: a table would dwarf the values (it would take
-        # 256 KiB per channel at 16 bits); compute each value, with the same arithmetic.
-        return _dequantize_direct(flat_codes, params, spec, channels).reshape(shape).to(dtype)
-    # One table lookup per value: the table holds every level of every channel, and the
-    # entries for codes above ``max_code`` repeat the top level (the decoder's clamp).
-    table = level_table(params, spec)  # (channels, 2**bits) float32
-    channels, width = table.shape
-    if channels == 1:
-        values = table[0][flat_codes]
-    else:
-        index = flat_codes.reshape(channels, -1).astype(np.int64)
-        index += (np.arange(channels, dtype=np.int64) * width)[:, None]
-        values = table.reshape(-1)[index]
-    return torch.from_numpy(values).reshape(shape).to(dtype)
+    # Arithmetic on the codes, in place, in the order of :func:`level_table`, so every
+    # value equals the table's entry bit for bit (no table: it would take 256 KiB per
+    # channel at 16 bits, and a lookup is slower than these vectorized passes).
+    return _dequantize_direct(flat_codes, params, spec, channels).reshape(shape).to(dtype)
 
 
 def _dequantize_direct(
     flat_codes: np.ndarray, params: QuantizerParams, spec: QuantizerSpec, channels: int
 ) -> torch.Tensor:
-    """Values of ``flat_codes`` (C order, ``channels`` equal rows) without a level table:
-    the operations of :func:`level_table` applied to each code, so the results are equal."""
+    """Values of ``flat_codes`` (C order, ``channels`` equal rows): the operations of
+    :func:`level_table` applied to each code, so the results are equal."""
     lo = torch.from_numpy(params.lo.astype(np.float32)).reshape(-1, 1)
     hi = torch.from_numpy(params.hi.astype(np.float32)).reshape(-1, 1)
-    codes = torch.from_numpy(flat_codes.astype(np.float32)).reshape(channels, -1)
-    codes = codes.clamp(max=spec.max_code)
+    if not flat_codes.flags.writeable:
+        flat_codes = flat_codes.copy()
+    values = torch.from_numpy(flat_codes).to(torch.float32).reshape(channels, -1)
     if spec.grid == "symmetric":
         half = 2 ** (spec.bits - 1) - 1
         step = (hi - lo) / (2 * half + 1)
-        return (codes - half) * step
+        return values.clamp_(max=spec.max_code).sub_(half).mul_(step)
     step = (hi - lo) / 2**spec.bits
-    return lo + (codes + 0.5) * step
+    return values.add_(0.5).mul_(step).add_(lo)
 
 
 def level_table(params: QuantizerParams, spec: QuantizerSpec) -> np.ndarray:
