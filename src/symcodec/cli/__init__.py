@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,15 @@ from ..errors import SymcodecError
 _COMMAND_MODULES = ("codec_commands", "train_commands", "link_commands", "study_commands")
 
 EXIT_BAD_INPUT = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that every ``with`` block unwinds:
+    temporary files are discarded and finished results (already renamed into place) stay."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 success, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit status (0 success, 2 bad input, 130 interrupted by
+    SIGINT, 143 by SIGTERM)."""
     parser = build_parser()
+    previous = _handle_sigterm()
     try:
         args = parser.parse_args(argv)
         result = args.func(args)
@@ -62,9 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymcodecError as exc:
         print(f"symcodec: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print(
+            "symcodec: terminated (finished results are kept; run again to resume)", file=sys.stderr
+        )
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("symcodec: interrupted", file=sys.stderr)
-        return 130
+        print(
+            "symcodec: interrupted (finished results are kept; run again to resume)",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGINT
     except BrokenPipeError:
         return 0
     except Exception as exc:  # never a traceback for the user, unless asked
@@ -76,6 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _handle_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only);
+    returns the previous handler, or None where none was installed."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread of the interpreter
+        return None
 
 
 def _one_line(text: str) -> str:
