@@ -218,3 +218,28 @@ def test_projection_is_orthogonal(name, k, data):
     v = sym.project(_tensor(data, (2, k, k), dtype=torch.float64))
     residual = w - sym.project(w)
     assert abs(float((residual * v).sum())) <= 1e-9 * (1 + float(w.norm() * v.norm()))
+
+
+def test_layout_cache_is_bounded_by_bytes_not_by_count():
+    """Many distinct user-defined symmetries on 32x32 kernels (as hostile stream headers
+    could declare) keep at most LAYOUT_CACHE_BYTES of layouts."""
+    from symcodec.symmetry import LAYOUT_CACHE_BYTES, _layout_bytes, _LayoutCache
+
+    cache = _LayoutCache(max_bytes=40 * 2**20)
+    rng = np.random.default_rng(0)
+    sizes = []
+    for i in range(8):
+        perm = np.arange(1024)
+        idx = rng.permutation(1024)[:400]
+        perm[idx[:200]], perm[idx[200:]] = idx[200:], idx[:200]
+        sym = define_symmetry(f"hostile-{i}", [(perm.tolist(), 1)])
+        layout = cache.get(sym, 32, 32)
+        assert layout.dof == 1024 - 200
+        sizes.append(_layout_bytes(layout))
+    assert min(sizes) > 5 * 2**20  # each is big enough to matter
+    assert cache.bytes <= 40 * 2**20
+    assert 1 <= len(cache) < 8
+    # the most recent one is still cached, and a hit does not grow the cache
+    before = cache.bytes
+    assert cache.get(sym, 32, 32) is layout and cache.bytes == before
+    assert LAYOUT_CACHE_BYTES <= 512 * 2**20

@@ -28,7 +28,8 @@ True
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -396,8 +397,62 @@ def _generator_permutation(sym: Symmetry, gen: Generator, kh: int, kw: int) -> t
     return tuple(gen)
 
 
-@functools.lru_cache(maxsize=128)
+class _LayoutCache:
+    """Least-recently-used layouts, bounded by their (estimated) bytes, not their count:
+    a receiver fed streams with many distinct user-defined symmetries on 32x32 kernels
+    (up to tens of MiB of tables each) keeps at most ``max_bytes`` of them."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[tuple, tuple[OrbitLayout, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
+        key = (sym, kh, kw)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit[0]
+        layout = _build_layout(sym, kh, kw)  # outside the lock: may take a while
+        size = _layout_bytes(layout)
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = (layout, size)
+                self.bytes += size
+            while self.bytes > self.max_bytes and len(self._entries) > 1:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+        return layout
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _layout_bytes(layout: OrbitLayout) -> int:
+    """Estimated memory of a layout: its arrays, plus 8 bytes per slot of the group's
+    permutation tuples and a 32-byte int object for each entry above 256 (CPython caches
+    the small ones)."""
+    arrays = [layout.representatives, layout.source, layout.sign, layout.expand, layout.reduce]
+    arrays.append(layout.inverse_orbit_sizes)
+    for group in layout.orbit_groups:
+        arrays.extend(group)
+    n = layout.kernel_shape[0] * layout.kernel_shape[1]
+    per_permutation = 8 * n + 32 * max(0, n - 257)
+    return sum(a.nbytes for a in arrays) + len(layout.group) * per_permutation
+
+
+LAYOUT_CACHE_BYTES = 256 * 2**20
+_LAYOUTS = _LayoutCache(LAYOUT_CACHE_BYTES)
+
+
 def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
+    """The layout of ``sym`` on ``kh x kw`` kernels, from a byte-bounded cache."""
+    return _LAYOUTS.get(sym, kh, kw)
+
+
+def _build_layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
     n = kh * kw
     # The abstract group is generated on a reference grid where the action is faithful
     # (3x3 for the geometric maps: no non-identity element of D4 fixes every position), so
