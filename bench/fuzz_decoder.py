@@ -121,6 +121,38 @@ def corpus() -> list[bytes]:
     sd = {"k.weight": torch.zeros(2, 2, 1, 1)}
     streams.append(encode(sd, TransmissionPlan({"k.weight": TensorPlan(zero, "dof", bits=8)})))
     streams.append(encode({}, TransmissionPlan({})))
+    # step quantizers and the ans coder: every model family, several chunks, a one-level
+    # range (empty chunks), an empty tensor, pruned positions before the chunks
+    laplace = {
+        "k.weight": cs.project(torch.randn(8, 8, 3, 3, generator=g)) * 0.1,
+        "b": torch.randn(300, generator=g).sign() * torch.rand(300, generator=g) ** 4,
+        "n": torch.tensor(3, dtype=torch.int64),
+    }
+    streams.append(encode(laplace, TransmissionPlan.default(laplace, "central-skew", step=0.01)))
+    streams.append(
+        encode(
+            laplace,
+            TransmissionPlan.default(
+                laplace, "central-skew", step=0.02, dead_zone=0.2, coder="ans", chunk_values=100
+            ),
+        )
+    )
+    streams.append(
+        encode(
+            laplace, TransmissionPlan.default(laplace, "d4", bits=6, coder="ans", per_channel=True)
+        )
+    )
+    # bimodal values: a histogram model
+    wide = {
+        "w": torch.cat([torch.randn(1000, generator=g) - 4, torch.randn(1000, generator=g) + 4])
+    }
+    streams.append(encode(wide, TransmissionPlan.default(wide, step=0.05, coder="ans")))
+    flat = {"z": torch.zeros(50), "e": torch.zeros(0, 3), "one": torch.ones(7)}
+    streams.append(encode(flat, TransmissionPlan.default(flat, step=0.5, coder="ans")))
+    sparse = TransmissionPlan(
+        {"k.weight": TensorPlan(mode="pruned", keep=40, step=0.1, coder="ans", chunk_values=16)}
+    )
+    streams.append(encode(big, sparse))
     return streams
 
 
@@ -158,7 +190,8 @@ def dump(doc) -> bytes:
 
 
 def fix_record_crcs(doc, payload: bytes) -> None:
-    """Recompute each record's CRC from the payload (where its offset and length fit)."""
+    """Recompute each record's CRC from the payload (where its offset and length fit), and
+    the CRCs of an ``ans`` record's chunks, so corrupt data reaches the entropy decoder."""
     tensors = doc.get("tensors") if isinstance(doc, dict) else None
     for rec in tensors if isinstance(tensors, list) else []:
         if not isinstance(rec, dict):
@@ -166,6 +199,21 @@ def fix_record_crcs(doc, payload: bytes) -> None:
         off, length = rec.get("offset"), rec.get("length")
         if isinstance(off, int) and isinstance(length, int) and 0 <= off <= off + length:
             rec["crc32"] = zlib.crc32(payload[off : off + length])
+            chunks = rec.get("chunks")
+            if isinstance(chunks, list):
+                pos = _positions_length(rec)
+                for entry in chunks:
+                    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int):
+                        start = off + pos
+                        entry[1] = zlib.crc32(payload[start : start + max(0, entry[0])])
+                        pos += max(0, entry[0])
+
+
+def _positions_length(rec: dict) -> int:
+    positions = rec.get("positions")
+    if isinstance(positions, dict) and isinstance(positions.get("length"), int):
+        return max(0, positions["length"])
+    return 0
 
 
 INTERESTING_INTS = [
@@ -175,7 +223,8 @@ INTERESTING_INTS = [
 ]  # fmt: skip
 INTERESTING_FLOATS = [0.0, -0.0, 0.5, 1.5, -1e-45, 1e-300, 3.4e38, 3.5e38, 1e308, -1e308]
 INTERESTING_STRINGS = [
-    "", "symc", "float32", "bool", "int64", "uniform", "raw", "float16", "minmax",
+    "", "symc", "float32", "bool", "int64", "uniform", "raw", "float16", "minmax", "step",
+    "ans", "laplace", "gaussian", "histogram",
     "symmetric", "dof", "full", "full-project", "pruned", "fixed", "bitmap", "indices",
     "d4", "central-skew", "hflip", "rot90", "spiral", "x" * 2000, "\u00e9\u0000\ud7ff",
 ]  # fmt: skip
@@ -207,7 +256,10 @@ def random_value(rng: np.random.Generator, depth: int = 0):
             return [int(x) for x in rng.integers(-2, 2 ** int(rng.integers(1, 41)), size=n)]
         return [random_value(rng, depth + 1) for _ in range(min(n, 6))]
     if depth < 4:
-        keys = ["name", "generators", "signs", "kind", "bits", "x", "shape", "lo", "hi"]
+        keys = [
+            "name", "generators", "signs", "kind", "bits", "x", "shape", "lo", "hi",
+            "family", "center", "decay", "counts", "step", "min_level", "max_level",
+        ]  # fmt: skip
         return {
             keys[rng.integers(len(keys))]: random_value(rng, depth + 1)
             for _ in range(rng.integers(0, 4))
@@ -427,12 +479,18 @@ def synthetic_records(blob, rng, streams):
         kind = (
             "raw"
             if dtype in ("int64", "bool")
-            else ["uniform", "float16", "float32"][rng.integers(3)]
+            else ["uniform", "float16", "float32", "step"][rng.integers(4)]
         )
         if kind == "raw":
             bits = 64 if dtype == "int64" else 8
-        elif kind != "uniform":
+        elif kind in ("float16", "float32"):
             bits = 16 if kind == "float16" else 32
+        levels = None
+        if kind == "step":
+            span = int(rng.choice([0, 1, 2, 5, 100, 2**16 - 1, 2**16, 2**20, 2**25]))
+            low = int(rng.integers(-(2**24), 2**24 - min(span, 2**24) + 1))
+            levels = (low, low + span)
+            bits = max(1, span.bit_length())
         numel = math.prod(shape)
         count = numel
         if mode == "dof" and sym is not None and len(shape) >= 2:
@@ -454,6 +512,37 @@ def synthetic_records(blob, rng, streams):
             length = packed_size(count, bits)
             data = rng.integers(0, 256, size=length, dtype=np.uint8).tobytes()
         quantizer = {"kind": kind, "bits": bits}
+        if levels is not None:
+            step = float(np.float32(rng.choice([1e-3, 0.5, 1.0, 3e38, 1e-45])))
+            quantizer.update(step=step, dead_zone=float(rng.choice([0.0, 0.25, 0.49])))
+            quantizer.update(min_level=levels[0], max_level=levels[1])
+        ans = None
+        if kind in ("uniform", "step") and rng.random() < 0.6:
+            n = levels[1] - levels[0] + 1 if levels else 2**bits
+            first = levels[0] if levels else 0
+            chunk_values = int(rng.choice([1, 7, 64, 16384, 2**22]))
+            chunks = -(-count // chunk_values) if count <= 2**24 else 3
+            lengths = [4 * int(rng.integers(0, 5)) for _ in range(min(chunks, 64))]
+            if n == 1:
+                lengths = [0] * len(lengths)
+            data = b"".join(rng.integers(0, 256, size=m, dtype=np.uint8).tobytes() for m in lengths)
+            length = len(data)
+            family = ["laplace", "gaussian", "histogram"][rng.integers(3)]
+            if family == "histogram":
+                size = min(n, 300) if rng.random() < 0.8 else min(n, 2**16 + 1)
+                model = {"family": family, "counts": [0] * size}
+                if size and count <= 2**40:
+                    model["counts"][int(rng.integers(size))] = count
+            else:
+                center = first + float(rng.integers(-2, 2 * min(n, 2**20) + 2)) / 2
+                decay = float(rng.choice([1e-300, 0.5, 0.999, 1 - 1e-16, 0.0, 1.0]))
+                model = {"family": family, "center": center, "decay": decay}
+            crcs = []
+            pos = 0
+            for m in lengths:
+                crcs.append([m, zlib.crc32(data[pos : pos + m])])
+                pos += m
+            ans = {"model": model, "chunk_values": chunk_values, "chunks": crcs}
         if kind == "uniform":
             per_channel = bool(rng.random() < 0.3)
             channels = shape[0] if per_channel and shape and count else 1
@@ -468,13 +557,15 @@ def synthetic_records(blob, rng, streams):
             "dtype": dtype,
             "symmetry": sym,
             "mode": mode,
-            "coder": "fixed",
+            "coder": "fixed" if ans is None else "ans",
             "quantizer": quantizer,
             "count": count,
             "offset": len(payload),
             "length": length,
             "crc32": 0,
         }
+        if ans is not None:
+            rec.update(ans)
         if mode == "pruned" and numel < 2**62:
             pos = positions_for(numel, keep).to_json() if numel else {}
             rec["positions"] = pos

@@ -8,6 +8,10 @@ bits sent, bit errors, CRC failures, erasures and end-to-end latency.
 * Digital channels corrupt the payload bytes; the header is protected (SPEC section 4). A
   payload CRC mismatch is expected and is reported per tensor instead of aborting. Codes
   outside the quantizer's range are clamped, so every value stays inside ``[lo, hi]``.
+  Entropy-coded (``ans``) records are checked chunk by chunk: a chunk that fails its CRC is
+  lost, its values are concealed with zeros (inside ``V_S`` for ``dof`` and
+  ``full-project`` kernels), and the loss is reported (:attr:`Reception.lost_chunks`,
+  :attr:`Reception.concealed_values`); the other chunks arrive exact.
 * Analog channels (``awgn``) add noise to the values sent (after quantization to the plan's
   bits); the receiver clamps them to the quantizer's range. With ``equal_energy`` the SNR is
   per degree of freedom: a tensor that sends ``n`` values for ``d`` DoF gets
@@ -49,7 +53,8 @@ from .codec import (
     read_header,
     rebuild_tensor,
 )
-from .codec.container import _DTYPES, Header, TensorRecord
+from .codec.container import _DTYPES, Header, TensorRecord, decode_values, lost_chunk_values
+from .codec.quantize import QuantizerParams, StepParams
 from .errors import SymcodecError
 
 __all__ = ["ReceiverOptions", "Reception", "TensorReception", "transmit", "transmitter_view"]
@@ -90,6 +95,10 @@ class TensorReception:
     crc_ok: bool
     erased_values: int
     snr_db: float | None = None  # analog: the per-value SNR this tensor was sent at
+    coder: str = "fixed"
+    chunks: int = 0  # ans: chunks of the record
+    lost_chunks: tuple[int, ...] = ()  # ans: chunks that failed their CRC (concealed)
+    concealed_values: int = 0  # ans: values of the lost chunks, set to 0
 
 
 @dataclass
@@ -133,6 +142,21 @@ class Reception:
     @property
     def erased_values(self) -> int:
         return sum(t.erased_values for t in self.tensors)
+
+    @property
+    def lost_chunks(self) -> int:
+        """Entropy-coded chunks lost on the link (CRC failed), over all tensors."""
+        return sum(len(t.lost_chunks) for t in self.tensors)
+
+    @property
+    def lost_chunks_by_tensor(self) -> dict[str, tuple[int, ...]]:
+        """The lost chunks of every tensor that lost any."""
+        return {t.name: t.lost_chunks for t in self.tensors if t.lost_chunks}
+
+    @property
+    def concealed_values(self) -> int:
+        """Values of lost chunks, concealed with zeros."""
+        return sum(t.concealed_values for t in self.tensors)
 
     @property
     def ber(self) -> float:
@@ -290,10 +314,11 @@ def _receive_digital(
         if options.strict and not crc_ok:
             raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}")
         errors = int(_POPCOUNT[np.bitwise_xor(sent[lo:hi], data)].sum()) if not crc_ok else 0
-        values = decode_record(record, data.tobytes())
-        mask = decode_mask(record, data.tobytes())
+        raw = data.tobytes()
+        values, lost_chunks = decode_values(record, raw)  # lost ans chunks: set to zero
+        mask = decode_mask(record, raw)
         erased = 0
-        if stats.erased_mask is not None:
+        if stats.erased_mask is not None and record.coder == "fixed":
             value_bytes = stats.erased_mask[lo + record.positions_length : hi]
             lost = _erased_values(value_bytes, record.count, record.quantizer.bits)
             erased = int(lost.sum())
@@ -312,6 +337,10 @@ def _receive_digital(
                 bit_errors=errors,
                 crc_ok=crc_ok,
                 erased_values=erased,
+                coder=record.coder,
+                chunks=len(record.chunks),
+                lost_chunks=lost_chunks,
+                concealed_values=lost_chunk_values(record, lost_chunks),
             )
         )
     return state, rows
@@ -372,6 +401,8 @@ def _analog_link(
                 crc_ok=True,
                 erased_values=0,
                 snr_db=per_value_snr,
+                coder=record.coder,
+                chunks=len(record.chunks),
             )
         )
     return noisy, rows, stats
@@ -386,7 +417,13 @@ def _degrees_of_freedom(record: TensorRecord) -> int:
 
 
 def _clamp_to_range(values: torch.Tensor, record: TensorRecord) -> torch.Tensor:
-    assert record.params is not None
+    if isinstance(record.params, StepParams):  # levels min_level .. max_level, times the step
+        step = record.quantizer.step
+        assert step is not None
+        low = float(np.float32(record.params.min_level * step))
+        high = float(np.float32(record.params.max_level * step))
+        return values.clamp(low, high)
+    assert isinstance(record.params, QuantizerParams)
     lo = torch.from_numpy(record.params.lo.astype(np.float32))
     hi = torch.from_numpy(record.params.hi.astype(np.float32))
     if lo.numel() == 1:

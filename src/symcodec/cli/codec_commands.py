@@ -3,13 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 import torch
 
 from ..codec import MODES, Accounting, TransmissionPlan, decode, encode, inspect
+from ..codec.entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
+from ..codec.plan import CODERS
 from ..io import load_state_dict, read_bytes, save_state_dict, write_bytes_atomic
 from ..symmetry import get_symmetry, symmetry_names
 from ._common import bits_arg, console, kbits, kernel_arg, new_table, output_path
+
+DEFAULT_BITS = 8
+
+
+def step_arg(text: str) -> float:
+    """``--step``: a finite number > 0 (rounded to float32 in the stream)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"step must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"step must be a finite number > 0, got {text!r}")
+    return value
+
+
+def dead_zone_arg(text: str) -> float:
+    """``--dead-zone``: a number in [0, 0.5)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dead zone must be a number, got {text!r}") from None
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"dead zone must be in [0, 0.5), got {text!r}")
+    return value
+
+
+def chunk_values_arg(text: str) -> int:
+    """``--chunk-values``: an integer in 1..MAX_CHUNK_VALUES."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"chunk values must be an integer, got {text!r}") from None
+    if not 1 <= value <= MAX_CHUNK_VALUES:
+        raise argparse.ArgumentTypeError(
+            f"chunk values must be in 1..{MAX_CHUNK_VALUES}, got {value}"
+        )
+    return value
 
 
 def register(subparsers) -> None:
@@ -17,7 +57,9 @@ def register(subparsers) -> None:
         "encode",
         help="encode a model into a .symc bitstream",
         description="Encode a model (.safetensors, .pt, .pth) into a .symc bitstream that "
-        "carries only the DoF coefficients of its symmetric conv kernels.",
+        "carries only the DoF coefficients of its symmetric conv kernels. Values are "
+        "quantized to --bits bits or with a step size --step, and sent as fixed-length "
+        "codes or entropy coded (--coder ans).",
     )
     p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
     p.add_argument("-o", "--output", required=True, help="output .symc file")
@@ -42,8 +84,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "info",
         help="show what a .symc bitstream carries",
-        description="Per tensor: shape, symmetry, mode, values sent, bits and payload; "
-        "totals with the reduction against full float32 and against full at the same bits.",
+        description="Per tensor: shape, symmetry, mode, coder, values sent, bits (fixed "
+        "code width), payload, payload bits per value and the entropy bound (empirical "
+        "entropy of the quantized levels, bits per value); totals with the reduction "
+        "against full float32 and against full at the same bits.",
     )
     p.add_argument("input", help="a .symc file")
     p.set_defaults(func=cmd_info)
@@ -79,8 +123,43 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         default="none",
         help=f"kernel symmetry: {', '.join(symmetry_names())} (default none)",
     )
+    quantizer = p.add_mutually_exclusive_group()
+    quantizer.add_argument(
+        "--bits",
+        type=bits_arg,
+        metavar="B",
+        default=None,
+        help=f"bits per value, 2..16, or 32 for float32 (default {DEFAULT_BITS})",
+    )
+    quantizer.add_argument(
+        "--step",
+        type=step_arg,
+        metavar="S",
+        default=None,
+        help="quantize every float tensor with this step size instead of --bits "
+        "(level = round(x / step); as many levels as the values need)",
+    )
     p.add_argument(
-        "--bits", type=bits_arg, default=8, help="bits per value, 2..16, or 32 for float32"
+        "--dead-zone",
+        type=dead_zone_arg,
+        metavar="D",
+        default=0.0,
+        help="with --step: rounding offset in [0, 0.5); |x| < step (0.5 + D) becomes 0 "
+        "(default 0: plain rounding)",
+    )
+    p.add_argument(
+        "--coder",
+        choices=CODERS,
+        default="fixed",
+        help="fixed: fixed-length codes; ans: entropy-coded levels in independently "
+        "decodable chunks (default fixed)",
+    )
+    p.add_argument(
+        "--chunk-values",
+        type=chunk_values_arg,
+        metavar="N",
+        default=DEFAULT_CHUNK_VALUES,
+        help=f"with --coder ans: values per chunk (default {DEFAULT_CHUNK_VALUES})",
     )
     p.add_argument("--mode", choices=MODES, default="dof", help="how kernels are sent")
     p.add_argument(
@@ -109,13 +188,17 @@ def plan_from_args(args, state_dict) -> TransmissionPlan:
     return TransmissionPlan.default(
         state_dict,
         symmetry=get_symmetry(args.symmetry),
-        bits=args.bits,
+        bits=DEFAULT_BITS if args.bits is None else args.bits,
         mode=args.mode,
         other_bits=args.other_bits,
         grid=args.grid,
         per_channel=args.per_channel,
         layers=layers,
         float16=args.float16,
+        coder=args.coder,
+        step=args.step,
+        dead_zone=args.dead_zone,
+        chunk_values=args.chunk_values,
     )
 
 
@@ -133,6 +216,7 @@ def cmd_encode(args) -> int:
         f"({100 * acc.reduction_vs_same_bits:.1f}% less than full at the same bits), "
         f"header {kbits(acc.header_bits)} kbits"
     )
+    con.print(rate_summary(acc))
     for note in plan.notes:
         con.print(f"note: {note}")
     return 0
@@ -164,10 +248,13 @@ def accounting_table(acc: Accounting, title: str | None = None):
         ("shape", "left"),
         ("symmetry", "left"),
         ("mode", "left"),
+        ("coder", "left"),
         ("values sent", "right"),
         ("of", "right"),
         ("bits", "right"),
         ("payload kbits", "right"),
+        ("bits/value", "right"),
+        ("entropy b/v", "right"),
     ]:
         table.add_column(col, justify=justify)
     for t in acc.tensors:
@@ -176,14 +263,19 @@ def accounting_table(acc: Accounting, title: str | None = None):
             "x".join(str(s) for s in t.shape) or "scalar",
             t.symmetry,
             t.mode,
+            t.coder,
             f"{t.values_sent:,}",
             f"{t.values_total:,}",
             str(t.bits),
             kbits(t.payload_bits),
+            f"{t.bits_per_value:.3f}",
+            "-" if t.entropy_per_value is None else f"{t.entropy_per_value:.3f}",
         )
     table.add_section()
+    entropy = _entropy_per_value(acc)
     table.add_row(
         "total",
+        "",
         "",
         "",
         "",
@@ -191,8 +283,36 @@ def accounting_table(acc: Accounting, title: str | None = None):
         f"{acc.values_total:,}",
         "",
         kbits(acc.payload_bits),
+        f"{acc.bits_per_value:.3f}",
+        "-" if entropy is None else f"{entropy:.3f}",
     )
     return table
+
+
+def _entropy_per_value(acc: Accounting) -> float | None:
+    """Entropy bound per value over the tensors that have one (quantized, intact)."""
+    known = [t for t in acc.tensors if t.entropy_bits is not None]
+    sent = sum(t.values_sent for t in known)
+    if not known or not sent:
+        return None
+    return sum(t.entropy_bits for t in known) / sent
+
+
+def rate_summary(acc: Accounting) -> str:
+    """Bits per value against the entropy bound of the quantized tensors."""
+    known = [t for t in acc.tensors if t.entropy_bits is not None]
+    sent = sum(t.values_sent for t in known)
+    if not sent:
+        return f"{acc.bits_per_value:.3f} bits per value sent"
+    rate = sum(t.value_bits for t in known) / sent
+    bound = sum(t.entropy_bits for t in known) / sent
+    text = (
+        f"quantized values: {rate:.3f} bits per value, entropy bound {bound:.3f} "
+        f"({100 * (rate / bound - 1) if bound else 0.0:+.1f}%)"
+    )
+    if acc.model_bits:
+        text += f"; entropy models and chunk tables {kbits(acc.model_bits)} kbits of header"
+    return text
 
 
 def accounting_summary(acc: Accounting) -> str:
@@ -210,6 +330,7 @@ def cmd_info(args) -> int:
     con = console()
     con.print(accounting_table(acc))
     con.print(accounting_summary(acc))
+    con.print(rate_summary(acc))
     return 0
 
 

@@ -92,6 +92,12 @@ def cmd_transmit(args) -> int:
         )
         if rx.erased_values:
             con.print(f"erased values (filled with 0): {rx.erased_values:,}")
+        if rx.lost_chunks:
+            lost = ", ".join(f"{k} ({len(v)})" for k, v in rx.lost_chunks_by_tensor.items())
+            con.print(
+                f"entropy-coded chunks lost: {rx.lost_chunks:,} ({lost}); "
+                f"values concealed with 0: {rx.concealed_values:,}"
+            )
     else:
         snrs = sorted({t.snr_db for t in rx.tensors if t.snr_db is not None})
         if snrs:

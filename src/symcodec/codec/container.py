@@ -32,7 +32,7 @@ import math
 import struct
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -41,7 +41,19 @@ from .. import __version__
 from ..errors import SymcodecError
 from ..symmetry import GEOMETRIC_MAPS, NAMED_SYMMETRIES, Symmetry, _generator_permutation
 from .bitpack import pack_codes, packed_size, unpack_codes
-from .plan import MODES, TensorPlan, TransmissionPlan
+from .entropy import (
+    FAMILIES,
+    MAX_ALPHABET,
+    MAX_CHUNK_VALUES,
+    ChunkError,
+    EntropyModel,
+    chunk_bounds,
+    decode_chunks,
+    encode_chunks,
+    entropy_bits,
+    fit_model,
+)
+from .plan import CODERS, MODES, TensorPlan, TransmissionPlan
 from .pruning import (
     Positions,
     decode_positions,
@@ -49,13 +61,22 @@ from .pruning import (
     magnitude_mask,
     positions_valid,
 )
-from .quantize import QuantizerParams, QuantizerSpec, dequantize, quantize
+from .quantize import (
+    MAX_STEP_LEVEL,
+    QuantizerParams,
+    QuantizerSpec,
+    StepParams,
+    dequantize,
+    dequantize_levels,
+    float32_step,
+    quantize,
+    step_width,
+)
 
 MAGIC = b"SYMC"
 FORMAT_VERSION = 1
 PREAMBLE = struct.Struct(">4sHHII")
 PREAMBLE_BYTES = PREAMBLE.size  # 16
-CODERS = ("fixed",)
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_DIMS = 8
 
@@ -183,12 +204,15 @@ class TensorRecord:
     mode: str
     coder: str
     quantizer: QuantizerSpec
-    params: QuantizerParams | None
+    params: QuantizerParams | StepParams | None
     count: int  # values sent
     offset: int  # bytes from the start of the payload
     length: int  # bytes
     crc32: int
     positions: Positions | None = None  # ``pruned`` mode: the kept positions (protected)
+    model: EntropyModel | None = None  # ``ans``: the probability model
+    chunk_values: int = 0  # ``ans``: values per chunk
+    chunks: tuple[tuple[int, int], ...] = ()  # ``ans``: (bytes, CRC32) of every chunk
 
     @property
     def mask_bits(self) -> int:
@@ -196,9 +220,41 @@ class TensorRecord:
         return 0 if self.positions is None else self.positions.bits
 
     @property
+    def value_bits(self) -> int:
+        """Bits of the values: ``count x bits`` for ``fixed`` (padding excluded), the coded
+        chunks' bytes x 8 for ``ans`` (what is on the wire)."""
+        if self.coder == "ans":
+            return 8 * (self.length - self.positions_length)
+        return self.count * self.quantizer.bits
+
+    @property
     def payload_bits(self) -> int:
-        """Values sent x bits per value, plus the pruning positions (padding excluded)."""
-        return self.count * self.quantizer.bits + self.mask_bits
+        """Bits of the values plus the pruning positions (see :attr:`value_bits`)."""
+        return self.value_bits + self.mask_bits
+
+    @property
+    def model_bits(self) -> int:
+        """Header bits of the entropy coder's fields (model, chunk table); 0 for ``fixed``.
+        They are part of :attr:`Header.header_bits`."""
+        if self.coder != "ans":
+            return 0
+        doc = self.to_json()
+        fields = {k: doc[k] for k in ("model", "chunk_values", "chunks")}
+        return 8 * (len(json.dumps(fields, separators=(",", ":"))) - 2)  # without the braces
+
+    @property
+    def table_entries(self) -> int:
+        """Entries of the probability table a decoder builds (``ans`` records with values);
+        they count against the stream's element allowance like the elements rebuilt."""
+        if self.coder != "ans" or self.count == 0:
+            return 0
+        return self.symbol_range[1]
+
+    @property
+    def symbol_range(self) -> tuple[int, int]:
+        """``(first, n)``: the integer symbols of a quantized record are ``first .. first + n
+        - 1`` (levels of a step quantizer, codes of a uniform one)."""
+        return symbol_range(self.quantizer, self.params)
 
     @property
     def positions_length(self) -> int:
@@ -217,9 +273,15 @@ class TensorRecord:
         if self.quantizer.kind == "uniform":
             q["grid"] = self.quantizer.grid
             q["per_channel"] = self.quantizer.per_channel
-            assert self.params is not None
+            assert isinstance(self.params, QuantizerParams)
             q["lo"] = [float(v) for v in self.params.lo]
             q["hi"] = [float(v) for v in self.params.hi]
+        elif self.quantizer.kind == "step":
+            assert isinstance(self.params, StepParams)
+            q["step"] = self.quantizer.step
+            q["dead_zone"] = self.quantizer.dead_zone
+            q["min_level"] = self.params.min_level
+            q["max_level"] = self.params.max_level
         doc = {
             "name": self.name,
             "shape": list(self.shape),
@@ -235,7 +297,23 @@ class TensorRecord:
         }
         if self.positions is not None:
             doc["positions"] = self.positions.to_json()
+        if self.coder == "ans":
+            assert self.model is not None
+            doc["model"] = self.model.to_json()
+            doc["chunk_values"] = self.chunk_values
+            doc["chunks"] = [[length, crc] for length, crc in self.chunks]
         return doc
+
+
+def symbol_range(
+    spec: QuantizerSpec, params: QuantizerParams | StepParams | None
+) -> tuple[int, int]:
+    """``(first, n)`` of the integer symbols of a quantizer: the level range of a ``step``
+    quantizer, the codes ``0 .. levels - 1`` of a ``uniform`` one."""
+    if spec.kind == "step":
+        assert isinstance(params, StepParams)
+        return params.min_level, params.levels
+    return 0, spec.levels
 
 
 @dataclass(frozen=True)
@@ -270,10 +348,30 @@ class TensorAccount:
     bits: int
     values_total: int
     values_sent: int
-    payload_bits: int  # values x bits + mask bits
+    payload_bits: int  # values x bits (fixed) or coded bits (ans), + mask bits
     mask_bits: int  # pruning positions
     full_bits_same: int  # numel x bits
     full_bits_float32: int  # numel x 32
+    model_bits: int = 0  # ans: header bits of the model and chunk table (in header_bits)
+    entropy_bits: float | None = None  # empirical entropy of the levels x values sent
+
+    @property
+    def value_bits(self) -> int:
+        """Payload bits of the values (pruning positions excluded)."""
+        return self.payload_bits - self.mask_bits
+
+    @property
+    def bits_per_value(self) -> float:
+        """Payload bits per value sent (positions excluded); 0 if nothing is sent."""
+        return self.value_bits / self.values_sent if self.values_sent else 0.0
+
+    @property
+    def entropy_per_value(self) -> float | None:
+        """The empirical entropy of the levels in bits per value: the rate of an ideal
+        memoryless coder that knows their histogram (None: not quantized, or unknown)."""
+        if self.entropy_bits is None:
+            return None
+        return self.entropy_bits / self.values_sent if self.values_sent else 0.0
 
 
 @dataclass(frozen=True)
@@ -302,6 +400,23 @@ class Accounting:
         return sum(t.mask_bits for t in self.tensors)
 
     @property
+    def model_bits(self) -> int:
+        """Header bits of the entropy coders' models and chunk tables (in header_bits)."""
+        return sum(t.model_bits for t in self.tensors)
+
+    @property
+    def bits_per_value(self) -> float:
+        """Payload bits per value sent, pruning positions excluded."""
+        sent = self.values_sent
+        return (self.payload_bits - self.mask_bits) / sent if sent else 0.0
+
+    @property
+    def entropy_bits(self) -> float | None:
+        """Sum of the tensors' entropy bounds where known (None if none is known)."""
+        known = [t.entropy_bits for t in self.tensors if t.entropy_bits is not None]
+        return sum(known) if known else None
+
+    @property
     def full_bits_same(self) -> int:
         return sum(t.full_bits_same for t in self.tensors)
 
@@ -320,10 +435,17 @@ class Accounting:
         return 1.0 - self.payload_bits / self.full_bits_float32 if self.full_bits_float32 else 0.0
 
 
-def accounting(header: Header, notes: tuple[str, ...] = ()) -> Accounting:
-    """The :class:`Accounting` of a parsed header."""
+def accounting(
+    header: Header, notes: tuple[str, ...] = (), payload: bytes | memoryview | None = None
+) -> Accounting:
+    """The :class:`Accounting` of a parsed header. With the stream's ``payload`` (the bytes
+    after the header), also the entropy bound of every quantized record whose data is intact
+    (:func:`record_entropy_bits`)."""
     rows = []
     for r in header.records:
+        entropy = None
+        if payload is not None:
+            entropy = record_entropy_bits(r, payload[r.offset : r.offset + r.length])
         rows.append(
             TensorAccount(
                 name=r.name,
@@ -338,6 +460,8 @@ def accounting(header: Header, notes: tuple[str, ...] = ()) -> Accounting:
                 mask_bits=r.mask_bits,
                 full_bits_same=r.numel * r.quantizer.bits,
                 full_bits_float32=r.numel * 32,
+                model_bits=r.model_bits,
+                entropy_bits=entropy,
             )
         )
     return Accounting(
@@ -386,6 +510,7 @@ def encode(
             if not tplan.symmetry.supports(kernel):
                 tplan.symmetry.dof(kernel)  # raises the precise error
         spec = tplan.quantizer_for(tensor.dtype)
+        coder = tplan.coder_for(spec)
         positions, positions_data = None, b""
         if tplan.mode == "pruned":
             if tplan.keep > tensor.numel():
@@ -399,8 +524,29 @@ def encode(
             q = quantize(values, spec)
         except SymcodecError as exc:
             raise SymcodecError(f"{name}: {exc}") from None
-        if spec.kind == "uniform":
+        model, chunk_table = None, ()
+        if spec.kind == "step":
+            assert isinstance(q.params, StepParams)
+            spec = replace(spec, bits=q.params.width)
+        if coder == "ans":
+            first, n = symbol_range(spec, q.params)
+            if n > MAX_ALPHABET:
+                raise SymcodecError(
+                    f"{name}: coder 'ans' takes at most {MAX_ALPHABET} levels, step "
+                    f"{spec.step:g} gives {n} (use a larger step or coder 'fixed')"
+                )
+            symbols = q.codes.astype(np.int32)
+            if first:
+                symbols -= first
+            model, _ = fit_model(symbols, first, n)
+            pieces = encode_chunks(symbols, model, first, n, tplan.chunk_values)
+            chunk_table = tuple((len(p), zlib.crc32(p)) for p in pieces)
+            data = b"".join(pieces)
+        elif spec.kind == "uniform":
             data = pack_codes(q.codes, spec.bits)
+        elif spec.kind == "step":
+            assert isinstance(q.params, StepParams)
+            data = pack_codes((q.codes - q.params.min_level).astype(np.uint32), spec.bits)
         elif spec.kind == "raw":
             data = q.codes.astype(_RAW_NUMPY[dtype_name], copy=False).tobytes()
         else:
@@ -412,7 +558,7 @@ def encode(
             dtype=dtype_name,
             symmetry=tplan.symmetry,
             mode=tplan.mode,
-            coder="fixed",
+            coder=coder,
             quantizer=spec,
             params=q.params,
             count=int(values.numel()),
@@ -420,6 +566,9 @@ def encode(
             length=len(data),
             crc32=zlib.crc32(data),
             positions=positions,
+            model=model,
+            chunk_values=tplan.chunk_values if coder == "ans" else 0,
+            chunks=chunk_table,
         )
         records.append(record)
         chunks.append(data)
@@ -438,6 +587,8 @@ def encode(
     for record in records:
         total += record.numel
         _check_elements(total, stream_bytes, record.name)
+        total += record.table_entries
+        _check_elements(total, stream_bytes, record.name, "quantizer")
     preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes), zlib.crc32(header_bytes))
     return b"".join([preamble, header_bytes, *chunks])
 
@@ -447,12 +598,14 @@ def element_limit(stream_bytes: int) -> int:
     return max(MIN_ELEMENT_ALLOWANCE, MAX_ELEMENTS_PER_BYTE * stream_bytes)
 
 
-def _check_elements(total: int, stream_bytes: int, name: str) -> None:
+def _check_elements(total: int, stream_bytes: int, name: str, field: str = "shape") -> None:
+    """Elements rebuilt plus entropy-table entries built, against :func:`element_limit`."""
     limit = element_limit(stream_bytes)
     if total > limit:
         raise SymcodecError(
-            f"tensor {_show(name)}: field 'shape' makes the stream hold more than {limit} "
-            f"elements ({MAX_ELEMENTS_PER_BYTE} per byte of a {stream_bytes}-byte stream)"
+            f"tensor {_show(name)}: field {field!r} makes the stream hold more than {limit} "
+            f"elements and table entries ({MAX_ELEMENTS_PER_BYTE} per byte of a "
+            f"{stream_bytes}-byte stream)"
         )
 
 
@@ -635,6 +788,8 @@ def _parse_header(doc, header_len: int, payload_bytes: int) -> Header:
             )
         total_elements += record.numel
         _check_elements(total_elements, stream_bytes, record.name)
+        total_elements += record.table_entries
+        _check_elements(total_elements, stream_bytes, record.name, "quantizer")
         records.append(record)
     if end_of_previous != payload_bytes:
         raise SymcodecError(
@@ -670,10 +825,12 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
     name = raw.get("name")
     _expect(isinstance(name, str) and 0 < len(name) <= 1024, f"{where}: field 'name' is invalid")
     where = f"tensor {name!r}"
-    _known_keys(raw, _RECORD_KEYS | {"positions"}, where)
+    _known_keys(raw, _RECORD_KEYS | {"positions"} | _ANS_KEYS, where)
     missing = _RECORD_KEYS - set(raw)
     if raw.get("mode") == "pruned" and "positions" not in raw:
         missing = missing | {"positions"}
+    if raw.get("coder") == "ans":
+        missing = missing | (_ANS_KEYS - set(raw))
     _expect(not missing, f"{where}: missing field {sorted(missing)[0]!r}" if missing else "")
     shape = raw["shape"]
     _expect(
@@ -697,6 +854,9 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
         isinstance(coder, str) and coder in CODERS,
         f"{where}: field 'coder' {_show(coder)} is unknown",
     )
+    if coder != "ans":
+        extra = sorted(_ANS_KEYS & set(raw))
+        _expect(not extra, f"{where}: field {extra[0]!r} needs coder 'ans'" if extra else "")
     _expect(
         mode == "full" or (len(shape) >= 2 and _DTYPES[dtype].is_floating_point),
         f"{where}: mode {mode!r} needs a float kernel tensor, got {dtype} of shape {shape}",
@@ -717,6 +877,10 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
         except SymcodecError as exc:
             raise SymcodecError(f"{where}: field 'symmetry': {exc}") from None
     spec, ranges = _parse_quantizer(raw["quantizer"], where, dtype)
+    _expect(
+        coder != "ans" or spec.is_quantized,
+        f"{where}: field 'coder' 'ans' needs a uniform or step quantizer, not {spec.kind!r}",
+    )
     count = raw["count"]
     positions = None
     if mode == "pruned":
@@ -729,8 +893,10 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
     sent = sent_shape(shape, mode, symmetry, count if mode == "pruned" else None)
     expected = math.prod(sent)
     _expect(_is_int(count) and count == expected, f"{where}: field 'count' must be {expected}")
-    params = None
-    if ranges is not None:
+    params: QuantizerParams | StepParams | None = None
+    if isinstance(ranges, StepParams):
+        params = ranges
+    elif ranges is not None:
         channels = len(ranges[0])
         want = sent[0] if spec.per_channel and len(sent) >= 1 and expected > 0 else 1
         _expect(channels == want, f"{where}: quantizer needs {want} ranges, got {channels}")
@@ -739,7 +905,19 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
         _expect(_is_int(raw[key]) and raw[key] >= 0, f"{where}: field {key!r} is invalid")
     _expect(raw["crc32"] < 2**32, f"{where}: field 'crc32' is invalid")
     length = raw["length"]
-    want_length = packed_size(count, spec.bits) + (positions.length if positions else 0)
+    model, chunk_values, chunks = None, 0, ()
+    if coder == "ans":
+        first, n = symbol_range(spec, params)
+        _expect(
+            n <= MAX_ALPHABET,
+            f"{where}: quantizer level range of {n} levels exceeds {MAX_ALPHABET} for coder 'ans'",
+        )
+        model = _parse_model(raw["model"], where, first, n, count)
+        chunk_values, chunks = _parse_chunks(raw["chunk_values"], raw["chunks"], where, count, n)
+        want_length = sum(c[0] for c in chunks)
+    else:
+        want_length = packed_size(count, spec.bits)
+    want_length += positions.length if positions else 0
     _expect(length == want_length, f"{where}: field 'length' must be {want_length} bytes")
     return TensorRecord(
         name=raw["name"],
@@ -755,7 +933,96 @@ def _parse_record(raw, index: int, layouts: dict | None = None) -> TensorRecord:
         length=length,
         crc32=raw["crc32"],
         positions=positions,
+        model=model,
+        chunk_values=chunk_values,
+        chunks=chunks,
     )
+
+
+_ANS_KEYS = {"model", "chunk_values", "chunks"}
+_MODEL_KEYS = {
+    "laplace": {"family", "center", "decay"},
+    "gaussian": {"family", "center", "decay"},
+    "histogram": {"family", "counts"},
+}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_model(raw, where: str, first: int, n: int, count: int) -> EntropyModel:
+    """An ``ans`` record's probability model; a histogram must have one count per symbol of
+    the quantizer's range, summing to the values sent; a parametric model's centre is a
+    multiple of 1/2 within half a symbol of the range, its decay in ``(0, 1)``."""
+    where = f"{where}: field 'model'"
+    _expect(isinstance(raw, dict), f"{where} must be an object")
+    family = raw.get("family")
+    _expect(
+        isinstance(family, str) and family in FAMILIES,
+        f"{where}: 'family' {_show(family)} is unknown (known: {', '.join(FAMILIES)})",
+    )
+    _known_keys(raw, _MODEL_KEYS[family], where)
+    missing = sorted(_MODEL_KEYS[family] - set(raw))
+    _expect(not missing, f"{where}: missing {missing[0]!r}" if missing else "")
+    if family == "histogram":
+        counts = raw["counts"]
+        _expect(
+            isinstance(counts, list) and len(counts) == n,
+            f"{where}: 'counts' must list {n} counts (one per level of the quantizer's range)",
+        )
+        _expect(
+            all(_is_int(c) and 0 <= c <= count for c in counts) and sum(counts) == count,
+            f"{where}: 'counts' must be non-negative integers summing to 'count' ({count})",
+        )
+        return EntropyModel(family, counts=tuple(counts))
+    center, decay = raw["center"], raw["decay"]
+    ok = _is_number(center) and first - 1 <= center <= first + n
+    _expect(
+        ok and float(2 * center).is_integer(),
+        f"{where}: 'center' must be a multiple of 1/2 in [{first - 1}, {first + n}]",
+    )
+    _expect(
+        _is_number(decay) and 0 < decay < 1,
+        f"{where}: 'decay' must be a number in (0, 1)",
+    )
+    return EntropyModel(family, center=float(center), decay=float(decay))
+
+
+def _parse_chunks(
+    chunk_values, raw, where: str, count: int, n: int
+) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """``chunk_values`` and the chunk table ``[[bytes, crc32], ...]`` of an ``ans`` record:
+    one entry per ``chunk_values`` values sent; lengths in whole 32-bit words (0 when the
+    range has a single level: nothing is sent)."""
+    _expect(
+        _is_int(chunk_values) and 1 <= chunk_values <= MAX_CHUNK_VALUES,
+        f"{where}: field 'chunk_values' must be an integer in 1..{MAX_CHUNK_VALUES}",
+    )
+    expected = -(-count // chunk_values)
+    _expect(
+        isinstance(raw, list) and len(raw) == expected,
+        f"{where}: field 'chunks' must list {expected} chunks "
+        f"({count} values, {chunk_values} per chunk)",
+    )
+    chunks = []
+    for entry in raw:
+        _expect(
+            isinstance(entry, list)
+            and len(entry) == 2
+            and all(_is_int(v) for v in entry)
+            and 0 <= entry[0] < 2**40
+            and 0 <= entry[1] < 2**32,
+            f"{where}: field 'chunks' entries must be [bytes, crc32] pairs of integers",
+        )
+        _expect(
+            entry[0] % 4 == 0 and (n > 1 or entry[0] == 0),
+            f"{where}: field 'chunks' has a length that is not whole 32-bit words"
+            if n > 1
+            else f"{where}: field 'chunks' must have empty chunks for a one-level range",
+        )
+        chunks.append((entry[0], entry[1]))
+    return chunk_values, tuple(chunks)
 
 
 def _parse_symmetry(raw, where: str) -> Symmetry:
@@ -813,15 +1080,23 @@ def _parse_positions(raw, where: str, numel: int, count: int) -> Positions:
     return info
 
 
-def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, tuple | None]:
+_STEP_KEYS = {"kind", "bits", "step", "dead_zone", "min_level", "max_level"}
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _parse_quantizer(
+    raw, where: str, dtype: str
+) -> tuple[QuantizerSpec, tuple | StepParams | None]:
     """The quantizer spec and, for ``uniform``, its raw ``(lo, hi)`` lists (type-checked;
-    see :func:`_parse_ranges`)."""
+    see :func:`_parse_ranges`), for ``step`` its level range."""
     _expect(isinstance(raw, dict), f"{where}: field 'quantizer' must be an object")
     kind = raw.get("kind")
     _expect(isinstance(kind, str), f"{where}: quantizer field 'kind' is invalid")
     allowed = {"kind", "bits"} | (
         {"grid", "per_channel", "lo", "hi"} if kind == "uniform" else set()
     )
+    if kind == "step":
+        allowed = _STEP_KEYS
     _known_keys(raw, allowed, f"{where}: quantizer")
     bits = raw.get("bits")
     _expect(_is_int(bits), f"{where}: quantizer field 'bits' is invalid")
@@ -830,6 +1105,8 @@ def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, tuple 
         (kind == "raw") != is_float,
         f"{where}: quantizer kind {_show(kind)} does not fit dtype {dtype}",
     )
+    if kind == "step":
+        return _parse_step(raw, where, bits)
     if kind == "uniform":
         _expect(isinstance(raw.get("grid"), str), f"{where}: quantizer field 'grid' is invalid")
     try:
@@ -854,6 +1131,42 @@ def _parse_quantizer(raw, where: str, dtype: str) -> tuple[QuantizerSpec, tuple 
     ok = isinstance(lo, list) and isinstance(hi, list) and len(lo) == len(hi) and len(lo) >= 1
     _expect(ok, f"{where}: quantizer ranges 'lo'/'hi' are invalid")
     return spec, (lo, hi)
+
+
+def _parse_step(raw: dict, where: str, bits: int) -> tuple[QuantizerSpec, StepParams]:
+    """A ``step`` quantizer: a float32 step > 0, a dead zone in [0, 0.5), a level range
+    within +-2**24 whose dequantized ends are finite in float32, and ``bits`` the width of
+    its fixed-length code."""
+    missing = sorted(_STEP_KEYS - set(raw))
+    _expect(not missing, f"{where}: quantizer field {missing[0]!r} is missing" if missing else "")
+    step, dead_zone = raw["step"], raw["dead_zone"]
+    ok = _is_number(step) and 0 < step <= _F32_MAX  # compared before float(): ints can be huge
+    if ok:
+        try:
+            ok = float32_step(step) == float(step)
+        except SymcodecError:
+            ok = False
+    _expect(ok, f"{where}: quantizer field 'step' must be a finite float32 number > 0")
+    _expect(
+        _is_number(dead_zone) and 0 <= dead_zone < 0.5,
+        f"{where}: quantizer field 'dead_zone' must be a number in [0, 0.5)",
+    )
+    lo, hi = raw["min_level"], raw["max_level"]
+    for key, value in (("min_level", lo), ("max_level", hi)):
+        _expect(
+            _is_int(value) and -MAX_STEP_LEVEL <= value <= MAX_STEP_LEVEL,
+            f"{where}: quantizer field {key!r} must be an integer in "
+            f"-{MAX_STEP_LEVEL}..{MAX_STEP_LEVEL}",
+        )
+    _expect(lo <= hi, f"{where}: quantizer field 'min_level' exceeds 'max_level'")
+    _expect(
+        max(abs(lo), abs(hi)) * float(step) <= _F32_MAX,
+        f"{where}: quantizer field 'step' times the level range exceeds float32",
+    )
+    width = step_width(lo, hi)
+    _expect(bits == width, f"{where}: quantizer field 'bits' must be {width} for this range")
+    spec = QuantizerSpec(kind="step", bits=bits, step=float(step), dead_zone=float(dead_zone))
+    return spec, StepParams(lo, hi)
 
 
 def _parse_ranges(lo: list, hi: list, where: str) -> QuantizerParams:
@@ -904,12 +1217,15 @@ def _known_keys(doc: dict, allowed: set[str], where: str) -> None:
 
 @dataclass(frozen=True)
 class DecodedTensor:
-    """One tensor as received: the values sent (dequantized), the pruning mask if any."""
+    """One tensor as received: the values sent (dequantized), the pruning mask if any, and
+    for ``ans`` records the chunks lost to corruption (their values concealed with 0)."""
 
     record: TensorRecord
     values: torch.Tensor
     crc_ok: bool
     mask: torch.Tensor | None = None
+    lost_chunks: tuple[int, ...] = ()
+    concealed_values: int = 0
 
 
 def decode_mask(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor | None:
@@ -924,17 +1240,142 @@ def decode_mask(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor 
     return flat.reshape(record.shape)
 
 
-def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tensor:
-    """Dequantize one record's payload bytes to the values sent (shape of the sent values).
+def chunk_data(record: TensorRecord, data: bytes | memoryview) -> list[bytes | memoryview]:
+    """The bytes of every chunk of an ``ans`` record, from the record's data."""
+    pieces = []
+    pos = record.positions_length
+    for length, _ in record.chunks:
+        pieces.append(data[pos : pos + length])
+        pos += length
+    return pieces
 
-    Codes out of the quantizer's range (possible after bit errors) are clamped.
+
+def lost_chunk_values(record: TensorRecord, lost: tuple[int, ...] | set[int]) -> int:
+    """Values in the chunks ``lost`` of an ``ans`` record."""
+    bounds = chunk_bounds(record.count, record.chunk_values) if lost else []
+    return sum(bounds[i][1] - bounds[i][0] for i in lost)
+
+
+def record_symbols(
+    record: TensorRecord,
+    data: bytes | memoryview,
+    strict: bool = True,
+    lost: set[int] | None = None,
+) -> np.ndarray:
+    """The integer symbols of a quantized record (levels of a ``step`` quantizer, codes of a
+    ``uniform`` one) as int32, from the record's data.
+
+    ``fixed`` codes beyond the range (possible after bit errors) are clamped to it. An
+    ``ans`` chunk whose CRC fails or whose data does not decode raises
+    :class:`SymcodecError` when ``strict``; otherwise its index goes into ``lost`` and its
+    symbols are left at the bottom of the range.
     """
     spec = record.quantizer
-    shape = sent_shape(record.shape, record.mode, record.symmetry, record.count)
-    data = data[record.positions_length :]
+    first, n = record.symbol_range
+    body = data[record.positions_length :]
+    if record.coder == "ans":
+        assert record.model is not None
+        lost = set() if lost is None else lost
+        pieces = chunk_data(record, data)
+        for index, (piece, (_, crc)) in enumerate(zip(pieces, record.chunks, strict=True)):
+            if zlib.crc32(piece) != crc:
+                if strict:
+                    raise SymcodecError(
+                        f"payload CRC mismatch in tensor {record.name!r}, chunk {index}: "
+                        "data is corrupt"
+                    )
+                lost.add(index)
+        try:
+            symbols = decode_chunks(
+                pieces,
+                record.model,
+                first,
+                n,
+                record.count,
+                record.chunk_values,
+                lost=None if strict else lost,
+            )
+        except ChunkError as exc:
+            raise SymcodecError(f"tensor {record.name!r}: corrupt ans data, {exc}") from None
+        except SymcodecError as exc:
+            raise SymcodecError(f"tensor {record.name!r}: field 'model': {exc}") from None
+        if first:
+            symbols += first
+        return symbols
+    codes = unpack_codes(np.frombuffer(body, dtype=np.uint8), spec.bits, record.count)
     if spec.kind == "uniform":
-        codes = unpack_codes(np.frombuffer(data, dtype=np.uint8), spec.bits, record.count)
-        return dequantize(codes, record.params, spec, shape)
+        return np.minimum(codes, spec.max_code).astype(np.int32)
+    return np.minimum(codes, n - 1).astype(np.int32) + np.int32(first)
+
+
+def record_entropy_bits(record: TensorRecord, data: bytes | memoryview) -> float | None:
+    """The empirical entropy of a quantized record's symbols times their count, in bits:
+    what an ideal memoryless coder that knows their histogram would spend. None for
+    passthrough and raw records and for records whose data is corrupt.
+
+    >>> import torch
+    >>> from symcodec.codec import TransmissionPlan, encode, read_header
+    >>> sd = {"w": torch.tensor([0.0, 0.0, 1.0, -1.0])}
+    >>> blob = encode(sd, TransmissionPlan.default(sd, step=1.0, coder="ans"))
+    >>> header = read_header(blob)
+    >>> record = header.records[0]
+    >>> record_entropy_bits(record, blob[header.payload_offset :])   # 4 x 1.5 bits
+    6.0
+    """
+    if not record.quantizer.is_quantized or zlib.crc32(data) != record.crc32:
+        return None
+    try:
+        symbols = record_symbols(record, data, strict=True)
+    except SymcodecError:
+        return None
+    first, n = record.symbol_range
+    return entropy_bits(np.bincount(symbols - first, minlength=n))
+
+
+def decode_values(
+    record: TensorRecord, data: bytes | memoryview, strict: bool = False
+) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """The values sent (dequantized, shape of the sent values) and, for ``ans`` records, the
+    indices of the chunks lost to corruption, whose values are concealed with 0 (with
+    ``strict``, a corrupt chunk raises :class:`SymcodecError` instead). ``fixed`` codes out
+    of the quantizer's range (possible after bit errors) are clamped."""
+    spec = record.quantizer
+    shape = sent_shape(record.shape, record.mode, record.symmetry, record.count)
+    if not spec.is_quantized:
+        return _decode_passthrough(record, data[record.positions_length :], shape), ()
+    if spec.kind == "uniform" and record.coder == "fixed":  # the fast path: no int32 copy
+        body = np.frombuffer(data[record.positions_length :], dtype=np.uint8)
+        codes = unpack_codes(body, spec.bits, record.count)
+        return dequantize(codes, record.params, spec, shape), ()
+    lost: set[int] = set()
+    symbols = record_symbols(record, data, strict=strict, lost=lost)
+    if spec.kind == "step":
+        values = dequantize_levels(symbols, spec).reshape(shape)
+    else:
+        values = dequantize(symbols, record.params, spec, shape)
+    if lost:
+        flat = values.reshape(-1)
+        bounds = chunk_bounds(record.count, record.chunk_values)
+        for index in lost:
+            flat[bounds[index][0] : bounds[index][1]] = 0.0
+    return values, tuple(sorted(lost))
+
+
+def decode_record(
+    record: TensorRecord, data: bytes | memoryview, strict: bool = False
+) -> torch.Tensor:
+    """Dequantize one record's payload bytes to the values sent (shape of the sent values).
+
+    Codes out of the quantizer's range (possible after bit errors) are clamped; lost ``ans``
+    chunks are concealed with 0 (see :func:`decode_values`).
+    """
+    return decode_values(record, data, strict=strict)[0]
+
+
+def _decode_passthrough(
+    record: TensorRecord, data: bytes | memoryview, shape: tuple
+) -> torch.Tensor:
+    spec = record.quantizer
     if spec.kind == "raw":
         if record.dtype == "bool":  # any non-zero byte is True (a valid torch bool)
             return torch.from_numpy(np.frombuffer(data, dtype=np.uint8) != 0).reshape(shape)
@@ -948,8 +1389,11 @@ def decode_record(record: TensorRecord, data: bytes | memoryview) -> torch.Tenso
 def decode_stream(blob: bytes, strict: bool = True) -> tuple[Header, list[DecodedTensor]]:
     """Parse a stream and dequantize every record.
 
-    With ``strict`` a payload CRC mismatch raises :class:`SymcodecError` naming the tensor;
-    otherwise the tensor is decoded anyway and marked ``crc_ok=False`` (a noisy link).
+    With ``strict`` a payload CRC mismatch (of a record, or of an ``ans`` chunk) raises
+    :class:`SymcodecError` naming the tensor; otherwise the tensor is decoded anyway and
+    marked ``crc_ok=False`` (a noisy link): ``fixed`` codes are clamped to the quantizer's
+    range, and the ``ans`` chunks that fail their CRC are concealed with zeros and listed
+    in ``lost_chunks``.
     """
     header = read_header(blob)
     if not isinstance(blob, bytes):  # a memoryview of wider items would slice by item
@@ -961,8 +1405,17 @@ def decode_stream(blob: bytes, strict: bool = True) -> tuple[Header, list[Decode
         crc_ok = zlib.crc32(data) == record.crc32
         if strict and not crc_ok:
             raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}: data is corrupt")
-        values = decode_record(record, data)
-        decoded.append(DecodedTensor(record, values, crc_ok, decode_mask(record, data)))
+        values, lost = decode_values(record, data, strict=strict)
+        decoded.append(
+            DecodedTensor(
+                record,
+                values,
+                crc_ok and not lost,
+                decode_mask(record, data),
+                lost_chunks=lost,
+                concealed_values=lost_chunk_values(record, lost),
+            )
+        )
     return header, decoded
 
 
@@ -982,5 +1435,8 @@ def decode(blob: bytes, strict: bool = True) -> dict[str, torch.Tensor]:
 
 
 def inspect(blob: bytes) -> Accounting:
-    """The :class:`Accounting` of a stream, read from its header alone."""
-    return accounting(read_header(blob))
+    """The :class:`Accounting` of a stream: sizes from its header, and the entropy bound of
+    every quantized record from its payload (see :func:`record_entropy_bits`)."""
+    header = read_header(blob)
+    payload = memoryview(bytes(blob))[header.payload_offset :]
+    return accounting(header, payload=payload)

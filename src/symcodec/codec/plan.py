@@ -13,6 +13,13 @@ Modes:
 >>> plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=4)
 >>> plan["conv.weight"].mode, plan["conv.weight"].symmetry.name, plan["conv.bias"].mode
 ('dof', 'central-skew', 'full')
+
+A step size instead of a bit width, and the entropy coder, for every float tensor:
+
+>>> plan = TransmissionPlan.default(sd, symmetry="central-skew", step=0.01, coder="ans")
+>>> spec = plan["conv.weight"].quantizer_for(torch.float32)
+>>> spec.kind, spec.step, plan["conv.bias"].coder
+('step', 0.009999999776482582, 'ans')
 """
 
 from __future__ import annotations
@@ -25,10 +32,13 @@ import torch
 
 from ..errors import SymcodecError
 from ..symmetry import Symmetry, get_symmetry
-from .quantize import QuantizerSpec
+from .entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
+from .quantize import QuantizerSpec, check_dead_zone, float32_step
 
 MODES = ("dof", "full-project", "full", "pruned")
 GRID_CHOICES = ("auto", "minmax", "symmetric")
+# ``fixed``: fixed-length codes; ``ans``: entropy-coded levels (see :mod:`.entropy`).
+CODERS = ("fixed", "ans")
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,12 @@ class TensorPlan:
         per_channel: one quantizer range per output channel.
         float16: send IEEE half floats (requires ``bits == 16``).
         keep: ``pruned`` mode: how many largest-magnitude values are sent.
+        coder: ``fixed`` (fixed-length codes) or ``ans`` (entropy-coded levels; float
+            tensors quantized to ``uniform`` or ``step`` levels only, the others stay fixed).
+        step: a step size > 0: float tensors get a ``step`` quantizer (``bits`` is then
+            ignored for them), rounded to float32.
+        dead_zone: the step quantizer's rounding offset, in ``[0, 0.5)`` (0: rounding).
+        chunk_values: values per independently decodable chunk of an ``ans`` record.
     """
 
     symmetry: Symmetry | None = None
@@ -53,6 +69,10 @@ class TensorPlan:
     per_channel: bool = False
     float16: bool = False
     keep: int | None = None
+    coder: str = "fixed"
+    step: float | None = None
+    dead_zone: float = 0.0
+    chunk_values: int = DEFAULT_CHUNK_VALUES
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -69,12 +89,46 @@ class TensorPlan:
             raise SymcodecError(f"keep must be non-negative, got {self.keep}")
         if self.mode == "pruned" and self.per_channel:
             raise SymcodecError("mode 'pruned' quantizes the kept values per tensor")
-        self.quantizer_for(torch.float32)  # validates bits / float16
+        if self.coder not in CODERS:
+            raise SymcodecError(f"unknown coder {self.coder!r}; known: {', '.join(CODERS)}")
+        if self.step is not None:
+            float32_step(self.step)
+            if self.float16:
+                raise SymcodecError("a step quantizer and float16 passthrough exclude each other")
+            if self.per_channel:
+                raise SymcodecError("a step quantizer has one step per tensor (no per_channel)")
+        check_dead_zone(self.dead_zone)
+        if self.dead_zone and self.step is None:
+            raise SymcodecError("dead_zone needs a step (it is a step quantizer option)")
+        if (
+            isinstance(self.chunk_values, bool)
+            or not isinstance(self.chunk_values, int)
+            or not 1 <= self.chunk_values <= MAX_CHUNK_VALUES
+        ):
+            raise SymcodecError(
+                f"chunk_values must be an integer in 1..{MAX_CHUNK_VALUES}, "
+                f"got {self.chunk_values!r}"
+            )
+        spec = self.quantizer_for(torch.float32)  # validates bits / float16
+        if self.coder == "ans" and not spec.is_quantized:
+            raise SymcodecError(
+                f"coder 'ans' codes quantized levels: use bits 2..16 or a step, not "
+                f"{spec.kind} (bits={self.bits})"
+            )
+
+    def coder_for(self, spec: QuantizerSpec) -> str:
+        """The coder a tensor with quantizer ``spec`` gets: ``ans`` applies to quantized
+        levels only; raw and float passthrough values are always ``fixed``."""
+        return self.coder if spec.is_quantized else "fixed"
 
     def quantizer_for(self, dtype: torch.dtype) -> QuantizerSpec:
         """The quantizer this plan gives a tensor of ``dtype``."""
         if not (dtype.is_floating_point or dtype.is_complex):
             return QuantizerSpec(kind="raw", bits=torch.empty(0, dtype=dtype).element_size() * 8)
+        if self.step is not None:
+            return QuantizerSpec(
+                kind="step", bits=0, step=float32_step(self.step), dead_zone=self.dead_zone
+            )
         if self.float16:
             if self.bits != 16:
                 raise SymcodecError(f"float16 passthrough has 16 bits, got bits={self.bits}")
@@ -118,10 +172,15 @@ class TransmissionPlan:
         per_channel: bool = False,
         layers: Iterable[str] | None = None,
         float16: bool = False,
+        coder: str = "fixed",
+        step: float | None = None,
+        dead_zone: float = 0.0,
+        chunk_values: int = DEFAULT_CHUNK_VALUES,
     ) -> TransmissionPlan:
         """Apply ``symmetry`` in ``mode`` to every conv kernel (4-D float tensor) where it
         leaves DoF > 0; send every other tensor in ``full`` at ``other_bits`` (default:
-        ``bits``).
+        ``bits``). ``coder``, ``step`` and ``dead_zone`` apply to every float tensor
+        (kernels and the others); non-float tensors are always sent raw with ``fixed``.
 
         Args:
             state_dict: the model's tensors.
@@ -134,6 +193,11 @@ class TransmissionPlan:
             layers: restrict the symmetry to these kernels (tensor names such as
                 ``conv1.weight``, or module names such as ``conv1``).
             float16: send kernels and other tensors as IEEE half floats (``bits = 16``).
+            coder: ``fixed`` or ``ans`` (entropy coding of the quantized levels).
+            step: a step size: every float tensor gets a ``step`` quantizer instead of
+                ``bits`` / ``other_bits``.
+            dead_zone: rounding offset of the step quantizer, in ``[0, 0.5)``.
+            chunk_values: values per independently decodable ``ans`` chunk.
         """
         sym = get_symmetry(symmetry)
         if mode not in MODES:
@@ -152,11 +216,38 @@ class TransmissionPlan:
                 )
         tensors: dict[str, TensorPlan] = {}
         notes: list[str] = []
+        # validated once, also for a state dict without float tensors
+        TensorPlan(
+            bits=bits,
+            grid=grid,
+            per_channel=per_channel,
+            float16=float16,
+            coder=coder,
+            step=step,
+            dead_zone=dead_zone,
+            chunk_values=chunk_values,
+        )
         for name, tensor in state_dict.items():
             selected = name in kernels and (
                 wanted is None or name in wanted or name.removesuffix(".weight") in wanted
             )
-            plan = TensorPlan(bits=other, grid=grid, per_channel=per_channel, float16=float16)
+            floating = tensor.dtype.is_floating_point
+
+            def make(width: int, floating=floating, **kwargs) -> TensorPlan:
+                passthrough = step is None and (float16 or width == 32)
+                return TensorPlan(
+                    bits=width,
+                    grid=grid,
+                    per_channel=per_channel,
+                    float16=float16,
+                    coder=coder if floating and not passthrough else "fixed",
+                    step=step if floating else None,
+                    dead_zone=dead_zone if floating else 0.0,
+                    chunk_values=chunk_values,
+                    **kwargs,
+                )
+
+            plan = make(other if step is None else bits)
             if selected and sym.name != "none":
                 shape = tuple(tensor.shape[-2:])
                 if not sym.supports(shape):
@@ -172,16 +263,9 @@ class TransmissionPlan:
                         f"{shape[0]}x{shape[1]} kernels; sent in full"
                     )
                 else:
-                    plan = TensorPlan(
-                        symmetry=sym,
-                        mode=mode,
-                        bits=bits,
-                        grid=grid,
-                        per_channel=per_channel,
-                        float16=float16,
-                    )
+                    plan = make(bits, symmetry=sym, mode=mode)
             elif selected:
-                plan = TensorPlan(bits=bits, grid=grid, per_channel=per_channel, float16=float16)
+                plan = make(bits)
             tensors[name] = plan
         return cls(tensors=tensors, notes=tuple(notes))
 

@@ -1,6 +1,7 @@
-"""Uniform quantizers (SPEC section 4).
+"""Uniform and step-size quantizers (SPEC section 4).
 
-Two grids, both dequantizing to bin centres:
+Uniform quantizers have ``2**bits`` codes (``bits`` per value) and two grids, both
+dequantizing to bin centres:
 
 * ``minmax``: ``2**bits`` bins of width ``(hi - lo) / 2**bits`` over ``[lo, hi]``.
 * ``symmetric``: ``2**bits - 1`` bins of width ``2 M / (2**bits - 1)`` over ``[-M, M]``
@@ -11,16 +12,35 @@ Two grids, both dequantizing to bin centres:
 ``lo``/``hi`` are per tensor or per output channel (dim 0). ``float16`` and ``float32``
 pass values through in IEEE format; ``raw`` carries non-float tensors byte for byte.
 
+The ``step`` quantizer has a step size ``S`` instead of a bit width: the level of ``x`` is
+``sign(x) * floor(|x| / S + 0.5 - dead_zone)`` (``dead_zone`` in ``[0, 0.5)``; 0 is plain
+rounding, half away from zero), so the number of levels follows from the data, and a level
+``l`` dequantizes to ``l * S`` in float32. Rounding is odd (``-x`` gets level ``-l``), so skew
+kernels stay skew and 0 is a level.
+
 >>> import torch
 >>> spec = QuantizerSpec(kind="uniform", bits=4, grid="symmetric")
 >>> x = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0])   # M = 1, 15 bins of width 2/15
 >>> q = quantize(x, spec)
 >>> dequantize(q.codes, q.params, spec, x.shape).tolist()
 [-0.9333333969116211, -0.5333333611488342, 0.0, 0.5333333611488342, 0.9333333969116211]
+
+A step of 0.5, first without and then with a dead zone of 0.25 (``|x| < 0.375`` goes to 0):
+
+>>> x = torch.tensor([-1.3, -0.3, 0.0, 0.26, 0.3, 0.74, 0.76, 2.0])
+>>> q = quantize(x, QuantizerSpec(kind="step", step=0.5))
+>>> q.codes.tolist(), (q.params.min_level, q.params.max_level)
+([-3, -1, 0, 1, 1, 1, 2, 4], (-3, 4))
+>>> quantize(x, QuantizerSpec(kind="step", step=0.5, dead_zone=0.25)).codes.tolist()
+[-2, 0, 0, 0, 0, 1, 1, 4]
+>>> spec = QuantizerSpec(kind="step", step=0.5)
+>>> dequantize(q.codes, q.params, spec, x.shape).tolist()
+[-1.5, -0.5, 0.0, 0.5, 0.5, 0.5, 1.0, 2.0]
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +48,51 @@ import torch
 
 from ..errors import SymcodecError
 
-KINDS = ("uniform", "float16", "float32", "raw")
+KINDS = ("uniform", "step", "float16", "float32", "raw")
 GRIDS = ("minmax", "symmetric")
 MIN_BITS, MAX_BITS = 2, 16
+# ``step`` quantizer: the largest |level| (levels and their products with a float32 step are
+# exact in float32), and so the widest fixed-length code: a level range of at most 2**25.
+MAX_STEP_LEVEL = 2**24
+MAX_STEP_BITS = 26
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def float32_step(step) -> float:
+    """``step`` rounded to float32 (what a stream carries), checked finite and positive.
+
+    >>> float32_step(0.1)
+    0.10000000149011612
+    """
+    if isinstance(step, bool) or not isinstance(step, int | float | np.floating | np.integer):
+        raise SymcodecError(f"step must be a number, got {type(step).__name__}")
+    value = float(step)
+    if not (math.isfinite(value) and value > 0):
+        raise SymcodecError(f"step must be a finite number > 0, got {value!r}")
+    with np.errstate(over="ignore", under="ignore"):
+        rounded = float(np.float32(value))
+    if not (math.isfinite(rounded) and rounded > 0):
+        raise SymcodecError(f"step {value!r} is not representable in float32")
+    return rounded
+
+
+def check_dead_zone(dead_zone) -> float:
+    """A dead zone (rounding offset) in ``[0, 0.5)``."""
+    if isinstance(dead_zone, bool) or not isinstance(dead_zone, int | float | np.floating):
+        raise SymcodecError(f"dead_zone must be a number, got {type(dead_zone).__name__}")
+    value = float(dead_zone)
+    if not 0.0 <= value < 0.5:
+        raise SymcodecError(f"dead_zone must be in [0, 0.5), got {value!r}")
+    return value
+
+
+def step_width(min_level: int, max_level: int) -> int:
+    """Bits of the fixed-length code of a level range: ``max(1, bit_length(max - min))``.
+
+    >>> step_width(-3, 4), step_width(0, 0), step_width(-128, 127)
+    (3, 1, 8)
+    """
+    return max(1, int(max_level - min_level).bit_length())
 
 
 @dataclass(frozen=True)
@@ -38,20 +100,37 @@ class QuantizerSpec:
     """How the values of one tensor are turned into codes.
 
     Attributes:
-        kind: ``uniform`` (``bits`` in 2..16), ``float16``, ``float32`` or ``raw``.
-        bits: bits per value (16 for float16, 32 for float32, the item size for raw).
+        kind: ``uniform`` (``bits`` in 2..16), ``step``, ``float16``, ``float32`` or ``raw``.
+        bits: bits per value (16 for float16, 32 for float32, the item size for raw). For
+            ``step``, the width of the fixed-length code of the level range
+            (:func:`step_width`), known once the values are quantized (0 until then).
         grid: ``minmax`` or ``symmetric`` (uniform only).
         per_channel: one range per output channel (dim 0) instead of one per tensor.
+        step: the step size ``S`` of a ``step`` quantizer (> 0; rounded to float32).
+        dead_zone: the rounding offset of a ``step`` quantizer, in ``[0, 0.5)``.
     """
 
     kind: str = "uniform"
     bits: int = 8
     grid: str = "minmax"
     per_channel: bool = False
+    step: float | None = None
+    dead_zone: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise SymcodecError(f"unknown quantizer kind {self.kind!r}; known: {', '.join(KINDS)}")
+        if self.kind == "step":
+            if self.step is None:
+                raise SymcodecError("a step quantizer needs a step size")
+            object.__setattr__(self, "step", float32_step(self.step))  # what a stream carries
+            check_dead_zone(self.dead_zone)
+            if not 0 <= self.bits <= MAX_STEP_BITS:
+                raise SymcodecError(f"step codes have 1..{MAX_STEP_BITS} bits, got {self.bits}")
+            if self.per_channel:
+                raise SymcodecError("a step quantizer has one step per tensor (no per_channel)")
+        elif self.step is not None or self.dead_zone != 0.0:
+            raise SymcodecError(f"step and dead_zone apply to step quantizers, not {self.kind}")
         if self.kind == "uniform" and not MIN_BITS <= self.bits <= MAX_BITS:
             raise SymcodecError(
                 f"bits must be in {MIN_BITS}..{MAX_BITS} (or 32 for float32), got {self.bits}"
@@ -64,6 +143,11 @@ class QuantizerSpec:
             raise SymcodecError(f"raw values have 8, 16, 32 or 64 bits, got {self.bits}")
         if self.grid not in GRIDS:
             raise SymcodecError(f"unknown quantizer grid {self.grid!r}; known: {', '.join(GRIDS)}")
+
+    @property
+    def is_quantized(self) -> bool:
+        """Whether values become integer codes (``uniform``, ``step``) an entropy coder takes."""
+        return self.kind in ("uniform", "step")
 
     @property
     def levels(self) -> int:
@@ -87,11 +171,30 @@ class QuantizerParams:
 
 
 @dataclass(frozen=True)
+class StepParams:
+    """The level range a step quantizer produced: ``min_level <= level <= max_level``."""
+
+    min_level: int
+    max_level: int
+
+    @property
+    def width(self) -> int:
+        """Bits of a fixed-length code of the range (:func:`step_width`)."""
+        return step_width(self.min_level, self.max_level)
+
+    @property
+    def levels(self) -> int:
+        """Levels in the range (the alphabet of an entropy coder)."""
+        return self.max_level - self.min_level + 1
+
+
+@dataclass(frozen=True)
 class Quantized:
-    """Codes (a flat numpy array: uint8, uint16, or the raw bytes' dtype) and parameters."""
+    """Codes (a flat numpy array: uint8, uint16, int32 levels of a step quantizer, or the raw
+    bytes' dtype) and parameters."""
 
     codes: np.ndarray
-    params: QuantizerParams | None
+    params: QuantizerParams | StepParams | None
 
 
 def _channel_view(x: torch.Tensor, per_channel: bool) -> torch.Tensor:
@@ -112,6 +215,8 @@ def quantize(values: torch.Tensor, spec: QuantizerSpec) -> Quantized:
         return Quantized(x.contiguous().numpy().reshape(-1), None)
     if spec.kind == "float16":
         return Quantized(x.to(torch.float16).contiguous().numpy().reshape(-1), None)
+    if spec.kind == "step":
+        return _quantize_step(x, spec)
     rows = _channel_view(x, spec.per_channel)
     if rows.numel() == 0:
         lo = hi = torch.zeros(rows.shape[0], 1)
@@ -131,6 +236,29 @@ def quantize(values: torch.Tensor, spec: QuantizerSpec) -> Quantized:
         lo=lo.reshape(-1).numpy().astype(np.float32), hi=hi.reshape(-1).numpy().astype(np.float32)
     )
     return Quantized(codes_np, params)
+
+
+def _quantize_step(x: torch.Tensor, spec: QuantizerSpec) -> Quantized:
+    """Levels ``sign(x) floor(|x| / S + 0.5 - dead_zone)`` (in float64, numpy) as int32."""
+    assert spec.step is not None
+    flat = x.reshape(-1).contiguous().numpy()
+    if flat.size == 0:
+        return Quantized(np.zeros(0, dtype=np.int32), StepParams(0, 0))
+    scaled = np.abs(flat, dtype=np.float64)
+    scaled /= spec.step
+    top = float(scaled.max())  # nan propagates, inf stays inf
+    if not math.isfinite(top):
+        raise SymcodecError("cannot quantize non-finite values (inf or nan)")
+    if top + 0.5 - spec.dead_zone >= MAX_STEP_LEVEL + 1:
+        raise SymcodecError(
+            f"step {spec.step:g} is too small for these values: max |x| / step is {top:.4g}, "
+            f"levels are limited to +-{MAX_STEP_LEVEL}"
+        )
+    scaled += 0.5 - spec.dead_zone
+    np.floor(scaled, out=scaled)
+    levels = scaled.astype(np.int32)
+    np.negative(levels, out=levels, where=np.signbit(flat))
+    return Quantized(levels, StepParams(int(levels.min()), int(levels.max())))
 
 
 def _codes(rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, spec: QuantizerSpec):
@@ -162,6 +290,10 @@ def dequantize(
         return torch.from_numpy(np.array(codes, copy=True)).reshape(shape)
     if spec.kind in ("float32", "float16"):
         return torch.from_numpy(np.array(codes, copy=True)).to(dtype).reshape(shape)
+    if spec.kind == "step":
+        return (
+            dequantize_levels(np.asarray(codes).reshape(-1)[:count], spec).reshape(shape).to(dtype)
+        )
     assert params is not None
     flat_codes = np.asarray(codes).reshape(-1)[:count]
     channels = params.lo.shape[0]
@@ -169,6 +301,15 @@ def dequantize(
     # value equals the table's entry bit for bit (no table: it would take 256 KiB per
     # channel at 16 bits, and a lookup is slower than these vectorized passes).
     return _dequantize_direct(flat_codes, params, spec, channels).reshape(shape).to(dtype)
+
+
+def dequantize_levels(levels: np.ndarray, spec: QuantizerSpec) -> torch.Tensor:
+    """Step quantizer levels to float32 values ``level * S`` (exact: ``|level| <= 2**24``
+    and ``S`` is a float32, so the float32 product is the correctly rounded real product)."""
+    assert spec.step is not None
+    values = np.asarray(levels).astype(np.float32)
+    values *= np.float32(spec.step)
+    return torch.from_numpy(values)
 
 
 def _dequantize_direct(
