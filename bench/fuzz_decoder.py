@@ -161,17 +161,25 @@ def corpus() -> list[bytes]:
 
 
 def split(blob: bytes) -> tuple[bytes, bytes] | None:
-    """(header JSON bytes, payload) of a stream whose preamble is readable, else None."""
+    """(header JSON bytes, payload) of a stream whose preamble is readable, else None.
+    A compressed header (flag bit 0) is inflated."""
     if len(blob) < PREAMBLE.size:
         return None
-    n = PREAMBLE.unpack_from(blob)[3]
+    _, _, flags, n, _ = PREAMBLE.unpack_from(blob)
     if PREAMBLE.size + n > len(blob):
         return None
-    return blob[PREAMBLE.size : PREAMBLE.size + n], blob[PREAMBLE.size + n :]
+    header = blob[PREAMBLE.size : PREAMBLE.size + n]
+    if flags & 1:
+        try:
+            header = zlib.decompress(header)
+        except zlib.error:
+            return None
+    return header, blob[PREAMBLE.size + n :]
 
 
 def assemble(header: bytes, payload: bytes) -> bytes:
-    """A stream with a valid preamble (length, CRC) around any header bytes."""
+    """A stream with a valid preamble (length, CRC) around any header bytes (stored as
+    they are: flag bit 0 clear)."""
     return PREAMBLE.pack(b"SYMC", 1, 0, len(header), zlib.crc32(header)) + header + payload
 
 

@@ -290,8 +290,9 @@ def test_payload_corruption_names_the_tensor(blob):
 
 
 def _with_header(blob, mutate):
-    header_len = struct.unpack(">I", blob[8:12])[0]
-    doc = json.loads(blob[16 : 16 + header_len])
+    flags, header_len = struct.unpack(">HI", blob[6:12])
+    stored = blob[16 : 16 + header_len]
+    doc = json.loads(zlib.decompress(stored) if flags & 1 else stored)
     mutate(doc)
     new = json.dumps(doc).encode()
     payload = blob[16 + header_len :]

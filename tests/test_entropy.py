@@ -34,8 +34,9 @@ PREAMBLE = 16
 
 
 def split(blob: bytes) -> tuple[dict, bytes]:
-    n = int.from_bytes(blob[8:12], "big")
-    return json.loads(blob[PREAMBLE : PREAMBLE + n]), blob[PREAMBLE + n :]
+    flags, n = int.from_bytes(blob[6:8], "big"), int.from_bytes(blob[8:12], "big")
+    stored = blob[PREAMBLE : PREAMBLE + n]
+    return json.loads(zlib.decompress(stored) if flags & 1 else stored), blob[PREAMBLE + n :]
 
 
 def assemble(doc: dict, payload: bytes) -> bytes:
@@ -186,7 +187,7 @@ def test_rate_is_within_a_few_percent_of_the_entropy():
     w = -torch.sign(u) * torch.log1p(-2 * u.abs())  # Laplace(0, 1)
     sd = {"w": w}
     blob = encode(sd, TransmissionPlan({"w": TensorPlan(step=0.17, coder="ans")}))
-    acc = inspect(blob)
+    acc = inspect(blob, entropy=True)
     t = acc.tensors[0]
     header = read_header(blob)
     record = header.records[0]
@@ -196,7 +197,7 @@ def test_rate_is_within_a_few_percent_of_the_entropy():
     bound = t.entropy_bits + t.model_bits
     assert t.entropy_bits <= t.payload_bits <= 1.01 * bound, (t.payload_bits, bound)
     # the fixed coder of the same levels pays the full width
-    fixed = inspect(encode(sd, TransmissionPlan({"w": TensorPlan(step=0.17)}))).tensors[0]
+    fixed = inspect(encode(sd, TransmissionPlan({"w": TensorPlan(step=0.17)})), True).tensors[0]
     assert fixed.bits_per_value == fixed.bits >= 7 and fixed.entropy_bits == t.entropy_bits
 
 

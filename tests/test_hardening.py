@@ -1012,3 +1012,39 @@ def test_atomic_writes_replace_the_file_and_leave_nothing_else(tmp_path, monkeyp
         raise KeyboardInterrupt
     assert target.read_bytes() == b"new"
     assert _listing(tmp_path) == ["x.bin"]
+
+
+def _stored_header_stream(stored: bytes, flags: int = 1) -> bytes:
+    import struct
+
+    return b"SYMC" + struct.pack(">HHII", 1, flags, len(stored), zlib.crc32(stored)) + stored
+
+
+def test_compressed_headers_are_smaller_and_decode_the_same():
+    sd = {"conv.weight": torch.randn(8, 4, 3, 3), "conv.bias": torch.randn(8)}
+    plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=6)
+    packed, plain = encode(sd, plan), encode(sd, plan, compress_header=False)
+    assert len(packed) < len(plain)
+    assert inspect(packed).header_bits < inspect(plain).header_bits
+    a, b = decode(packed), decode(plain)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (b"\x78\x9c not deflate at all", "compressed header is corrupt"),
+        (zlib.compress(b"{}")[:-3], "truncated"),
+        (zlib.compress(b"{}") + b"junk", "trailing bytes"),
+        # a bomb: 64 MiB of spaces from about 64 kB (limit: 256 x the stored size)
+        (zlib.compress(b" " * (64 * 2**20), 9), "inflates beyond"),
+    ],
+)
+def test_hostile_compressed_headers_are_refused(stored, message):
+    with pytest.raises(SymcodecError, match=message):
+        decode(_stored_header_stream(stored))
+
+
+def test_unknown_flags_are_refused():
+    with pytest.raises(SymcodecError, match="unsupported .symc flags"):
+        decode(_stored_header_stream(b"{}", flags=2))

@@ -208,7 +208,7 @@ def cmd_encode(args) -> int:
     plan = plan_from_args(args, state_dict)
     blob = encode(state_dict, plan, metadata=metadata)
     write_bytes_atomic(out, blob)
-    acc = inspect(blob)
+    acc = inspect(blob, entropy=True)
     con = console()
     con.print(
         f"wrote {out}: {len(blob):,} bytes; {acc.values_sent:,} of {acc.values_total:,} values "
@@ -326,7 +326,7 @@ def accounting_summary(acc: Accounting) -> str:
 
 
 def cmd_info(args) -> int:
-    acc = inspect(read_bytes(args.input))
+    acc = inspect(read_bytes(args.input), entropy=True)
     con = console()
     con.print(accounting_table(acc))
     con.print(accounting_summary(acc))
@@ -407,7 +407,7 @@ def cmd_demo(args) -> int:
     blob = encode(
         state_dict, TransmissionPlan.default(state_dict, symmetry="central-skew", bits=args.bits)
     )
-    acc = inspect(blob)
+    acc = inspect(blob, entropy=True)
     con.print(accounting_table(acc, f"symcodec info: deepcnn, central-skew, {args.bits} bits"))
     con.print(accounting_summary(acc))
     return 0

@@ -5,10 +5,11 @@ Layout (all integers big-endian)::
     offset  size  field
     0       4     magic b"SYMC"
     4       2     format version (1)
-    6       2     flags (0; reserved)
-    8       4     header length H in bytes
-    12      4     CRC32 of the header bytes
-    16      H     header: UTF-8 JSON object (one record per tensor)
+    6       2     flags: bit 0 set = the header is DEFLATE-compressed (zlib); others 0
+    8       4     header length H in bytes (as stored)
+    12      4     CRC32 of the H header bytes as stored
+    16      H     header: UTF-8 JSON object (one record per tensor), zlib-compressed
+                  when flag bit 0 is set
     16 + H  ...   payload: each tensor's packed codes at its record's offset
 
 The header and the 16-byte preamble are side information: their bits are counted, and the
@@ -78,6 +79,12 @@ FORMAT_VERSION = 1
 PREAMBLE = struct.Struct(">4sHHII")
 PREAMBLE_BYTES = PREAMBLE.size  # 16
 MAX_HEADER_BYTES = 64 * 1024 * 1024
+FLAG_DEFLATE_HEADER = 0x0001  # the stored header is the zlib-compressed JSON
+KNOWN_FLAGS = FLAG_DEFLATE_HEADER
+# A compressed header may expand at most this much (JSON headers compress 3-6x; DEFLATE's
+# own limit is about 1032x), so a small stream cannot make the decoder inflate megabytes.
+MAX_HEADER_EXPANSION = 256
+MIN_HEADER_ALLOWANCE = 64 * 1024
 MAX_DIMS = 8
 
 # Limits that keep the decoder's time and memory bounded by the size of the stream (see
@@ -480,10 +487,13 @@ def encode(
     state_dict: Mapping[str, torch.Tensor],
     plan: TransmissionPlan,
     metadata: Mapping[str, str] | None = None,
+    compress_header: bool = True,
 ) -> bytes:
     """Encode a state dict into a ``.symc`` stream following ``plan``.
 
-    Deterministic: the same tensors and plan give the same bytes.
+    The header (side information, counted in every figure) is stored DEFLATE-compressed
+    when ``compress_header`` is set and that makes it smaller. Deterministic: the same
+    tensors and plan give the same bytes.
     """
     records: list[TensorRecord] = []
     chunks: list[bytes] = []
@@ -589,7 +599,13 @@ def encode(
         _check_elements(total, stream_bytes, record.name)
         total += record.table_entries
         _check_elements(total, stream_bytes, record.name, "quantizer")
-    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes), zlib.crc32(header_bytes))
+    flags = 0
+    if compress_header:
+        packed = zlib.compress(header_bytes, 9)
+        if len(packed) < len(header_bytes):
+            header_bytes, flags = packed, FLAG_DEFLATE_HEADER
+    crc = zlib.crc32(header_bytes)
+    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
     return b"".join([preamble, header_bytes, *chunks])
 
 
@@ -709,7 +725,7 @@ def read_header(blob: bytes) -> Header:
         raise SymcodecError(
             f"unsupported .symc format version {version} (this symcodec reads {FORMAT_VERSION})"
         )
-    if flags != 0:
+    if flags & ~KNOWN_FLAGS:
         raise SymcodecError(f"unsupported .symc flags {flags:#06x}")
     if header_len > MAX_HEADER_BYTES:
         raise SymcodecError(f"header length {header_len} bytes exceeds {MAX_HEADER_BYTES}")
@@ -721,6 +737,8 @@ def read_header(blob: bytes) -> Header:
     header_bytes = blob[PREAMBLE_BYTES : PREAMBLE_BYTES + header_len]
     if zlib.crc32(header_bytes) != header_crc:
         raise SymcodecError("header CRC mismatch: the header is corrupt")
+    if flags & FLAG_DEFLATE_HEADER:
+        header_bytes = _inflate_header(header_bytes)
     try:
         doc = json.loads(
             header_bytes.decode("utf-8"),
@@ -735,6 +753,21 @@ def read_header(blob: bytes) -> Header:
         raise SymcodecError("header is too large to parse") from None
     payload_bytes = len(blob) - PREAMBLE_BYTES - header_len
     return _parse_header(doc, header_len, payload_bytes)
+
+
+def _inflate_header(stored: bytes) -> bytes:
+    """The JSON of a compressed header, inflated to a bounded size."""
+    limit = min(MAX_HEADER_BYTES, max(MIN_HEADER_ALLOWANCE, MAX_HEADER_EXPANSION * len(stored)))
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(stored, limit)
+    except zlib.error as exc:
+        raise SymcodecError(f"compressed header is corrupt ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise SymcodecError(f"compressed header inflates beyond {limit} bytes")
+    if not inflater.eof or inflater.unused_data:
+        raise SymcodecError("compressed header is truncated or has trailing bytes")
+    return text
 
 
 def _json_object(pairs: list) -> dict:
@@ -1434,9 +1467,12 @@ def decode(blob: bytes, strict: bool = True) -> dict[str, torch.Tensor]:
     return out
 
 
-def inspect(blob: bytes) -> Accounting:
-    """The :class:`Accounting` of a stream: sizes from its header, and the entropy bound of
-    every quantized record from its payload (see :func:`record_entropy_bits`)."""
+def inspect(blob: bytes, entropy: bool = False) -> Accounting:
+    """The :class:`Accounting` of a stream: sizes from its header alone, and with
+    ``entropy`` the entropy bound of every quantized record, which decodes the payload
+    (see :func:`record_entropy_bits`)."""
     header = read_header(blob)
+    if not entropy:
+        return accounting(header)
     payload = memoryview(bytes(blob))[header.payload_offset :]
     return accounting(header, payload=payload)
