@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,15 +21,34 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=width)
 
 
-def bits_arg(text: str) -> int:
-    """``--bits``: 2..16 for uniform codes, 32 for float32 passthrough."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bits must be an integer, got {text!r}") from None
-    if not (2 <= value <= 16 or value == 32):
-        raise argparse.ArgumentTypeError(f"bits must be in 2..16 or 32, got {value}")
-    return value
+def checked_number(name: str, kind: type, accept: Callable[[Any], bool], rule: str):
+    """An argparse type: ``kind(text)`` (int or float) that ``accept`` must pass; errors
+    read "NAME must be RULE, got TEXT".
+
+    >>> step = checked_number("step", float, lambda v: v > 0, "a number > 0")
+    >>> step("0.5")
+    0.5
+    >>> step("-1")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: step must be a number > 0, got '-1'
+    """
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {noun}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = name.replace(" ", "_")  # argparse names the type in its messages
+    return parse
+
+
+bits_arg = checked_number("bits", int, lambda v: 2 <= v <= 16 or v == 32, "in 2..16 or 32")
+"""``--bits``: 2..16 for uniform codes, 32 for float32 passthrough."""
 
 
 def kernel_arg(text: str) -> tuple[int, int]:

@@ -12,44 +12,29 @@ from ..codec.entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
 from ..codec.plan import CODERS
 from ..io import load_state_dict, read_bytes, save_state_dict, write_bytes_atomic
 from ..symmetry import get_symmetry, symmetry_names
-from ._common import bits_arg, console, kbits, kernel_arg, new_table, output_path
+from ._common import (
+    bits_arg,
+    checked_number,
+    console,
+    kbits,
+    kernel_arg,
+    new_table,
+    output_path,
+)
 
 DEFAULT_BITS = 8
 
 
-def step_arg(text: str) -> float:
-    """``--step``: a finite number > 0 (rounded to float32 in the stream)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"step must be a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"step must be a finite number > 0, got {text!r}")
-    return value
-
-
-def dead_zone_arg(text: str) -> float:
-    """``--dead-zone``: a number in [0, 0.5)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"dead zone must be a number, got {text!r}") from None
-    if not 0.0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(f"dead zone must be in [0, 0.5), got {text!r}")
-    return value
-
-
-def chunk_values_arg(text: str) -> int:
-    """``--chunk-values``: an integer in 1..MAX_CHUNK_VALUES."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"chunk values must be an integer, got {text!r}") from None
-    if not 1 <= value <= MAX_CHUNK_VALUES:
-        raise argparse.ArgumentTypeError(
-            f"chunk values must be in 1..{MAX_CHUNK_VALUES}, got {value}"
-        )
-    return value
+step_arg = checked_number(
+    "step", float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0"
+)
+"""``--step``: a finite number > 0 (rounded to float32 in the stream)."""
+dead_zone_arg = checked_number("dead zone", float, lambda v: 0.0 <= v < 0.5, "in [0, 0.5)")
+"""``--dead-zone``: a number in [0, 0.5)."""
+chunk_values_arg = checked_number(
+    "chunk values", int, lambda v: 1 <= v <= MAX_CHUNK_VALUES, f"in 1..{MAX_CHUNK_VALUES}"
+)
+"""``--chunk-values``: an integer in 1..MAX_CHUNK_VALUES."""
 
 
 def register(subparsers) -> None:
