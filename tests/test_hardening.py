@@ -1048,3 +1048,15 @@ def test_hostile_compressed_headers_are_refused(stored, message):
 def test_unknown_flags_are_refused():
     with pytest.raises(SymcodecError, match="unsupported .symc flags"):
         decode(_stored_header_stream(b"{}", flags=2))
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    from symcodec.io import atomic_open
+
+    previous = os.umask(0o027)
+    try:
+        with atomic_open(tmp_path / "out.bin") as handle:
+            handle.write(b"x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o640

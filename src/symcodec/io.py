@@ -78,15 +78,38 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 def _open_temporary(directory: Path, path: Path) -> tuple[int, str | None]:
-    """A file descriptor to write to, and the temporary name (None: an unnamed file)."""
+    """A file descriptor to write to, and the temporary name (None: an unnamed file).
+
+    The file gets the permissions ``open()`` would give a new file (``0o666`` less the
+    umask), so outputs are as readable as any other file the user creates."""
+    mode = 0o666 & ~_umask()
     if _O_TMPFILE and os.path.isdir("/proc/self/fd"):
         try:
-            return os.open(directory, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), None
+            fd = os.open(directory, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                 raise
+        else:
+            os.fchmod(fd, mode)
+            return fd, None
     # no O_TMPFILE here (or not on this file system): a hidden named file
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.fchmod(fd, mode)
+    return fd, tmp
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``/proc``)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # elsewhere: read it by setting it, and put it back
+    os.umask(current)
+    return current
 
 
 def _name_temporary(fd: int, directory: Path, path: Path) -> str:
