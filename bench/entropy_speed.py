@@ -55,7 +55,7 @@ def main() -> None:
                 kernels, symmetry="central-skew", mode="dof", coder=coder, **quant
             )
             blob = encode(kernels, plan)
-            acc = inspect(blob)
+            acc = inspect(blob, entropy=True)
             t_enc = bench.median_seconds(lambda plan=plan: encode(kernels, plan), args.repeats)
             t_dec = bench.median_seconds(lambda blob=blob: decode(blob), args.repeats)
             entropy = acc.entropy_bits / acc.values_sent if acc.entropy_bits else float("nan")
