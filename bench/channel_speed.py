@@ -89,8 +89,6 @@ def main() -> None:
     print(f"{'awgn (analog), M values/s':<28} {x.numel() / seconds / 1e6:>10.1f}")
 
 
-
-
 def transmit_split(repeats: int) -> None:
     """One full ``transmit`` of the DeepCNN (central-skew, 4 bits, dof, BPSK at 4 dB),
     split into encode, channel and decode (medians of ``repeats`` runs)."""

@@ -526,6 +526,24 @@ def test_cli_encode_ans_step_decode_info(tmp_path, capsys):
     assert " ans " in line
 
 
+def test_cli_decode_lenient_names_the_lost_chunk(tmp_path, capsys):
+    torch.manual_seed(0)
+    _, blob = _ans_blob()
+    header = read_header(blob)
+    record = header.records[0]
+    start = header.payload_offset + sum(length for length, _ in record.chunks[:3])
+    bad = bytearray(blob)
+    bad[start + record.chunks[3][0] // 2] ^= 0x10  # inside chunk 3
+    src, rx = tmp_path / "bad.symc", tmp_path / "r.safetensors"
+    src.write_bytes(bytes(bad))
+    assert main(["decode", str(src), "-o", str(rx)]) == 2  # strict: refused, nothing written
+    assert "CRC mismatch in tensor 'w'" in capsys.readouterr().err and not rx.exists()
+    assert main(["decode", str(src), "-o", str(rx), "--lenient"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "w: chunks 3 failed their CRC; 1,000 values set to 0" in text
+    assert torch.equal(load_file(str(rx))["w"][3000:4000], torch.zeros(1000))
+
+
 @pytest.mark.parametrize(
     "argv, pattern",
     [

@@ -210,18 +210,22 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     out = output_path(args.output, (".safetensors",))
     blob = read_bytes(args.input)
-    from ..codec import decode_stream, read_header
+    from ..codec import decode_stream, rebuild_state_dict
 
-    header = read_header(blob)
-    state_dict = decode(blob, strict=not args.lenient)
+    header, decoded = decode_stream(blob, strict=not args.lenient)
+    state_dict = rebuild_state_dict(decoded)
     save_state_dict(out, state_dict, header.metadata)
     con = console()
     con.print(f"wrote {out}: {len(state_dict)} tensors")
-    if args.lenient:
-        _, decoded = decode_stream(blob, strict=False)
-        bad = [d.record.name for d in decoded if not d.crc_ok]
-        if bad:
-            con.print(f"payload CRC failed (decoded anyway): {', '.join(bad)}")
+    for d in decoded:
+        if d.lost_chunks:
+            chunks = ", ".join(str(i) for i in d.lost_chunks)
+            con.print(
+                f"{d.record.name}: chunks {chunks} failed their CRC; "
+                f"{d.concealed_values:,} values set to 0"
+            )
+        elif not d.crc_ok:
+            con.print(f"{d.record.name}: payload CRC failed (decoded anyway)")
     return 0
 
 

@@ -32,7 +32,7 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -1459,6 +1459,12 @@ def decode(blob: bytes, strict: bool = True) -> dict[str, torch.Tensor]:
     projected onto their symmetric subspace, and every tensor gets its original dtype.
     """
     _, decoded = decode_stream(blob, strict=strict)
+    return rebuild_state_dict(decoded)
+
+
+def rebuild_state_dict(decoded: Sequence[DecodedTensor]) -> dict[str, torch.Tensor]:
+    """The state dict of tensors as :func:`decode_stream` returned them (what
+    :func:`decode` does after parsing): each rebuilt to its shape and original dtype."""
     out = {}
     for item in decoded:
         r = item.record

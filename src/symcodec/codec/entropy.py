@@ -43,6 +43,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -70,6 +71,23 @@ _CONSTRICTION_ERRORS = (ValueError, KeyError, TypeError, IndexError, OverflowErr
 
 class ChunkError(Exception):
     """A chunk whose data cannot be decoded (corrupt data)."""
+
+
+@contextlib.contextmanager
+def _refusals_as(error: type[Exception], what: str):
+    """Re-raise what constriction refuses, a Rust panic included, as ``error("what (Kind)")``.
+
+    pyo3 raises a Rust panic as ``PanicException``, a ``BaseException``, so it is caught by
+    name; any other ``BaseException`` (``KeyboardInterrupt``) passes through.
+    """
+    try:
+        yield
+    except _CONSTRICTION_ERRORS as exc:
+        raise error(f"{what} ({type(exc).__name__})") from None
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise error(f"{what} (PanicException)") from None
 
 
 def _half_distances(first: int, n: int, center: float) -> np.ndarray:
@@ -146,14 +164,8 @@ class EntropyModel:
         import constriction
 
         weights = self.weights(first, n)
-        try:
+        with _refusals_as(SymcodecError, "entropy model is not usable"):
             return constriction.stream.model.Categorical(weights, perfect=False)
-        except _CONSTRICTION_ERRORS as exc:
-            raise SymcodecError(f"entropy model is not usable ({exc})") from None
-        except BaseException as exc:
-            if type(exc).__name__ != "PanicException":  # a Rust panic (pyo3: a BaseException)
-                raise
-            raise SymcodecError("entropy model is not usable (PanicException)") from None
 
 
 def entropy_bits(counts: np.ndarray) -> float:
@@ -290,16 +302,10 @@ def decode_chunk(data: bytes | memoryview, table, count: int, n: int) -> np.ndar
     if len(data) % 4:
         raise ChunkError("length is not a whole number of 32-bit words")
     words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    try:
+    with _refusals_as(ChunkError, "undecodable"):
         coder = constriction.stream.stack.AnsCoder(words)
         out = coder.decode(table, count)
         empty = coder.is_empty()
-    except _CONSTRICTION_ERRORS as exc:
-        raise ChunkError(f"undecodable ({type(exc).__name__})") from None
-    except BaseException as exc:
-        if type(exc).__name__ != "PanicException":  # a Rust panic (pyo3: a BaseException)
-            raise
-        raise ChunkError("undecodable (PanicException)") from None
     if not empty:
         raise ChunkError("data left over after the last value")
     out = np.asarray(out, dtype=np.int32)
