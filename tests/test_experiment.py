@@ -154,6 +154,8 @@ def test_study_files(tmp_path):
     assert quick.name == "quick" and quick.trials >= 5 and quick.dataset == "mnist-5k"
     paper = load_study(default_study().with_name("paper.toml"))
     assert paper.dataset == "fashion-mnist" and paper.trials >= 5
+    gap = load_study(default_study().with_name("paper-gap.toml"))
+    assert gap.model == "deepcnn-gap" and gap.dataset == "fashion-mnist"
     bad = tmp_path / "bad.toml"
     bad.write_text("name = [")
     with pytest.raises(SymcodecError, match="not a valid TOML"):
