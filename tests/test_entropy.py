@@ -234,6 +234,16 @@ def _ans_blob(chunk_values=1000):
     return w, encode({"w": w}, plan)
 
 
+def _flip_a_bit_in_chunk(blob: bytes, chunk: int) -> bytes:
+    """``blob`` with one bit flipped in the middle of ``chunk`` of its first record."""
+    header = read_header(blob)
+    record = header.records[0]
+    start = header.payload_offset + sum(length for length, _ in record.chunks[:chunk])
+    bad = bytearray(blob)
+    bad[start + record.chunks[chunk][0] // 2] ^= 0x10
+    return bytes(bad)
+
+
 def test_a_flipped_bit_costs_one_chunk():
     torch.manual_seed(0)
     w, blob = _ans_blob()
@@ -241,11 +251,7 @@ def test_a_flipped_bit_costs_one_chunk():
     record = header.records[0]
     assert len(record.chunks) == 10
     clean = decode(blob)["w"]
-    # flip a bit in the middle of chunk 3
-    start = header.payload_offset + sum(length for length, _ in record.chunks[:3])
-    bad = bytearray(blob)
-    bad[start + record.chunks[3][0] // 2] ^= 0x10
-    bad = bytes(bad)
+    bad = _flip_a_bit_in_chunk(blob, 3)
     with pytest.raises(SymcodecError, match=r"payload CRC mismatch in tensor 'w'"):
         decode(bad)
     _, decoded = decode_stream(bad, strict=False)
@@ -529,13 +535,8 @@ def test_cli_encode_ans_step_decode_info(tmp_path, capsys):
 def test_cli_decode_lenient_names_the_lost_chunk(tmp_path, capsys):
     torch.manual_seed(0)
     _, blob = _ans_blob()
-    header = read_header(blob)
-    record = header.records[0]
-    start = header.payload_offset + sum(length for length, _ in record.chunks[:3])
-    bad = bytearray(blob)
-    bad[start + record.chunks[3][0] // 2] ^= 0x10  # inside chunk 3
     src, rx = tmp_path / "bad.symc", tmp_path / "r.safetensors"
-    src.write_bytes(bytes(bad))
+    src.write_bytes(_flip_a_bit_in_chunk(blob, 3))
     assert main(["decode", str(src), "-o", str(rx)]) == 2  # strict: refused, nothing written
     assert "CRC mismatch in tensor 'w'" in capsys.readouterr().err and not rx.exists()
     assert main(["decode", str(src), "-o", str(rx), "--lenient"]) == 0

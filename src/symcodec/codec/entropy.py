@@ -74,8 +74,9 @@ class ChunkError(Exception):
 
 
 @contextlib.contextmanager
-def _refusals_as(error: type[Exception], what: str):
-    """Re-raise what constriction refuses, a Rust panic included, as ``error("what (Kind)")``.
+def _refusals_as(error: type[Exception], what: str, with_message: bool = False):
+    """Re-raise what constriction refuses, a Rust panic included, as ``error("what (Kind)")``,
+    or ``error("what (message)")`` with ``with_message`` (constriction's own words).
 
     pyo3 raises a Rust panic as ``PanicException``, a ``BaseException``, so it is caught by
     name; any other ``BaseException`` (``KeyboardInterrupt``) passes through.
@@ -83,7 +84,7 @@ def _refusals_as(error: type[Exception], what: str):
     try:
         yield
     except _CONSTRICTION_ERRORS as exc:
-        raise error(f"{what} ({type(exc).__name__})") from None
+        raise error(f"{what} ({exc if with_message else type(exc).__name__})") from None
     except BaseException as exc:
         if type(exc).__name__ != "PanicException":
             raise
@@ -164,7 +165,7 @@ class EntropyModel:
         import constriction
 
         weights = self.weights(first, n)
-        with _refusals_as(SymcodecError, "entropy model is not usable"):
+        with _refusals_as(SymcodecError, "entropy model is not usable", with_message=True):
             return constriction.stream.model.Categorical(weights, perfect=False)
 
 
