@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,ray]'
+	$(PY) -m pip install --quiet -e '.[dev,study,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -51,7 +51,7 @@ $(NNC_STAMP): pyproject.toml
 		'scikit-learn>=0.23.1' 'tqdm>=4.32.2' 'h5py>=3.1.0' 'pybind11>=2.6.2' \
 		'pandas>=1.0.5' 'opencv-python>=4.4.0.46' 'ptflops>=0.7' 'torchmetrics>=0.11.4' \
 		'numpy<2'
-	$(NNC_PY) -m pip install --quiet -c $(NNC_VENV)/constraints.txt -e .
+	$(NNC_PY) -m pip install --quiet -c $(NNC_VENV)/constraints.txt -e '.[study]'
 	touch $(NNC_STAMP)
 
 bench-nncodec: $(NNC_STAMP)

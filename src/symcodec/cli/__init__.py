@@ -33,11 +33,14 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line and exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise SymcodecError(f"{self.prog}: {message}")
+        # main() prefixes "symcodec: error: "; name the subcommand only (argparse reports
+        # unknown options from the top-level parser, whose prog is the program itself).
+        command = self.prog.removeprefix("symcodec").strip()
+        raise SymcodecError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..version import __version__
 
     parser = _Parser(
         prog="symcodec",

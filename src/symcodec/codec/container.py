@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from .. import __version__
+from ..version import __version__
 from ..errors import SymcodecError
 from ..symmetry import GEOMETRIC_MAPS, NAMED_SYMMETRIES, Symmetry, _generator_permutation
 from .bitpack import pack_codes, packed_size, unpack_codes
