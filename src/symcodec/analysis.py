@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .symmetry import get_symmetry, symmetry_names
+from .symmetry import get_symmetry, relative_distance, symmetry_names
 
 #: Distances closer than this count as equal when the closest symmetry is chosen; among
 #: equals the one with the fewest degrees of freedom (the strongest constraint) wins.
@@ -81,13 +81,7 @@ def analyze_state_dict(
 def overall_distance(state_dict: Mapping[str, torch.Tensor], symmetry: str) -> float | None:
     """Distance of all conv kernels taken together to one symmetry (None if undefined)."""
     sym = get_symmetry(symmetry)
-    residual = norm = 0.0
-    for tensor in state_dict.values():
-        if tensor.dim() != 4 or not tensor.dtype.is_floating_point:
-            continue
-        if not sym.supports(tuple(tensor.shape[-2:])):
-            return None
-        w = tensor.detach().double()
-        residual += float((w - sym.project(w)).pow(2).sum())
-        norm += float(w.pow(2).sum())
-    return math.sqrt(residual / norm) if norm else 0.0
+    kernels = [t for t in state_dict.values() if t.dim() == 4 and t.dtype.is_floating_point]
+    if not all(sym.supports(tuple(t.shape[-2:])) for t in kernels):
+        return None
+    return relative_distance(sym.residual_energy(t) for t in kernels)

@@ -31,7 +31,6 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,7 +39,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .errors import SymcodecError
-from .symmetry import Symmetry, get_symmetry
+from .symmetry import Symmetry, get_symmetry, relative_distance
 from .training import TrainConfig, TrainResult, train
 
 __all__ = [
@@ -506,19 +505,10 @@ def distance(
     """
     sym = get_symmetry(symmetry)
     _, chosen = _plan(model, sym, layers, skip_zero_dof)
-    per_layer: dict[str, float] = {}
-    total_residual = 0.0
-    total_norm = 0.0
     with torch.no_grad():
-        for name, conv in chosen.items():
-            w = conv.weight.detach().double()
-            residual = float(torch.sum((w - sym.project(w)) ** 2))
-            norm = float(torch.sum(w**2))
-            per_layer[name] = math.sqrt(residual / norm) if norm > 0 else 0.0
-            total_residual += residual
-            total_norm += norm
-    overall = math.sqrt(total_residual / total_norm) if total_norm > 0 else 0.0
-    return DistanceReport(per_layer, overall, sym.name)
+        energies = {name: sym.residual_energy(conv.weight) for name, conv in chosen.items()}
+    per_layer = {name: relative_distance([energy]) for name, energy in energies.items()}
+    return DistanceReport(per_layer, relative_distance(energies.values()), sym.name)
 
 
 def finetune(

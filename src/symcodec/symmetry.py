@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -309,12 +310,19 @@ class Symmetry:
         return torch.lerp(weight, projected, alpha)
 
     def distance(self, weight: torch.Tensor) -> float:
-        """Relative distance ``||W - P_S W|| / ||W||`` (0 for an all-zero ``W``)."""
-        norm = torch.linalg.vector_norm(weight.double())
-        if norm == 0:
-            return 0.0
-        residual = weight.double() - self.project(weight.double())
-        return float(torch.linalg.vector_norm(residual) / norm)
+        """Relative distance ``d_S(W) = ||W - P_S W|| / ||W||`` (0 for an all-zero ``W``).
+
+        >>> sym = get_symmetry("hflip")
+        >>> round(sym.distance(torch.eye(3)), 6)   # residual (I - J) / 2: four entries of 1/2
+        0.57735
+        """
+        return relative_distance([self.residual_energy(weight)])
+
+    def residual_energy(self, weight: torch.Tensor) -> tuple[float, float]:
+        """``(||W - P_S W||^2, ||W||^2)`` in float64: the two sums behind :meth:`distance`,
+        which :func:`relative_distance` combines over several tensors (a whole model)."""
+        w = weight.detach().double()
+        return float((w - self.project(w)).pow(2).sum()), float(w.pow(2).sum())
 
     def is_symmetric(self, weight: torch.Tensor) -> bool:
         """True if ``weight`` lies exactly in ``V_S``."""
@@ -597,6 +605,23 @@ NAMED_SYMMETRIES: dict[str, Symmetry] = {
         _named("d4", ["rot90", "hflip"], [1, 1], "90-degree rotation and mirror"),
     ]
 }
+
+
+def relative_distance(energies: Iterable[tuple[float, float]]) -> float:
+    """``sqrt(sum residual / sum norm)`` over ``(residual, norm)`` pairs from
+    :meth:`Symmetry.residual_energy`: the distance of several tensors taken as one vector
+    (SPEC section 2; 0 when every tensor is zero).
+
+    >>> sym = get_symmetry("hflip")
+    >>> pairs = [sym.residual_energy(torch.eye(3)), sym.residual_energy(torch.ones(3, 3))]
+    >>> pairs, round(relative_distance(pairs), 6)   # 1 of the 3 + 9 squared units is off V_S
+    ([(1.0, 3.0), (0.0, 9.0)], 0.288675)
+    """
+    residual = norm = 0.0
+    for r, n in energies:
+        residual += r
+        norm += n
+    return math.sqrt(residual / norm) if norm > 0 else 0.0
 
 
 def symmetry_names() -> list[str]:
