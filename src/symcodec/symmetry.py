@@ -460,7 +460,9 @@ def _layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
     return _LAYOUTS.get(sym, kh, kw)
 
 
-def _build_layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
+def _generate_group(sym: Symmetry, kh: int, kw: int) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """The group a symmetry's generators generate, as (permutation of the kh*kw positions,
+    sign) pairs; refuses signs that are not a character of the group."""
     n = kh * kw
     # The abstract group is generated on a reference grid where the action is faithful
     # (3x3 for the geometric maps: no non-identity element of D4 fixes every position), so
@@ -500,8 +502,14 @@ def _build_layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
                         "signs, leaving only w = 0)"
                     )
         frontier = nxt
-    group = tuple(elements.values())
+    return tuple(elements.values())
 
+
+def _orbits(
+    group: tuple[tuple[tuple[int, ...], int], ...], n: int
+) -> tuple[list[tuple[int, ...]], list[bool]]:
+    """The orbits of the n positions (sorted members, the smallest is the representative),
+    and which are dead (fixed by an element of sign -1: forced to zero)."""
     orbit_of = [-1] * n
     orbits: list[tuple[int, ...]] = []
     for p in range(n):
@@ -517,10 +525,14 @@ def _build_layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
         rep = orbit[0]
         dead.append(any(perm[rep] == rep and s == -1 for perm, s in group))
 
-    live_index = {}
-    for k in range(len(orbits)):
-        if not dead[k]:
-            live_index[k] = len(live_index)
+    return orbits, dead
+
+
+def _build_layout(sym: Symmetry, kh: int, kw: int) -> OrbitLayout:
+    n = kh * kw
+    group = _generate_group(sym, kh, kw)
+    orbits, dead = _orbits(group, n)
+    live_index = {k: i for i, k in enumerate(k for k in range(len(orbits)) if not dead[k])}
     dof = len(live_index)
     representatives = np.array([orbits[k][0] for k in live_index], dtype=np.int64)
     source = np.zeros(n, dtype=np.int64)

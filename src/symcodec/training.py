@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -35,10 +36,23 @@ from torch.nn.utils import parametrize
 
 from .errors import SymcodecError
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "seeded", "OPTIMIZERS"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "train",
+    "evaluate",
+    "seeded",
+    "OPTIMIZERS",
+    "SCHEDULES",
+]
 
 #: Optimizer names accepted by :class:`TrainConfig` (``sgd`` uses momentum 0.9).
 OPTIMIZERS = ("adam", "adamw", "sgd")
+#: Learning-rate schedules, stepped once per optimizer step over the whole run:
+#: ``constant``; ``onecycle`` (warm up to ``lr`` over the first 30%, then cosine down);
+#: ``cosine`` (cosine decay from ``lr`` to 0).
+SCHEDULES = ("constant", "onecycle", "cosine")
+Schedule = Literal["constant", "onecycle", "cosine"]
 
 
 @dataclass
@@ -51,6 +65,8 @@ class TrainConfig:
         lr: learning rate.
         weight_decay: L2 penalty (decoupled for ``adamw``).
         optimizer: one of :data:`OPTIMIZERS`.
+        schedule: learning-rate schedule, one of :data:`SCHEDULES` (over every step of
+            the run, ``max_steps`` included).
         seed: seeds the shuffling and any global-RNG use (dropout) during training.
         device: torch device to train on.
         max_steps: stop after this many optimizer steps (``None``: run every epoch).
@@ -64,6 +80,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"
+    schedule: Schedule = "constant"
     seed: int = 0
     device: str = "cpu"
     max_steps: int | None = None
@@ -80,6 +97,10 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise SymcodecError(
                 f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise SymcodecError(
+                f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}"
             )
         if self.max_steps is not None and self.max_steps < 0:
             raise SymcodecError(f"max_steps must be >= 0, got {self.max_steps}")
@@ -136,6 +157,38 @@ def _make_optimizer(params: list[torch.Tensor], config: TrainConfig) -> torch.op
     if config.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+
+
+def _make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+    """The per-step learning-rate schedule of a run of ``total_steps`` (None: constant)."""
+    if config.schedule == "constant" or total_steps < 2:
+        return None
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.3
+        )
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+
+
+def _run_epoch(model, x, y, batches, optimizer, scheduler, bar) -> tuple[float, int]:
+    """One pass over ``batches`` (index tensors); returns (mean loss, examples seen)."""
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    seen = shown = 0
+    for step, idx in enumerate(batches, start=1):
+        loss = F.cross_entropy(model(x.index_select(0, idx)), y.index_select(0, idx))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        loss_sum += loss.detach().double() * idx.shape[0]
+        seen += idx.shape[0]
+        if step - shown >= 10:
+            bar.update(step - shown, loss=float(loss_sum) / seen)
+            shown = step
+    mean = float(loss_sum) / max(seen, 1)
+    bar.update(len(batches) - shown, loss=mean)
+    return mean, seen
 
 
 def _check_data(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -248,9 +301,9 @@ def train(
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = _make_optimizer(params, config)
+    scheduler = _make_scheduler(optimizer, config, total)
     generator = torch.Generator().manual_seed(config.seed)
     result = TrainResult()
-    shown = 0  # steps already shown on the progress bar
     t_start = time.perf_counter()
     with (
         torch.random.fork_rng(devices=_rng_devices(device)),
@@ -261,29 +314,11 @@ def train(
             if result.steps >= total:
                 break
             t_epoch = time.perf_counter()
-            perm = torch.randperm(n, generator=generator).to(device)
-            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-            seen = 0
             bar.update(0, description=f"epoch {epoch + 1}/{config.epochs}")
-            for start in starts:
-                if result.steps >= total:
-                    break
-                idx = perm[start : start + bs]
-                xb = x.index_select(0, idx)
-                yb = y.index_select(0, idx)
-                loss = F.cross_entropy(model(xb), yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                result.steps += 1
-                loss_sum += loss.detach().double() * idx.shape[0]
-                seen += idx.shape[0]
-                if progress and result.steps - shown >= 10:
-                    bar.update(result.steps - shown, loss=float(loss_sum) / seen)
-                    shown = result.steps
-            mean = float(loss_sum) / max(seen, 1)
-            bar.update(result.steps - shown, loss=mean)
-            shown = result.steps
+            perm = torch.randperm(n, generator=generator).to(device)
+            batches = [perm[s : s + bs] for s in starts[: total - result.steps]]
+            mean, seen = _run_epoch(model, x, y, batches, optimizer, scheduler, bar)
+            result.steps += len(batches)
             if not math.isfinite(mean):
                 raise SymcodecError(
                     f"training diverged: mean loss {mean} in epoch {epoch + 1} "
