@@ -127,3 +127,27 @@ def test_constrained_deepcnn_learns_mnist_5k():
     unsymmetrize(model)
     assert distance(model, sym).overall == 0.0
     assert evaluate(model, ds.test_x, ds.test_y) == accuracy
+
+
+def test_schedules_change_the_run_and_stay_deterministic():
+    import torch
+    from torch import nn
+
+    from symcodec.errors import SymcodecError
+    from symcodec.training import TrainConfig, seeded, train
+
+    x = torch.randn(96, 4, generator=torch.Generator().manual_seed(0))
+    y = (x.sum(1) > 0).long()
+
+    def run(schedule: str) -> torch.Tensor:
+        with seeded(0):
+            net = nn.Linear(4, 2)
+        config = TrainConfig(epochs=3, batch_size=16, lr=0.1, schedule=schedule)
+        train(net, x, y, config, progress=False)
+        return net.weight.detach().clone()
+
+    constant, onecycle, cosine = run("constant"), run("onecycle"), run("cosine")
+    assert torch.equal(onecycle, run("onecycle"))
+    assert not torch.equal(constant, onecycle) and not torch.equal(constant, cosine)
+    with pytest.raises(SymcodecError, match="unknown schedule 'linear'"):
+        TrainConfig(schedule="linear")
