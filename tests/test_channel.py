@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcodec.channel import (
+    CHANNEL_PARAMETERS,
     CHUNK_BITS,
     AWGNChannel,
     BSCChannel,
@@ -32,6 +33,8 @@ from symcodec.channel import (
     ber_qam_rayleigh,
     ber_theory,
     channel_names,
+    channel_options,
+    channel_parameter,
     equal_energy_snr_db,
     make_channel,
     q_function,
@@ -337,6 +340,17 @@ def test_generator_advances_and_reseed():
     assert not np.array_equal(a, b)
 
 
+def test_generator_property_is_the_default_stream():
+    a = make_channel("bsc", p=0.5, seed=4)
+    b = make_channel("bsc", p=0.5, seed=4)
+    payload = random_payload(1000)
+    # passing the channel's own generator explicitly is the same as passing nothing
+    np.testing.assert_array_equal(
+        a.transmit_bits(payload)[0], b.transmit_bits(payload, b.generator)[0]
+    )
+    np.testing.assert_array_equal(a.transmit_bits(payload)[0], b.transmit_bits(payload)[0])
+
+
 def test_unseeded_channels_differ():
     payload = random_payload(1000)
     a = make_channel("bsc", p=0.5).transmit_bits(payload)[0]
@@ -346,6 +360,28 @@ def test_unseeded_channels_differ():
 
 # --------------------------------------------------------------------------------------
 # factory and bad parameters
+
+
+def test_channel_parameter_is_what_make_channel_needs():
+    assert {n: channel_parameter(n) for n in channel_names()} == {
+        "ideal": None, "awgn": "snr_db", "bsc": "p", "erasure": "p",
+        **{n: "ebn0_db" for n in MODULATED},
+    }  # fmt: skip
+    assert channel_parameter(" Rayleigh ") == "ebn0_db"
+    assert channel_options("erasure") == ("packet_bytes",)
+    for name in channel_names():
+        param = channel_parameter(name)
+        assert param is None or param in CHANNEL_PARAMETERS
+        make_channel(name, **({} if param is None else {param: 0.5}))  # enough on its own
+        for other in CHANNEL_PARAMETERS:
+            if other != param:
+                with pytest.raises(SymcodecError, match="takes no"):
+                    make_channel(name, **({} if param is None else {param: 0.5}), **{other: 0.5})
+        if param is not None:
+            with pytest.raises(SymcodecError, match="needs"):
+                make_channel(name)
+    with pytest.raises(SymcodecError, match="unknown channel"):
+        channel_parameter("fm-radio")
 
 
 def test_factory_names():
