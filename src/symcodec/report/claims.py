@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from ..io import atomic_open
 
@@ -52,7 +53,8 @@ CLAIM_RULES: dict[int, str] = {
     "ablation of at least 2 distances.",
 }
 
-VERDICTS = ("holds", "does not hold", "not tested")
+Verdict = Literal["holds", "does not hold", "not tested"]
+VERDICTS: tuple[Verdict, ...] = ("holds", "does not hold", "not tested")
 
 
 @dataclass
@@ -69,12 +71,12 @@ class Claim:
 
     number: int
     statement: str
-    verdict: str
+    verdict: Verdict
     evidence: str
     rule: str = ""
 
 
-def decided_claim(number: int, verdict: str, evidence: str) -> Claim:
+def decided_claim(number: int, verdict: Verdict, evidence: str) -> Claim:
     """The :class:`Claim` ``number`` with its SPEC statement and rule, and this verdict.
 
     Example:
