@@ -1,0 +1,66 @@
+"""The study's outputs: results.csv, the summary table, figures and the claims.
+
+Where things are:
+
+- :mod:`.results_csv`: results.csv, one row per trial (:data:`RESULT_COLUMNS`, :data:`GROUP_KEYS`).
+- :mod:`.confidence`: 95% confidence intervals without scipy (:func:`mean_ci95`).
+- :mod:`.summary`: :func:`summarize`, trials averaged into one row per setting.
+- :mod:`.format`: how numbers and channel settings are written.
+- :mod:`.tables`: the SPEC section 7 table (:func:`table_markdown`, :func:`write_table`).
+- :mod:`.plot_style`: lazy matplotlib, :func:`save_figure`, curve styles and legends.
+- :mod:`.figures`: accuracy vs SNR, accuracy vs bits, payload.
+- :mod:`.filters_figure`: :func:`plot_filters`, a model's first conv filters.
+- :mod:`.claims`: the SPEC section 8 claims (:class:`Claim`, :func:`write_claims`).
+- :mod:`.claim_rules`: deciding each claim from the data (:func:`evaluate_claims`).
+- :mod:`.ablation`: ``symcodec ablate``'s outputs (:func:`write_ablation`).
+
+Every file is written atomically (temporary file, then rename). matplotlib is imported only
+when a figure is drawn.
+"""
+
+from .ablation import ABLATION_COLUMNS, read_ablation_csv, write_ablation
+from .claim_rules import evaluate_claims
+from .claims import CLAIM_RULES, CLAIM_STATEMENTS, VERDICTS, Claim, claims_markdown, write_claims
+from .confidence import mean_ci95, t_critical_975
+from .figures import plot_accuracy_vs_bits, plot_accuracy_vs_snr, plot_payload
+from .filters_figure import plot_filters
+from .plot_style import save_figure
+from .results_csv import (
+    GROUP_KEYS,
+    RESULT_COLUMNS,
+    append_results_csv,
+    read_results_csv,
+    write_results_csv,
+)
+from .summary import METHOD_ORDER, MODE_ORDER, summarize
+from .tables import table_markdown, write_table
+
+__all__ = [
+    "ABLATION_COLUMNS",
+    "CLAIM_RULES",
+    "CLAIM_STATEMENTS",
+    "GROUP_KEYS",
+    "METHOD_ORDER",
+    "MODE_ORDER",
+    "RESULT_COLUMNS",
+    "VERDICTS",
+    "Claim",
+    "append_results_csv",
+    "claims_markdown",
+    "evaluate_claims",
+    "mean_ci95",
+    "plot_accuracy_vs_bits",
+    "plot_accuracy_vs_snr",
+    "plot_filters",
+    "plot_payload",
+    "read_ablation_csv",
+    "read_results_csv",
+    "save_figure",
+    "summarize",
+    "t_critical_975",
+    "table_markdown",
+    "write_ablation",
+    "write_claims",
+    "write_results_csv",
+    "write_table",
+]
