@@ -46,7 +46,7 @@ is the default), and ``--dead-zone`` sets symcodec's rounding offset (default 0,
 
 Defaults: 1 torch thread for training, coding and evaluation (under load, 2 threads were
 several times slower); epochs per model in :data:`EPOCHS`; timings are the median of
-``--repeats 3`` in-memory runs. Trained models are cached by ``experiment.trained_model``
+``--repeats 3`` in-memory runs. Trained models are cached by ``study.trained_model``
 (``$SYMCODEC_CACHE/models``, default ``~/.cache/symcodec/models``), so a re-run only codes
 and evaluates (about 8 minutes on two loaded cores). ``--replot`` redraws the table and plot
 from ``results.csv``.
@@ -78,8 +78,8 @@ if str(ROOT / "src") not in sys.path:
 
 from symcodec.data import load_dataset  # noqa: E402
 from symcodec.evaluation import evaluate_many  # noqa: E402
-from symcodec.experiment import StudySpec, TrainingSpec, trained_model  # noqa: E402
 from symcodec.io import atomic_open  # noqa: E402
+from symcodec.study import StudySpec, TrainingSpec, trained_model  # noqa: E402
 
 QPS = (-40, -36, -32, -28, -24, -20, -16)
 QUICK_QPS = (-36, -28, -20)

@@ -6,8 +6,16 @@ import shutil
 import pytest
 
 from symcodec import SymcodecError
-from symcodec.experiment import load_study, parse_study, run_study, tx_configs
-from symcodec.report import RESULT_COLUMNS, read_results_csv
+from symcodec.cli.study_commands import write_ablation_outputs, write_study_outputs
+from symcodec.study import (
+    RESULT_COLUMNS,
+    load_study,
+    parse_study,
+    read_results_csv,
+    run_study,
+    spec_id,
+    tx_configs,
+)
 from symcodec.symmetry import get_symmetry
 
 TINY = {
@@ -45,6 +53,7 @@ def tiny_run(tmp_path_factory, cache):
     mp.setenv("SYMCODEC_CACHE", str(cache))
     out = tmp_path_factory.mktemp("study")
     run = run_study(parse_study(TINY), out, progress=False, log=lambda _m: None)
+    write_study_outputs(run)
     yield run
     mp.undo()
 
@@ -175,18 +184,80 @@ def test_a_smaller_grid_keeps_only_its_own_trials(tiny_run, tmp_path, cache, mon
 
 
 def test_ablation_feeds_claim_5(tiny_run, tmp_path, cache, monkeypatch):
-    from symcodec.experiment import run_ablation
+    from symcodec.study import run_ablation
 
     monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
     out = tmp_path / "ablate"
     shutil.copytree(tiny_run.directory, out)
     spec = parse_study({**TINY, "trials": 2})
-    rows = run_ablation(spec, out, alphas=(0.0, 0.5, 1.0), progress=False, log=lambda _m: None)
+    ablation = run_ablation(spec, alphas=(0.0, 0.5, 1.0), progress=False, log=lambda _m: None)
+    write_ablation_outputs(ablation, out)
+    rows = ablation.rows
     assert {r["experiment"] for r in rows} == {"rx-alpha", "tx-distance"}
     distances = sorted({round(r["distance"], 6) for r in rows if r["experiment"] == "tx-distance"})
     assert distances[0] == pytest.approx(0.0, abs=1e-6) and distances[-1] > 0.1
     for name in ("ablation.csv", "ablation.md", "ablation.png"):
         assert (out / name).stat().st_size > 0
-    run_study(spec, out, progress=False, log=lambda _m: None)
+    write_study_outputs(run_study(spec, out, progress=False, log=lambda _m: None))
     claim5 = (out / "claims.md").read_text().split("## Claim 5: ")[1].splitlines()[0]
     assert claim5 in ("holds", "does not hold")
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ({"channel": {"name": "bpsk-awgn", "ebn0_db": [10, 30]}}, "channel: awgn -> bpsk-awgn"),
+        (
+            {"channel": {**TINY["channel"], "equal_energy": True}},
+            "energy: per-value -> equal-energy",
+        ),
+    ],
+    ids=["channel", "energy"],
+)
+def test_an_edited_spec_reuses_no_stale_row(tiny_run, tmp_path, cache, monkeypatch, change, what):
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "edited"
+    shutil.copytree(tiny_run.directory, out)
+    before = read_results_csv(out / "results.csv")
+    old_id = before[0]["spec_id"]
+    edited = parse_study({**TINY, **change, "trials": 1})  # one trial per setting: quicker
+    assert {r["spec_id"] for r in before} == {old_id} != {spec_id(edited)}
+    messages: list[str] = []
+    run = run_study(edited, out, progress=False, log=messages.append)
+    assert run.new_trials == len(before) // 2  # every trial run again, none reused
+    stale = f"results.stale-{old_id}.csv"
+    assert [m for m in messages if "another spec" in m] == [
+        f"results.csv: {len(before)} rows from another spec set aside in {stale} ({what})"
+    ]
+    assert read_results_csv(out / stale) == before  # kept aside, byte for byte the old rows
+    rows = read_results_csv(out / "results.csv")
+    assert len(rows) == run.new_trials and {r["spec_id"] for r in rows} == {spec_id(edited)}
+    if "equal_energy" in change["channel"]:
+        assert {r["energy"] for r in rows} == {"equal-energy"}
+        assert {r["energy"] for r in before} == {"per-value"}
+    else:
+        assert {(r["channel"], r["channel_param"]) for r in rows} == {("bpsk-awgn", "ebn0_db")}
+        assert all(math.isfinite(r["ber"]) for r in rows)
+    key = lambda r: (r["method"], r["symmetry"], r["mode"], r["channel_value"], r["trial"])  # noqa: E731
+    seeds = {key(r): r["seed"] for r in before}
+    assert all(r["seed"] == seeds[key(r)] for r in rows)  # the same trials, another spec
+    # The edited spec, run again unchanged, reuses everything it made.
+    messages.clear()
+    again = run_study(edited, out, progress=False, log=messages.append)
+    assert again.new_trials == 0 and not [m for m in messages if "set aside" in m]
+    assert read_results_csv(out / "results.csv") == rows
+
+
+def test_an_unchanged_spec_reuses_everything(tiny_run, tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    out = tmp_path / "same"
+    shutil.copytree(tiny_run.directory, out)
+    before = (out / "results.csv").read_bytes()
+    messages: list[str] = []
+    run = run_study(parse_study(TINY), out, progress=False, log=messages.append)
+    assert run.new_trials == 0
+    assert messages == [
+        f"all {len(run.rows)} trials already in {out / 'results.csv'}; writing the outputs"
+    ]
+    assert (out / "results.csv").read_bytes() == before
+    assert not list(out.glob("results.stale-*"))

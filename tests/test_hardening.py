@@ -560,7 +560,7 @@ def test_cli_reports_a_pickle_payload_in_one_line(tmp_path, capsys):
 
 
 def test_study_files_are_data_not_code(tmp_path):
-    from symcodec.experiment import load_study
+    from symcodec.study import load_study
 
     marker = tmp_path / "pwned"
     study = tmp_path / "evil.toml"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from symcodec.report import read_results_csv
+from symcodec.study import read_results_csv
 
 STUDY = """
 name = "stopped"

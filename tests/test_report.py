@@ -53,6 +53,7 @@ def make_row(**overrides) -> dict:
         latency_ms=245.5,
         distance=0.12,
         conv_share=0.9,
+        spec_id="0123456789ab",
     )
     row.update(overrides)
     if "acc_rx" in overrides and "d_acc_pp" not in overrides:
@@ -76,7 +77,7 @@ def same(a, b) -> bool:
 def test_columns_match_schema():
     assert R.RESULT_COLUMNS[:4] == ("study", "dataset", "model", "method")
     assert R.RESULT_COLUMNS[-2:] == ("distance", "conv_share")
-    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) == 37
+    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) == 38
     assert set(make_row()) == set(R.RESULT_COLUMNS)
 
 

@@ -6,8 +6,8 @@ the kernel seen by the forward pass is rebuilt from them (an index gather and a 
 multiply), so no optimizer step can take it out of ``V_S``. :func:`unsymmetrize` turns the
 model back into a plain one with exactly symmetric weights. :func:`project` applies the
 (partial) projection ``(1 - alpha) W + alpha P_S W`` in place, :func:`distance` measures
-``||W - P_S W|| / ||W||`` and :func:`finetune` projects, trains under the constraint and
-returns a plain model.
+``||W - P_S W|| / ||W||`` and :func:`train_symmetric` (or :func:`finetune`) projects, trains
+under the constraint and returns a plain model.
 
 Layers on which a symmetry has no degrees of freedom (every skew symmetry on a ``1x1``
 kernel) or is not defined (a square-only symmetry on a ``3x5`` kernel) are left alone by
@@ -55,6 +55,7 @@ __all__ = [
     "project",
     "distance",
     "finetune",
+    "train_symmetric",
     "REPORT_ATTRIBUTE",
 ]
 
@@ -208,17 +209,20 @@ class DistanceReport:
 
 @dataclass
 class FinetuneResult:
-    """What :func:`finetune` did.
+    """What :func:`train_symmetric` (or :func:`finetune`) did.
 
     Attributes:
-        model: the fine-tuned, plain (unparametrized) model; the same object as passed in.
+        model: the trained, plain (unparametrized) model; the same object as passed in.
         report: the layers constrained and those skipped.
         train: losses, steps and time of the training run.
+        trainable: values trained (the DoF of the constrained layers plus every other
+            parameter).
     """
 
     model: nn.Module
     report: SymmetrizeReport
     train: TrainResult
+    trainable: int = 0
 
 
 # --------------------------------------------------------------------------------------
@@ -511,6 +515,60 @@ def distance(
     return DistanceReport(per_layer, relative_distance(energies.values()), sym.name)
 
 
+def train_symmetric(
+    model: nn.Module,
+    symmetry: str | Symmetry,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    config: TrainConfig | None = None,
+    *,
+    layers: Iterable[str] | None = None,
+    skip_zero_dof: bool = True,
+    progress: bool = False,
+) -> FinetuneResult:
+    """Train a model with its conv kernels constrained to a symmetry; return it plain.
+
+    :func:`symmetrize` (which projects the current weights), :func:`symcodec.training.train`,
+    then :func:`unsymmetrize` (also if training fails), so the model comes back with plain,
+    exactly symmetric conv weights. With the symmetry ``none`` the model is trained as it
+    is (not reparametrized) and the report is empty. The model is modified in place.
+
+    Args:
+        model: the model to train (freshly built, or trained already: fine-tuning).
+        symmetry: a symmetry name or :class:`Symmetry`; ``none``: unconstrained.
+        train_x: training inputs, ``(N, C, H, W)``.
+        train_y: integer labels, ``(N,)``.
+        config: training settings (default :class:`TrainConfig`).
+        layers: qualified names of the conv layers to constrain (default: all).
+        skip_zero_dof: leave layers alone where the symmetry has 0 degrees of freedom.
+        progress: show a progress bar.
+
+    Returns:
+        A :class:`FinetuneResult`: the model, the layer report, the training result and
+        the number of trainable values while constrained.
+
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
+    >>> x, y = torch.randn(32, 1, 6, 6), torch.arange(32) % 2
+    >>> r = train_symmetric(net, "central", x, y, TrainConfig(epochs=1, batch_size=16))
+    >>> r.train.steps, r.trainable, distance(net, "central").overall
+    (2, 154, 0.0)
+    """
+    sym = get_symmetry(symmetry)
+    if sym.name == "none":
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        result = train(model, train_x, train_y, config, progress=progress)
+        return FinetuneResult(model, SymmetrizeReport(sym.name), result, trainable)
+    symmetrize(model, sym, layers=layers, skip_zero_dof=skip_zero_dof)
+    report = getattr(model, REPORT_ATTRIBUTE)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    try:
+        result = train(model, train_x, train_y, config, progress=progress)
+    finally:
+        unsymmetrize(model)
+    return FinetuneResult(model, report, result, trainable)
+
+
 def finetune(
     model: nn.Module,
     symmetry: str | Symmetry,
@@ -524,8 +582,7 @@ def finetune(
 ) -> FinetuneResult:
     """Project onto a symmetry, train under the constraint, return a plain symmetric model.
 
-    :func:`symmetrize` (which projects), :func:`symcodec.training.train`, then
-    :func:`unsymmetrize` (also if training fails). The model is modified in place.
+    The same as :func:`train_symmetric` (the name for a model that is trained already).
 
     Args:
         model: the (trained) model to fine-tune.
@@ -547,11 +604,13 @@ def finetune(
     >>> r.train.steps, distance(net, "vflip").overall
     (2, 0.0)
     """
-    sym = get_symmetry(symmetry)
-    symmetrize(model, sym, layers=layers, skip_zero_dof=skip_zero_dof)
-    report = getattr(model, REPORT_ATTRIBUTE)
-    try:
-        result = train(model, train_x, train_y, config, progress=progress)
-    finally:
-        unsymmetrize(model)
-    return FinetuneResult(model, report, result)
+    return train_symmetric(
+        model,
+        symmetry,
+        train_x,
+        train_y,
+        config,
+        layers=layers,
+        skip_zero_dof=skip_zero_dof,
+        progress=progress,
+    )

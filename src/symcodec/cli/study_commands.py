@@ -1,13 +1,23 @@
-"""``symcodec reproduce | ablate``: the study and the referee's ablation."""
+"""``symcodec reproduce | ablate``: the study and the referee's ablation.
+
+The study (:mod:`symcodec.study`) runs the trials; the report (:mod:`symcodec.report`) comes
+after it. :func:`write_study_outputs` and :func:`write_ablation_outputs` join the two: they
+write a study directory's table, figures, claims and run metadata from the study's results.
+"""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SymcodecError
 from ._common import console
+
+if TYPE_CHECKING:
+    from ..study import AblationRun, StudyRun
 
 
 def default_study() -> Path:
@@ -45,8 +55,38 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_ablate)
 
 
+def write_study_outputs(run: StudyRun) -> None:
+    """Write a study's ``table.md``, ``accuracy_vs_snr.png``, ``accuracy_vs_bits.png``,
+    ``payload.png``, ``claims.md`` and ``run.json`` from a :class:`symcodec.study.StudyRun`
+    (its directory's ``ablation.csv``, written by ``symcodec ablate``, feeds claim 5)."""
+    from .. import report
+    from ..io import atomic_open
+
+    out = run.directory
+    meta = dict(run.meta)
+    if (out / "ablation.csv").exists():  # written by `symcodec ablate` (claim 5)
+        meta["ablation"] = report.read_ablation_csv(out / "ablation.csv")
+    summary = report.summarize(run.rows)
+    report.write_table(summary, meta, out / "table.md")
+    report.plot_accuracy_vs_snr(summary, out / "accuracy_vs_snr.png")
+    report.plot_accuracy_vs_bits(summary, out / "accuracy_vs_bits.png")
+    report.plot_payload(summary, out / "payload.png")
+    claims = report.evaluate_claims(summary, meta)
+    report.write_claims(claims, meta, out / "claims.md")
+    with atomic_open(out / "run.json", "w") as handle:
+        json.dump(meta, handle, indent=2, default=str)
+
+
+def write_ablation_outputs(ablation: AblationRun, directory: str | Path) -> None:
+    """Write ``ablation.csv``, ``ablation.md`` and ``ablation.png`` of a
+    :class:`symcodec.study.AblationRun` into ``directory``."""
+    from .. import report
+
+    report.write_ablation(ablation.rows, ablation.acc_ref, directory)
+
+
 def _study(args):
-    from ..experiment import load_study
+    from ..study import load_study
 
     path = Path(args.study) if args.study else default_study()
     spec = load_study(path)
@@ -57,7 +97,7 @@ def _study(args):
 
 
 def cmd_reproduce(args) -> int:
-    from ..experiment import run_study
+    from ..study import run_study
 
     path, spec, out = _study(args)
     if args.fresh and (out / "results.csv").exists():
@@ -74,6 +114,7 @@ def cmd_reproduce(args) -> int:
         command=command,
         log=con.print,
     )
+    write_study_outputs(run)
     con.print((out / "table.md").read_text())
     con.print((out / "claims.md").read_text())
     con.print(
@@ -83,11 +124,13 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_ablate(args) -> int:
-    from ..experiment import run_ablation
+    from ..study import run_ablation
 
     path, spec, out = _study(args)
     con = console()
     con.print(f"ablation of study {spec.name} from {path} -> {out}/")
-    run_ablation(spec, out, progress=not args.no_progress, log=con.print)
+    out.mkdir(parents=True, exist_ok=True)
+    ablation = run_ablation(spec, progress=not args.no_progress, log=con.print)
+    write_ablation_outputs(ablation, out)
     con.print((out / "ablation.md").read_text())
     return 0

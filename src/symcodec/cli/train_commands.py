@@ -68,11 +68,11 @@ def _check_device(device: str) -> torch.device:
 
 def cmd_train(args) -> int:
     from .. import __version__
-    from ..constrain import symmetric_layers, symmetrize, unsymmetrize
+    from ..constrain import symmetric_layers, train_symmetric
     from ..data import load_dataset
     from ..io import save_state_dict
     from ..models import build_model
-    from ..training import TrainConfig, evaluate, seeded, train
+    from ..training import TrainConfig, evaluate, seeded
 
     out = output_path(args.output, (".safetensors",))
     device = _check_device(args.device)
@@ -99,14 +99,12 @@ def cmd_train(args) -> int:
         f"seed {args.seed}"
     )
     if sym.name != "none":
-        report = symmetric_layers(model, sym, layers=layers)
-        symmetrize(model, sym, layers=layers)
-        for name, reason in report.skipped.items():
+        for name, reason in symmetric_layers(model, sym, layers=layers).skipped.items():
             con.print(f"note: layer {name} left unconstrained: {reason}")
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    result = train(model, data.train_x, data.train_y, config, progress=not args.no_progress)
-    if sym.name != "none":
-        unsymmetrize(model)
+    trained = train_symmetric(
+        model, sym, data.train_x, data.train_y, config, layers=layers, progress=not args.no_progress
+    )
+    result, trainable = trained.train, trained.trainable
     accuracy = evaluate(model, data.test_x, data.test_y, device=str(device))
     model.to("cpu")
     metadata = {

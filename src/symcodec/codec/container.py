@@ -38,9 +38,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..version import __version__
 from ..errors import SymcodecError
 from ..symmetry import GEOMETRIC_MAPS, NAMED_SYMMETRIES, Symmetry, _generator_permutation
+from ..version import __version__
 from .bitpack import pack_codes, packed_size, unpack_codes
 from .entropy import (
     FAMILIES,

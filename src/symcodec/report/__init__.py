@@ -2,7 +2,7 @@
 
 Where things are:
 
-- :mod:`.results_csv`: results.csv, one row per trial (:data:`RESULT_COLUMNS`, :data:`GROUP_KEYS`).
+- results.csv, one row per trial, is :mod:`symcodec.study.rows` (re-exported here).
 - :mod:`.confidence`: 95% confidence intervals without scipy (:func:`mean_ci95`).
 - :mod:`.summary`: :func:`summarize`, trials averaged into one row per setting.
 - :mod:`.format`: how numbers and channel settings are written.
@@ -18,6 +18,13 @@ Every file is written atomically (temporary file, then rename). matplotlib is im
 when a figure is drawn.
 """
 
+from ..study.rows import (
+    GROUP_KEYS,
+    RESULT_COLUMNS,
+    append_results_csv,
+    read_results_csv,
+    write_results_csv,
+)
 from .ablation import ABLATION_COLUMNS, read_ablation_csv, write_ablation
 from .claim_rules import evaluate_claims
 from .claims import CLAIM_RULES, CLAIM_STATEMENTS, VERDICTS, Claim, claims_markdown, write_claims
@@ -25,13 +32,6 @@ from .confidence import mean_ci95, t_critical_975
 from .figures import plot_accuracy_vs_bits, plot_accuracy_vs_snr, plot_payload
 from .filters_figure import plot_filters
 from .plot_style import save_figure
-from .results_csv import (
-    GROUP_KEYS,
-    RESULT_COLUMNS,
-    append_results_csv,
-    read_results_csv,
-    write_results_csv,
-)
 from .summary import METHOD_ORDER, MODE_ORDER, summarize
 from .tables import table_markdown, write_table
 

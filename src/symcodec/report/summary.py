@@ -11,9 +11,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import SymcodecError
+from ..study.rows import GROUP_KEYS
 from .confidence import mean_ci95, mean_skipping_nan
 from .format import is_finite
-from .results_csv import GROUP_KEYS
 
 METHOD_ORDER: tuple[str, ...] = ("symmetric", "pruned", "quant-only")
 MODE_ORDER: tuple[str, ...] = ("dof", "full-project", "full", "pruned")

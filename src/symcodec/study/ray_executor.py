@@ -10,12 +10,19 @@ the local executor.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
-from .errors import SymcodecError
+from ..errors import SymcodecError
+from .context import prepare
+from .rows import TrialKey, TrialRow, append_results_csv
+from .spec import StudySpec
+from .trials import TxConfig, run_config
+
+__all__ = ["run_configs_ray"]
 
 
 def _require_ray():
@@ -26,61 +33,37 @@ def _require_ray():
     return ray
 
 
-def _spec_from_dict(doc: dict):
-    from .experiment import ChannelSpec, StudySpec, TrainingSpec
-
-    doc = dict(doc)
-    channel = doc.pop("channel")
-    training = doc.pop("training")
-    for key in ("symmetries", "modes", "bits", "baselines"):
-        doc[key] = tuple(doc[key])
-    channel["values"] = tuple(channel["values"])
-    return StudySpec(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))
-
-
-def _train_task(spec_doc: dict, threads: int, cache: str | None) -> str:
-    import os
-
+def _worker_setup(threads: int, cache: str | None) -> None:
     if cache:
         os.environ["SYMCODEC_CACHE"] = cache
     torch.set_num_threads(threads)
-    from .experiment import prepare
 
-    spec = _spec_from_dict(spec_doc)
-    prepare(spec, progress=False, log=lambda _m: None)
+
+def _train_task(spec_doc: dict, threads: int, cache: str | None) -> str:
+    _worker_setup(threads, cache)
+    prepare(StudySpec.from_dict(spec_doc), progress=False, log=lambda _m: None)
     return "trained"
 
 
 def _config_task(
     spec_doc: dict, config: dict, done: list, threads: int, cache: str | None
-) -> list[dict]:
-    import os
-
-    if cache:
-        os.environ["SYMCODEC_CACHE"] = cache
-    torch.set_num_threads(threads)
-    from .experiment import TxConfig, prepare, run_config
-
-    spec = _spec_from_dict(spec_doc)
-    ctx = prepare(spec, progress=False, log=lambda _m: None)
-    return run_config(ctx, TxConfig(**config), {tuple(k) for k in done})
+) -> list[TrialRow]:
+    _worker_setup(threads, cache)
+    ctx = prepare(StudySpec.from_dict(spec_doc), progress=False, log=lambda _m: None)
+    return run_config(ctx, TxConfig(**config), {TrialKey(*k) for k in done})
 
 
 def run_configs_ray(
-    spec,
-    configs,
-    done: set[tuple],
+    spec: StudySpec,
+    configs: Sequence[TxConfig],
+    done: set[TrialKey],
     results_path: Path,
     address: str | None,
     log: Callable[[str], None] = print,
-):
+) -> tuple[None, list[TrialRow]]:
     """Run every pending trial as Ray tasks; append rows to ``results_path`` as they come.
 
     Returns ``(None, new_rows)`` (the study context lives in the workers)."""
-    import os
-
-    from . import report
-
     ray = _require_ray()
     threads = torch.get_num_threads()
     cache = os.environ.get("SYMCODEC_CACHE")
@@ -101,12 +84,12 @@ def run_configs_ray(
         pending = [
             task.remote(spec_doc, dataclasses.asdict(c), done_list, threads, cache) for c in configs
         ]
-        new_rows: list[dict] = []
+        new_rows: list[TrialRow] = []
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             rows = ray.get(ready[0])
             if rows:
-                report.append_results_csv(rows, results_path)
+                append_results_csv(rows, results_path)
                 new_rows += rows
             log(f"ray: {len(new_rows)} new trials")
         return None, new_rows

@@ -1,0 +1,81 @@
+"""The study: symmetry x mode x bits x channel setting x trials, against the baselines.
+
+A study is described by a :class:`StudySpec` (read from TOML by :func:`load_study`). The
+runner trains each (data set, model, symmetry, seed) once and caches it under a
+content-hashed key; then for every transmitter configuration (method, symmetry, mode, bits)
+it evaluates the transmitter's model (Acc Tx), its quantized version over an ideal channel
+(Acc Tx,q), and, for every channel setting and trial seed, the received model (Acc Rx).
+Received models are evaluated in batches. Rows (:class:`TrialRow`) are appended to
+``results.csv`` as they come, so an interrupted study resumes where it stopped; only rows
+made under the same spec (:func:`spec_id`) are reused.
+
+Baselines (SPEC section 6), at equal training budget (every model gets ``epochs`` epochs in
+total, training plus fine-tuning):
+
+* ``pruned``: the unconstrained model, magnitude-pruned in each conv layer to that layer's DoF
+  count under each studied symmetry, optionally fine-tuned with the mask fixed; positions are
+  counted in the payload and the oracle figure is kept beside it.
+* ``quant-only``: the unconstrained model sent in full at the same bits.
+
+Modules, in the order a study uses them:
+
+* :mod:`~symcodec.study.spec`: :class:`StudySpec`, :func:`load_study`, :func:`parse_study`.
+* :mod:`~symcodec.study.identity`: :func:`spec_id`, which results belong together.
+* :mod:`~symcodec.study.rows`: :class:`TrialRow`, the ``results.csv`` schema and file.
+* :mod:`~symcodec.study.model_cache`: :func:`trained_model`, :func:`pruned_model`.
+* :mod:`~symcodec.study.context`: :class:`StudyContext`, :func:`prepare`.
+* :mod:`~symcodec.study.trials`: :class:`TxConfig`, :func:`tx_configs`, :func:`run_config`.
+* :mod:`~symcodec.study.resume`: which existing rows a study may reuse.
+* :mod:`~symcodec.study.runner`: :func:`run_study` (:mod:`~symcodec.study.ray_executor`
+  for Ray).
+* :mod:`~symcodec.study.ablation`: :func:`run_ablation`.
+"""
+
+from .ablation import ABLATION_ALPHAS, AblationRun, run_ablation
+from .context import StudyContext, prepare
+from .identity import spec_fingerprint, spec_id
+from .model_cache import model_cache_dir, pruned_model, trained_model
+from .rows import (
+    GROUP_KEYS,
+    RESULT_COLUMNS,
+    TrialKey,
+    TrialRow,
+    append_results_csv,
+    read_results_csv,
+    write_results_csv,
+)
+from .runner import StudyRun, run_study
+from .spec import ChannelSpec, StudySpec, TrainingSpec, load_study, parse_study
+from .trials import TxConfig, plan_for, run_config, trial_seed, tx_configs
+
+__all__ = [
+    "ABLATION_ALPHAS",
+    "AblationRun",
+    "ChannelSpec",
+    "GROUP_KEYS",
+    "RESULT_COLUMNS",
+    "StudyContext",
+    "StudyRun",
+    "StudySpec",
+    "TrainingSpec",
+    "TrialKey",
+    "TrialRow",
+    "TxConfig",
+    "append_results_csv",
+    "load_study",
+    "model_cache_dir",
+    "parse_study",
+    "plan_for",
+    "prepare",
+    "pruned_model",
+    "read_results_csv",
+    "run_ablation",
+    "run_config",
+    "run_study",
+    "spec_fingerprint",
+    "spec_id",
+    "trained_model",
+    "trial_seed",
+    "tx_configs",
+    "write_results_csv",
+]

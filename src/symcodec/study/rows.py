@@ -1,0 +1,393 @@
+"""One trial, one row: :class:`TrialRow`, the ``results.csv`` schema derived from it, and
+the file's reading and (atomic) writing.
+
+The dataclass is the only place the schema is written down: :data:`RESULT_COLUMNS` (the CSV
+header, in field order), the integer and text columns, and the parsing of each cell are
+derived from its fields and their types. :data:`GROUP_KEYS` are the columns that define a
+setting (one summary row); :class:`TrialKey` the columns that identify one trial (what a
+resumed study looks up).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import os
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ..errors import SymcodecError
+from ..io import atomic_open, read_bytes
+
+__all__ = [
+    "TrialRow",
+    "TrialKey",
+    "RESULT_COLUMNS",
+    "GROUP_KEYS",
+    "write_results_csv",
+    "read_results_csv",
+    "append_results_csv",
+    "results_csv_lacks_spec_id",
+]
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial of a study: a transmitter configuration sent once over one channel setting.
+
+    The fields, in this order, are the columns of ``results.csv``.
+
+    Attributes:
+        study: the study's name.
+        dataset: the data set.
+        model: the model architecture.
+        method: ``symmetric``, ``pruned`` or ``quant-only``.
+        symmetry: the symmetry (for ``pruned``: whose DoF count it matches; ``none`` for
+            ``quant-only``).
+        mode: ``dof``, ``full-project``, ``full`` or ``pruned``.
+        bits: quantizer bits per value.
+        channel: the channel's name.
+        channel_param: the swept parameter (``snr_db``, ``ebn0_db``, ``p``; empty for ideal).
+        channel_value: its value in this trial (``nan`` for the ideal channel).
+        energy: the SNR convention, ``per-value`` or ``equal-energy``.
+        alpha: the receiver's projection strength.
+        spec_id: the study spec the row was made under (:func:`symcodec.study.spec_id`).
+        trial: the trial's number (0 ..).
+        seed: the channel noise seed of this trial.
+        epochs_total: training epochs of every model (training plus fine-tuning).
+        acc_ref: test accuracy (%) of the unconstrained float model.
+        acc_tx: test accuracy (%) of the transmitter's float model.
+        acc_txq: test accuracy (%) of its quantized version over an ideal channel.
+        acc_rx: test accuracy (%) of the received model.
+        d_acc_pp: ``acc_rx - acc_ref``, percentage points.
+        values_sent: values transmitted.
+        values_total: values of the model.
+        payload_bits: payload (values plus pruning positions).
+        mask_bits: bits of the pruning positions (0 unless ``pruned``).
+        payload_bits_oracle: ``payload_bits - mask_bits``.
+        header_bits: stream header and framing.
+        bits_sent: every bit put on the channel.
+        payload_reduction_pct: payload saved against the full model at the same bits, %.
+        bit_errors: bits flipped by the channel.
+        ber: bit error rate.
+        crc_failures: packets whose CRC failed.
+        encode_ms: encoding time.
+        decode_ms: decoding (and repair) time.
+        air_ms: time on the link.
+        latency_ms: ``encode_ms + air_ms + decode_ms``.
+        distance: the unconstrained model's distance to the symmetric subspace (0 for
+            ``symmetric``).
+        conv_share: share of the model's parameters in conv kernels.
+    """
+
+    study: str
+    dataset: str
+    model: str
+    method: str
+    symmetry: str
+    mode: str
+    bits: int
+    channel: str
+    channel_param: str
+    channel_value: float
+    energy: str
+    alpha: float
+    spec_id: str
+    trial: int
+    seed: int
+    epochs_total: int
+    acc_ref: float
+    acc_tx: float
+    acc_txq: float
+    acc_rx: float
+    d_acc_pp: float
+    values_sent: int
+    values_total: int
+    payload_bits: int
+    mask_bits: int
+    payload_bits_oracle: int
+    header_bits: int
+    bits_sent: int
+    payload_reduction_pct: float
+    bit_errors: int
+    ber: float
+    crc_failures: int
+    encode_ms: float
+    decode_ms: float
+    air_ms: float
+    latency_ms: float
+    distance: float
+    conv_share: float
+
+    def as_dict(self) -> dict:
+        """The row as a dict in column order (as :func:`read_results_csv` gives it)."""
+        return {column: getattr(self, column) for column in RESULT_COLUMNS}
+
+    @classmethod
+    def from_dict(cls, row: Mapping) -> TrialRow:
+        """A row from a mapping with exactly :data:`RESULT_COLUMNS`."""
+        _check_columns(row, 1)
+        return cls(**{column: row[column] for column in RESULT_COLUMNS})
+
+
+_COLUMN_TYPES: dict[str, type] = typing.get_type_hints(TrialRow)
+
+RESULT_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialRow))
+"""The results.csv schema, in column order (one row per trial): :class:`TrialRow`'s fields."""
+
+GROUP_KEYS: tuple[str, ...] = (
+    "method",
+    "symmetry",
+    "mode",
+    "bits",
+    "channel",
+    "channel_param",
+    "channel_value",
+    "energy",
+    "alpha",
+)
+"""The columns that define one setting (one summary row / table row)."""
+
+
+class TrialKey(NamedTuple):
+    """What identifies a trial in ``results.csv``: the spec it was made under, the
+    transmitter configuration, the channel setting and the trial number.
+
+    Build it with :meth:`of` (from a row) or :meth:`make` (from the parts); both normalise
+    the channel value the same way (``nan`` for no parameter, 6 significant digits).
+
+    >>> row = {"spec_id": "ab12", "method": "symmetric", "symmetry": "central", "mode": "dof",
+    ...        "bits": 4, "channel_value": 10.0, "trial": 1}
+    >>> TrialKey.of(row) == TrialKey.make("ab12", "symmetric", "central", "dof", 4, 10, 1)
+    True
+    """
+
+    spec_id: str
+    method: str
+    symmetry: str
+    mode: str
+    bits: int
+    channel_value: str
+    trial: int
+
+    @classmethod
+    def make(
+        cls,
+        spec_id: str,
+        method: str,
+        symmetry: str,
+        mode: str,
+        bits: int,
+        channel_value: float,
+        trial: int,
+    ) -> TrialKey:
+        """The key of one trial from its parts."""
+        value = float(channel_value)
+        text = "nan" if math.isnan(value) else f"{value:.6g}"
+        return cls(str(spec_id), method, symmetry, mode, int(bits), text, int(trial))
+
+    @classmethod
+    def of(cls, row: Mapping | TrialRow) -> TrialKey:
+        """The key of a row (a :class:`TrialRow` or a mapping with its columns)."""
+        if isinstance(row, TrialRow):
+            row = row.as_dict()
+        return cls.make(*(row[column] for column in cls._fields))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cells
+
+
+def _format_cell(column: str, value, row_number: int) -> str:
+    kind = _COLUMN_TYPES[column]
+    where = f"result row {row_number}, column {column!r}"
+    if kind is str:
+        return "" if value is None else str(value)
+    if kind is int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise SymcodecError(f"{where}: expected an integer, got {value!r}") from None
+        if not math.isfinite(number) or number != int(number):
+            raise SymcodecError(f"{where}: expected an integer, got {value!r}")
+        return str(int(number))
+    if value is None:
+        return "nan"
+    try:
+        return repr(float(value))  # shortest text that reads back to the same float
+    except (TypeError, ValueError):
+        raise SymcodecError(f"{where}: expected a number, got {value!r}") from None
+
+
+def _parse_cell(column: str, text: str, where: str):
+    kind = _COLUMN_TYPES[column]
+    if kind is str:
+        return text
+    if kind is float:
+        if text.strip() == "":
+            return math.nan
+        try:
+            return float(text)
+        except ValueError:
+            raise SymcodecError(f"{where}, column {column!r}: not a number: {text!r}") from None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number == int(number):
+            return int(number)
+        raise SymcodecError(f"{where}, column {column!r}: not an integer: {text!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The file
+
+
+def _check_columns(row: Mapping, number: int) -> None:
+    missing = [c for c in RESULT_COLUMNS if c not in row]
+    extra = [c for c in row if c not in RESULT_COLUMNS]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unknown {', '.join(map(str, extra))}")
+        raise SymcodecError(f"result row {number}: {'; '.join(parts)}")
+
+
+def _csv_text(rows: Iterable[Mapping | TrialRow], header: bool, first_row_number: int = 1) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(RESULT_COLUMNS)
+    for number, row in enumerate(rows, start=first_row_number):
+        if isinstance(row, TrialRow):
+            row = row.as_dict()
+        _check_columns(row, number)
+        writer.writerow([_format_cell(c, row[c], number) for c in RESULT_COLUMNS])
+    return buffer.getvalue()
+
+
+def write_results_csv(rows: Iterable[Mapping | TrialRow], path: str | os.PathLike) -> None:
+    """Write result rows (:class:`TrialRow` or dicts with exactly :data:`RESULT_COLUMNS`)
+    to a CSV file, atomically.
+
+    Floats are written in their shortest round-trip form (``nan`` for missing values), so
+    :func:`read_results_csv` gives back exactly what was written. Rows are checked before
+    anything is written; a bad row raises :class:`SymcodecError` and leaves ``path`` untouched.
+
+    Example:
+        >>> import math, os, tempfile
+        >>> row = dict.fromkeys(RESULT_COLUMNS, 0)
+        >>> row.update(method="symmetric", symmetry="central-skew", mode="dof", channel="ideal")
+        >>> row.update(channel_param="", channel_value=math.nan, acc_rx=98.25)
+        >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+        >>> write_results_csv([row], path)
+        >>> back = read_results_csv(path)[0]
+        >>> back["acc_rx"], back["bits"], math.isnan(back["channel_value"])
+        (98.25, 0, True)
+    """
+    text = _csv_text(list(rows), header=True)
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+
+
+def _read_csv_text(path: str | os.PathLike) -> str:
+    try:
+        return read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SymcodecError(f"{path}: not a UTF-8 text file") from None
+
+
+def _check_header(header: list[str] | None, path) -> None:
+    if header is None:
+        raise SymcodecError(f"{path}: empty file, expected a results.csv header")
+    if tuple(header) != RESULT_COLUMNS:
+        missing = [c for c in RESULT_COLUMNS if c not in header]
+        extra = [c for c in header if c not in RESULT_COLUMNS]
+        detail = []
+        if missing:
+            detail.append(f"missing {', '.join(missing)}")
+        if extra:
+            detail.append(f"unknown {', '.join(extra)}")
+        if not detail:
+            detail.append("columns in a different order")
+        raise SymcodecError(f"{path}: not a symcodec results.csv ({'; '.join(detail)})")
+
+
+def read_results_csv(path: str | os.PathLike) -> list[dict]:
+    """Read a results.csv written by :func:`write_results_csv`, with typed values.
+
+    Integer columns come back as ``int``, numeric columns as ``float`` (``nan`` included),
+    the rest as ``str``. A file with other columns raises :class:`SymcodecError` (a file of
+    an older symcodec, without ``spec_id``: see :func:`results_csv_lacks_spec_id`).
+    """
+    reader = csv.reader(io.StringIO(_read_csv_text(path)))
+    _check_header(next(reader, None), path)
+    rows = []
+    for line_number, record in enumerate(reader, start=2):
+        if not record:
+            continue
+        where = f"{path}, line {line_number}"
+        if len(record) != len(RESULT_COLUMNS):
+            raise SymcodecError(f"{where}: {len(record)} fields, expected {len(RESULT_COLUMNS)}")
+        rows.append(
+            {c: _parse_cell(c, t, where) for c, t in zip(RESULT_COLUMNS, record, strict=True)}
+        )
+    return rows
+
+
+def results_csv_lacks_spec_id(path: str | os.PathLike) -> int | None:
+    """The number of rows of a results.csv written before rows recorded their ``spec_id``
+    (its header is today's without that column); ``None`` for any other file.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+    >>> old = [c for c in RESULT_COLUMNS if c != "spec_id"]
+    >>> _ = open(path, "w").write(",".join(old) + "\\n" + ",".join("1" * len(old)) + "\\n")
+    >>> results_csv_lacks_spec_id(path)
+    1
+    """
+    reader = csv.reader(io.StringIO(_read_csv_text(path)))
+    header = next(reader, None)
+    if header is None or tuple(header) != tuple(c for c in RESULT_COLUMNS if c != "spec_id"):
+        return None
+    return sum(1 for record in reader if record)
+
+
+def append_results_csv(rows: Iterable[Mapping | TrialRow], path: str | os.PathLike) -> None:
+    """Append result rows to ``path`` (created with a header if it does not exist).
+
+    Used for resumable runs. The existing content is kept byte for byte and the new full
+    content is written to a temporary file and renamed into place, so an interrupted append
+    leaves the previous file intact. An existing file must have the results.csv header.
+
+    Example:
+        >>> import os, tempfile
+        >>> row = dict.fromkeys(RESULT_COLUMNS, 1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+        >>> append_results_csv([row], path)
+        >>> append_results_csv([row, row], path)
+        >>> len(read_results_csv(path))
+        3
+    """
+    rows = list(rows)
+    if not os.path.exists(path):
+        write_results_csv(rows, path)
+        return
+    old = _read_csv_text(path)
+    reader = csv.reader(io.StringIO(old))
+    _check_header(next(reader, None), path)
+    existing = sum(1 for record in reader if record)
+    if old and not old.endswith("\n"):
+        old += "\n"
+    new = _csv_text(rows, header=False, first_row_number=existing + 1)
+    with atomic_open(path, "w") as handle:
+        handle.write(old + new)

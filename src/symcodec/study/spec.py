@@ -1,0 +1,336 @@
+"""What a study is: :class:`StudySpec` (with :class:`ChannelSpec` and :class:`TrainingSpec`),
+read from TOML by :func:`load_study` and validated by :func:`parse_study`.
+
+Every key is checked; an error names the key (``study key 'channel.p': ...``). See
+``studies/quick.toml`` for the TOML form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from ..channel import CHANNEL_PARAMETERS, channel_names, channel_parameter, make_channel
+from ..data import dataset_names
+from ..errors import SymcodecError
+from ..io import read_bytes
+from ..models import model_names
+from ..symmetry import symmetry_names
+
+__all__ = [
+    "ChannelSpec",
+    "TrainingSpec",
+    "StudySpec",
+    "load_study",
+    "parse_study",
+    "METHODS",
+    "MODES",
+    "BASELINES",
+]
+
+METHODS = ("symmetric", "pruned", "quant-only")
+MODES = ("dof", "full-project", "full")
+BASELINES = ("pruned", "quant-only")
+
+
+def _channel_param(name: str) -> str:
+    """The swept parameter of a channel as a results.csv cell (``""`` for ``ideal``)."""
+    return channel_parameter(name) or ""
+
+
+# --------------------------------------------------------------------------------------
+# Specification
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """The channel and the settings swept (SNR in dB, Eb/N0 in dB, or a probability)."""
+
+    name: str = "awgn"
+    values: tuple[float, ...] = (0.0, 10.0, 20.0)
+    packet_bytes: int | None = None
+    equal_energy: bool = False
+
+    @property
+    def param(self) -> str:
+        """The swept parameter: ``snr_db``, ``ebn0_db``, ``p``, or ``""`` (ideal)."""
+        return _channel_param(self.name)
+
+    @property
+    def energy(self) -> str:
+        """The SNR convention as a results.csv cell: ``equal-energy`` or ``per-value``."""
+        return "equal-energy" if self.equal_energy else "per-value"
+
+    def make(self, value: float):
+        """The channel at one swept setting."""
+        kwargs = {}
+        if self.param:
+            kwargs[self.param] = value
+        if self.packet_bytes is not None:
+            kwargs["packet_bytes"] = self.packet_bytes
+        return make_channel(self.name, **kwargs)
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """Training budget: ``epochs`` in total for every model (training plus fine-tuning)."""
+
+    epochs: int = 2
+    prune_finetune_epochs: int = 0
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    max_steps: int | None = None  # per training run; for smoke tests
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything that defines a study; see ``studies/quick.toml`` for the TOML form."""
+
+    name: str
+    dataset: str = "mnist-5k"
+    data_dir: str | None = None
+    model: str = "deepcnn"
+    symmetries: tuple[str, ...] = ("central-skew",)
+    modes: tuple[str, ...] = ("dof",)
+    bits: tuple[int, ...] = (4, 8)
+    baselines: tuple[str, ...] = ("pruned", "quant-only")
+    channel: ChannelSpec = field(default_factory=ChannelSpec)
+    trials: int = 5
+    seed: int = 0  # base seed of the channel noise
+    alpha: float = 1.0
+    bandwidth_hz: float = 1e6
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    test_limit: int | None = None  # evaluate on the first N test images only (smoke tests)
+
+    def to_dict(self) -> dict:
+        """The spec as plain data (nested dicts); :meth:`from_dict` reads it back."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> StudySpec:
+        """The inverse of :meth:`to_dict` (lists accepted for tuples, as after JSON).
+
+        >>> spec = parse_study({"name": "s", "bits": [4]})
+        >>> StudySpec.from_dict(spec.to_dict()) == spec
+        True
+        """
+        doc = dict(doc)
+        channel = dict(doc.pop("channel"))
+        training = doc.pop("training")
+        for key in ("symmetries", "modes", "bits", "baselines"):
+            doc[key] = tuple(doc[key])
+        channel["values"] = tuple(channel["values"])
+        return cls(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))
+
+
+# --------------------------------------------------------------------------------------
+# Reading and validating
+
+_TOP_KEYS = {
+    "name",
+    "dataset",
+    "data_dir",
+    "model",
+    "symmetries",
+    "modes",
+    "bits",
+    "baselines",
+    "channel",
+    "trials",
+    "seed",
+    "alpha",
+    "link",
+    "training",
+    "test_limit",
+}
+_CHANNEL_KEYS = {"name", "snr_db", "ebn0_db", "p", "packet_bytes", "equal_energy"}
+_TRAINING_KEYS = {"epochs", "prune_finetune_epochs", "batch_size", "lr", "seed", "max_steps"}
+_LINK_KEYS = {"bandwidth_hz"}
+_DEFAULT_CHANNEL = {"name": "awgn", "snr_db": [0, 10, 20]}
+
+
+def load_study(path: str | os.PathLike, overrides: dict | None = None) -> StudySpec:
+    """Read a study TOML file (parsed as data only) and validate every key."""
+    raw = read_bytes(path)
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SymcodecError(f"{path}: not a valid TOML file ({exc})") from None
+    if overrides:
+        doc = {**doc, **overrides}
+    doc.setdefault("name", Path(path).stem)
+    return parse_study(doc)
+
+
+def parse_study(doc: dict) -> StudySpec:
+    """Validate a study dictionary (the TOML's content); errors name the key.
+
+    >>> spec = parse_study({"name": "s", "channel": {"name": "bsc", "p": [0.01]}})
+    >>> spec.channel.param, spec.channel.values
+    ('p', (0.01,))
+    """
+    _reject_unknown(doc, _TOP_KEYS, "")
+    name = doc.get("name", "study")
+    if not isinstance(name, str) or not name or "/" in name:
+        _fail("name", "must be a non-empty string without '/'")
+    dataset = _one_of(doc, "dataset", "mnist-5k", dataset_names(), "data set")
+    model = _one_of(doc, "model", "deepcnn", model_names(), "model")
+    symmetries = _strings(doc, "symmetries", ["central-skew"], symmetry_names())
+    modes = _strings(doc, "modes", ["dof"], MODES)
+    baselines = _baselines(doc)
+    bits = _bits(doc)
+    channel = _channel(doc.get("channel", _DEFAULT_CHANNEL))
+    training = _training(doc.get("training", {}))
+    bandwidth = _bandwidth(doc.get("link", {}))
+    alpha = _float(doc, "alpha", 1.0, "")
+    if not 0 <= alpha <= 1:
+        _fail("alpha", "must be in [0, 1]")
+    return StudySpec(
+        name=name,
+        dataset=dataset,
+        data_dir=doc.get("data_dir"),
+        model=model,
+        symmetries=symmetries,
+        modes=modes,
+        bits=bits,
+        baselines=baselines,
+        channel=channel,
+        trials=_int(doc, "trials", 5, 1, ""),
+        seed=_int(doc, "seed", 0, 0, ""),
+        alpha=alpha,
+        bandwidth_hz=bandwidth,
+        training=training,
+        test_limit=_int(doc, "test_limit", None, 1, ""),
+    )
+
+
+def _fail(key: str, why: str) -> NoReturn:
+    raise SymcodecError(f"study key {key!r}: {why}")
+
+
+def _reject_unknown(table: dict, known: set[str], prefix: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        _fail(prefix + unknown[0], "unknown key")
+
+
+def _one_of(doc: dict, key: str, default: str, known: list[str], what: str) -> str:
+    value = doc.get(key, default)
+    if value not in known:
+        _fail(key, f"unknown {what} {value!r}; known: {', '.join(known)}")
+    return value
+
+
+def _strings(doc: dict, key: str, default: list[str], allowed) -> tuple[str, ...]:
+    value = doc.get(key, default)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        _fail(key, "must be a non-empty list of strings")
+    for v in value:
+        if v not in allowed:
+            _fail(key, f"unknown value {v!r}; known: {', '.join(allowed)}")
+    return tuple(value)
+
+
+def _baselines(doc: dict) -> tuple[str, ...]:
+    baselines = tuple(doc.get("baselines", list(BASELINES)))
+    for b in baselines:
+        if b not in BASELINES:
+            _fail("baselines", f"unknown baseline {b!r}; known: {', '.join(BASELINES)}")
+    return baselines
+
+
+def _bits(doc: dict) -> tuple[int, ...]:
+    bits = doc.get("bits", [4, 8])
+    if isinstance(bits, int):
+        bits = [bits]
+    if not isinstance(bits, list) or not bits:
+        _fail("bits", "must be a non-empty list of integers")
+    for b in bits:
+        if isinstance(b, bool) or not isinstance(b, int) or not (2 <= b <= 16 or b == 32):
+            _fail("bits", f"{b!r} is not in 2..16 or 32")
+    return tuple(bits)
+
+
+def _channel(ch) -> ChannelSpec:
+    if not isinstance(ch, dict):
+        _fail("channel", "must be a table")
+    _reject_unknown(ch, _CHANNEL_KEYS, "channel.")
+    name = ch.get("name", "awgn")
+    if name not in channel_names():
+        _fail("channel.name", f"unknown channel {name!r}; known: {', '.join(channel_names())}")
+    param = _channel_param(name)
+    values = _channel_values(ch, param) if param else [math.nan]
+    for other in CHANNEL_PARAMETERS:
+        if other != param and other in ch:
+            _fail(f"channel.{other}", f"does not apply to channel {name!r}")
+    packet_bytes = ch.get("packet_bytes")
+    if packet_bytes is not None and (not isinstance(packet_bytes, int) or packet_bytes < 1):
+        _fail("channel.packet_bytes", "must be a positive integer")
+    equal_energy = ch.get("equal_energy", False)
+    if not isinstance(equal_energy, bool):
+        _fail("channel.equal_energy", "must be true or false")
+    return ChannelSpec(name, tuple(float(v) for v in values), packet_bytes, equal_energy)
+
+
+def _channel_values(ch: dict, param: str) -> list:
+    values = ch.get(param)
+    if isinstance(values, int | float) and not isinstance(values, bool):
+        values = [values]
+    if not isinstance(values, list) or not values:
+        _fail(f"channel.{param}", "must be a non-empty list of numbers")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            _fail(f"channel.{param}", f"{v!r} is not a finite number")
+        if param == "p" and not 0 <= v <= 1:
+            _fail("channel.p", f"{v!r} is not a probability")
+    return values
+
+
+def _training(tr) -> TrainingSpec:
+    if not isinstance(tr, dict):
+        _fail("training", "must be a table")
+    _reject_unknown(tr, _TRAINING_KEYS, "training.")
+    training = TrainingSpec(
+        epochs=_int(tr, "epochs", 2, 0, "training."),
+        prune_finetune_epochs=_int(tr, "prune_finetune_epochs", 0, 0, "training."),
+        batch_size=_int(tr, "batch_size", 128, 1, "training."),
+        lr=_float(tr, "lr", 1e-3, "training."),
+        seed=_int(tr, "seed", 0, 0, "training."),
+        max_steps=_int(tr, "max_steps", None, 1, "training."),
+    )
+    if training.prune_finetune_epochs > training.epochs:
+        _fail("training.prune_finetune_epochs", "cannot exceed training.epochs (equal budget)")
+    return training
+
+
+def _bandwidth(link) -> float:
+    if not isinstance(link, dict) or set(link) - _LINK_KEYS:
+        _fail("link", "must be a table with bandwidth_hz")
+    bandwidth = _float(link, "bandwidth_hz", 1e6, "link.")
+    if bandwidth <= 0:
+        _fail("link.bandwidth_hz", "must be positive")
+    return bandwidth
+
+
+def _int(doc: dict, key: str, default: int | None, low: int, prefix: str) -> int | None:
+    value = doc.get(key, default)
+    if value is None and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        _fail(prefix + key, f"must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _float(doc: dict, key: str, default: float, prefix: str) -> float:
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        _fail(prefix + key, f"must be a finite number, got {value!r}")
+    return float(value)
