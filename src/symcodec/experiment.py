@@ -36,7 +36,8 @@ import torch
 from torch import nn
 
 from .channel import Link, make_channel
-from .codec import TransmissionPlan, pruning_mask
+from .codec import TransmissionPlan
+from .codec.format import pruning_mask
 from .errors import SymcodecError
 from .symmetry import get_symmetry
 

@@ -34,27 +34,35 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from .channel import AWGNChannel, Channel, ChannelStats, IdealChannel, Link
-from .codec import (
-    TransmissionPlan,
-    decode_mask,
-    decode_record,
-    encode,
+from .channel import (
+    AWGNChannel,
+    Channel,
+    ChannelStats,
+    IdealChannel,
+    Link,
+    equal_energy_snr_db,
+)
+from .codec import TransmissionPlan, encode
+from .codec.format import (
+    DecodedTensor,
+    Header,
+    TensorRecord,
+    clamp_to_range,
+    codes_touching,
+    decode_payload,
     pruning_mask,
     read_header,
-    rebuild_tensor,
+    rebuild_state_dict,
+    record_payloads,
 )
-from .codec.container import _DTYPES, Header, TensorRecord, decode_values, lost_chunk_values
-from .codec.quantize import QuantizerParams, StepParams
 from .errors import SymcodecError
 
 __all__ = ["ReceiverOptions", "Reception", "TensorReception", "transmit", "transmitter_view"]
@@ -222,9 +230,7 @@ def transmit(
 
     header = read_header(blob)
     payload = np.frombuffer(blob, dtype=np.uint8)[header.payload_offset :]
-    rng = None if seed is None else torch.Generator().manual_seed(int(seed))
-    if rng is None:
-        rng = channel._rng  # the channel's own stream
+    rng = _own_generator(channel) if seed is None else torch.Generator().manual_seed(int(seed))
 
     digital = channel.domain in ("digital", "both")
     if digital:
@@ -233,19 +239,20 @@ def transmit(
         received = _restore_protected(header, payload, received)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
-        state, tensors = _receive_digital(header, payload, received, stats, options)
+        decoded = decode_payload(header, received, strict=options.strict)
+        erased = [_erased(item.record, stats) for item in decoded]
+        tensors = _digital_receptions(header, payload, received, decoded, erased)
+        decoded = [_conceal(item, lost) for item, lost in zip(decoded, erased, strict=True)]
+        state = rebuild_state_dict(decoded, alpha=options.alpha)
         decode_s = time.perf_counter() - start
         all_stats = [stats]
         bit_errors = sum(t.bit_errors for t in tensors)
     else:
         start = time.perf_counter()
-        noisy, tensors, all_stats = _analog_link(header, payload, channel, rng, options)
+        decoded, tensors, all_stats = _analog_link(header, payload, channel, rng, options)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
-        state = {}
-        for record, values in zip(header.records, noisy, strict=True):
-            data = payload[record.offset : record.offset + record.positions_length].tobytes()
-            state[record.name] = _rebuild(record, values, options, decode_mask(record, data))
+        state = rebuild_state_dict(decoded, alpha=options.alpha)
         decode_s = time.perf_counter() - start
         bit_errors = 0
 
@@ -270,63 +277,36 @@ def transmit(
     )
 
 
-def _rebuild(
-    record: TensorRecord,
-    values: torch.Tensor,
-    options: ReceiverOptions,
-    mask: torch.Tensor | None = None,
-) -> torch.Tensor:
-    tensor = rebuild_tensor(
-        values, record.shape, record.symmetry, record.mode, options.alpha, mask=mask
-    )
-    return tensor.to(_DTYPES[record.dtype])
-
-
 def _restore_protected(header: Header, sent: np.ndarray, received: np.ndarray) -> np.ndarray:
     """Pruning positions travel protected, like the header: undo what the channel did to
     them (their bits are counted in the payload all the same; SPEC section 6)."""
-    protected = [r for r in header.records if r.positions_length]
-    if not protected:
+    if not any(r.positions_length for r in header.records):
         return received
     received = np.array(received, copy=True)
-    for r in protected:
-        received[r.offset : r.offset + r.positions_length] = sent[
-            r.offset : r.offset + r.positions_length
-        ]
+    pairs = zip(record_payloads(header, sent), record_payloads(header, received), strict=True)
+    for (record, sent_data), (_, received_data) in pairs:
+        n = record.positions_length
+        received_data[:n] = sent_data[:n]  # a view: writes into ``received``
     return received
 
 
-def _receive_digital(
+def _digital_receptions(
     header: Header,
     sent: np.ndarray,
     received: np.ndarray,
-    stats: ChannelStats,
-    options: ReceiverOptions,
-) -> tuple[dict[str, torch.Tensor], list[TensorReception]]:
-    import zlib
-
-    state = {}
+    decoded: list[DecodedTensor],
+    erased: list[np.ndarray],
+) -> list[TensorReception]:
+    """What happened to every tensor on a digital link: bit errors (counted in the tensors
+    whose CRC failed), erased values, lost ``ans`` chunks."""
     rows = []
-    for record in header.records:
-        lo, hi = record.offset, record.offset + record.length
-        data = received[lo:hi]
-        crc_ok = zlib.crc32(data) == record.crc32
-        if options.strict and not crc_ok:
-            raise SymcodecError(f"payload CRC mismatch in tensor {record.name!r}")
-        errors = int(_POPCOUNT[np.bitwise_xor(sent[lo:hi], data)].sum()) if not crc_ok else 0
-        raw = data.tobytes()
-        values, lost_chunks = decode_values(record, raw)  # lost ans chunks: set to zero
-        mask = decode_mask(record, raw)
-        erased = 0
-        if stats.erased_mask is not None and record.coder == "fixed":
-            value_bytes = stats.erased_mask[lo + record.positions_length : hi]
-            lost = _erased_values(value_bytes, record.count, record.quantizer.bits)
-            erased = int(lost.sum())
-            if erased:
-                flat = values.reshape(-1).clone()
-                flat[torch.from_numpy(lost)] = 0
-                values = flat.reshape(values.shape)
-        state[record.name] = _rebuild(record, values, options, mask)
+    pairs = zip(record_payloads(header, sent), record_payloads(header, received), strict=True)
+    for item, lost, ((record, sent_data), (_, received_data)) in zip(
+        decoded, erased, pairs, strict=True
+    ):
+        errors = 0
+        if not item.crc_ok:
+            errors = int(_POPCOUNT[np.bitwise_xor(sent_data, received_data)].sum())
         rows.append(
             TensorReception(
                 name=record.name,
@@ -335,30 +315,34 @@ def _receive_digital(
                 payload_bits=record.payload_bits,
                 mask_bits=record.mask_bits,
                 bit_errors=errors,
-                crc_ok=crc_ok,
-                erased_values=erased,
+                crc_ok=item.crc_ok,
+                erased_values=int(lost.sum()),
                 coder=record.coder,
                 chunks=len(record.chunks),
-                lost_chunks=lost_chunks,
-                concealed_values=lost_chunk_values(record, lost_chunks),
+                lost_chunks=item.lost_chunks,
+                concealed_values=item.concealed_values,
             )
         )
-    return state, rows
+    return rows
 
 
-def _erased_values(byte_mask: np.ndarray, count: int, bits: int) -> np.ndarray:
-    """Which of ``count`` packed ``bits``-bit values touch an erased byte."""
-    if count == 0 or not byte_mask.any():
-        return np.zeros(count, dtype=bool)
-    index = np.arange(count, dtype=np.int64)
-    first = (index * bits) // 8
-    last = ((index + 1) * bits - 1) // 8
-    middle = np.minimum(first + 1, last)  # a value spans at most 3 bytes (bits <= 16)
-    mask = byte_mask.astype(bool)
-    if bits > 16:  # float32 / int64 passthrough: check every byte
-        per_value = bits // 8
-        return mask.reshape(count, per_value).any(axis=1)
-    return mask[first] | mask[middle] | mask[last]
+def _erased(record: TensorRecord, stats: ChannelStats) -> np.ndarray:
+    """Which values of a ``fixed`` record touch a byte the channel erased (a flag per value;
+    empty when nothing can be erased)."""
+    if stats.erased_mask is None or record.coder != "fixed":
+        return np.zeros(0, dtype=bool)
+    start = record.offset + record.positions_length
+    value_bytes = stats.erased_mask[start : record.offset + record.length]
+    return codes_touching(value_bytes, record.count, record.quantizer.bits)
+
+
+def _conceal(item: DecodedTensor, erased: np.ndarray) -> DecodedTensor:
+    """The record with its ``erased`` values set to zero."""
+    if not erased.any():
+        return item
+    flat = item.values.reshape(-1).clone()
+    flat[torch.from_numpy(erased)] = 0
+    return replace(item, values=flat.reshape(item.values.shape))
 
 
 def _analog_link(
@@ -367,29 +351,28 @@ def _analog_link(
     channel: Channel,
     rng: torch.Generator,
     options: ReceiverOptions,
-) -> tuple[list[torch.Tensor], list[TensorReception], list[ChannelStats]]:
+) -> tuple[list[DecodedTensor], list[TensorReception], list[ChannelStats]]:
+    """Send every record's values through an analog channel: the values as received
+    (clamped to the quantizer's range), one row per tensor, the channel's stats."""
     if not isinstance(channel, AWGNChannel | IdealChannel):
         raise SymcodecError(f"channel {channel.name!r} is not an analog channel")
-    noisy, rows, stats = [], [], []
-    for record in header.records:
-        data = payload[record.offset : record.offset + record.length].tobytes()
-        values = decode_record(record, data)  # what the transmitter puts on the air
+    received, rows, stats = [], [], []
+    for item in decode_payload(header, payload, strict=False):  # what goes on the air
+        record, values = item.record, item.values
         per_value_snr = None
-        if not values.is_floating_point():
-            noisy.append(values)  # integer buffers travel as data, not as analog values
-        else:
+        if values.is_floating_point():  # integer buffers travel as data, not as values
             link_channel = channel
             if isinstance(channel, AWGNChannel):
                 per_value_snr = channel.snr_db
                 if options.equal_energy and record.count:
-                    dof = _degrees_of_freedom(record)
-                    per_value_snr = channel.snr_db - 10.0 * math.log10(record.count / dof)
+                    dof = max(1, record.degrees_of_freedom)
+                    per_value_snr = equal_energy_snr_db(channel.snr_db, record.count, dof)
                     link_channel = AWGNChannel(per_value_snr)
-            received, s = link_channel.transmit_values(values, rng=rng)
+            values, s = link_channel.transmit_values(values, rng=rng)
             stats.append(s)
             if record.params is not None:  # the receiver clamps to the quantizer's range
-                received = _clamp_to_range(received, record)
-            noisy.append(received)
+                values = clamp_to_range(values, record.quantizer, record.params)
+        received.append(replace(item, values=values))
         rows.append(
             TensorReception(
                 name=record.name,
@@ -405,28 +388,14 @@ def _analog_link(
                 chunks=len(record.chunks),
             )
         )
-    return noisy, rows, stats
+    return received, rows, stats
 
 
-def _degrees_of_freedom(record: TensorRecord) -> int:
-    """DoF carried by a tensor: ``prod(shape[:-2]) * DoF(kernel)`` if symmetric, else numel."""
-    if record.symmetry is None:
-        return max(1, record.numel)
-    lead = math.prod(record.shape[:-2])
-    return max(1, lead * record.symmetry.dof(tuple(record.shape[-2:])))
+def _own_generator(channel: Channel) -> torch.Generator:
+    """The channel's own generator: a transmission without a seed draws from it, also
+    through the per-tensor channels of an equal-energy analog link.
 
-
-def _clamp_to_range(values: torch.Tensor, record: TensorRecord) -> torch.Tensor:
-    if isinstance(record.params, StepParams):  # levels min_level .. max_level, times the step
-        step = record.quantizer.step
-        assert step is not None
-        low = float(np.float32(record.params.min_level * step))
-        high = float(np.float32(record.params.max_level * step))
-        return values.clamp(low, high)
-    assert isinstance(record.params, QuantizerParams)
-    lo = torch.from_numpy(record.params.lo.astype(np.float32))
-    hi = torch.from_numpy(record.params.hi.astype(np.float32))
-    if lo.numel() == 1:
-        return values.clamp(float(lo[0]), float(hi[0]))
-    shape = (-1,) + (1,) * (values.dim() - 1)
-    return torch.maximum(torch.minimum(values, hi.reshape(shape)), lo.reshape(shape))
+    TODO(merge): ``channel.generator`` once the channel package (branch h2-channel), which
+    makes it public, is merged; until then the attribute behind it.
+    """
+    return channel._rng

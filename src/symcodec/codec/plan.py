@@ -25,7 +25,7 @@ A step size instead of a bit width, and the entropy coder, for every float tenso
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -39,6 +39,20 @@ MODES = ("dof", "full-project", "full", "pruned")
 GRID_CHOICES = ("auto", "minmax", "symmetric")
 # ``fixed``: fixed-length codes; ``ans``: entropy-coded levels (see :mod:`.entropy`).
 CODERS = ("fixed", "ans")
+
+
+def tensor_dof(shape: Sequence[int], symmetry: Symmetry | None) -> int:
+    """Degrees of freedom of a tensor of ``shape``: ``prod(shape[:-2]) * DoF(kernel)`` under
+    ``symmetry`` (:meth:`~symcodec.symmetry.Symmetry.dof` of the last two axes), every
+    element without one.
+
+    >>> from symcodec.symmetry import get_symmetry
+    >>> tensor_dof((8, 4, 3, 3), get_symmetry("central-skew")), tensor_dof((8, 4, 3, 3), None)
+    (128, 288)
+    """
+    if symmetry is None:
+        return math.prod(shape)
+    return math.prod(shape[:-2]) * symmetry.dof(tuple(shape[-2:]))
 
 
 @dataclass(frozen=True)
@@ -300,8 +314,7 @@ class TransmissionPlan:
         tensors = {}
         for name, tplan in base.tensors.items():
             if tplan.mode == "dof":
-                shape = tuple(state_dict[name].shape)
-                keep = math.prod(shape[:-2]) * tplan.symmetry.dof(shape[-2:])
+                keep = tensor_dof(tuple(state_dict[name].shape), tplan.symmetry)
                 tplan = TensorPlan(mode="pruned", bits=bits, grid=grid, keep=keep)
             tensors[name] = tplan
         return cls(tensors=tensors, notes=base.notes)
