@@ -4,11 +4,9 @@ A quantized record on a fixed grid is written into a contiguous float32 CPU targ
 block, without a full-size temporary: a block of output channels has its codes dequantized
 in a small scratch buffer (:func:`~.quantize.value_grid`, the arithmetic of
 :func:`~.quantize.dequantize`), and ``dof`` coefficients are scattered into the kernels of
-the target by one ``index_select`` per block from ``[c, 0 - c, 0]`` (the symmetry layout's
-``source`` and ``sign`` tables). The values equal those of :func:`~.reader.decode` bit for
-bit (a kernel rebuilt from coefficients never holds ``-0.0``, as in
-:meth:`~symcodec.symmetry.Symmetry.scatter`). Other records and targets go through a full
-tensor and ``copy_``.
+the target by the product with the symmetry layout's ``expand`` matrix, written straight into
+the target's storage. The values equal those of :func:`~.reader.decode` bit for bit. Other
+records and targets go through a full tensor and ``copy_``.
 """
 
 from __future__ import annotations
@@ -19,11 +17,11 @@ import numpy as np
 import torch
 
 from ..errors import SymcodecError
-from .quantize import StepGrid, UniformGrid, value_grid
+from .quantize import value_grid
 from .records import TensorRecord
 
 # Values dequantized per block: the scratch buffers stay in the L2 cache.
-BLOCK_VALUES = 1 << 15
+BLOCK_VALUES = 1 << 17
 
 
 def check_target(into: Mapping[str, torch.Tensor], record: TensorRecord) -> torch.Tensor:
@@ -56,74 +54,85 @@ def check_target(into: Mapping[str, torch.Tensor], record: TensorRecord) -> torc
     return target
 
 
-def writes_from_codes(target: torch.Tensor, record: TensorRecord) -> bool:
-    """Whether :func:`write_from_codes` takes ``record``: a float32 tensor of at least one
-    dimension (three for ``dof``: ``(out, ..., kh, kw)``) quantized by a ``uniform`` or
-    ``step`` quantizer and sent ``dof`` or ``full``, into a contiguous float32 CPU target."""
-    return (
-        record.quantizer.is_quantized
-        and record.count > 0
-        and record.dtype == "float32"
-        and (record.mode == "full" or (record.mode == "dof" and len(record.shape) >= 3))
-        and len(record.shape) >= 1
-        and target.dtype == torch.float32
-        and target.device.type == "cpu"
-        and target.is_contiguous()
-    )
+class CodeWriter:
+    """Writes quantized records straight from their codes into targets, for one
+    :func:`~.reader.decode` call: keeps one scratch buffer and the scatter matrix of each
+    symmetry and kernel shape it meets."""
 
+    #: Kernels per row of the scatter product: a block-diagonal matrix of ``GROUP`` copies of
+    #: the layout's ``expand`` (a wider product runs faster; each output is still one
+    #: coefficient times ``+-1`` plus exact zeros, so no bit changes).
+    GROUP = 2
 
-def write_from_codes(target: torch.Tensor, record: TensorRecord, codes: np.ndarray) -> None:
-    """Dequantize ``codes`` (a uniform quantizer's codes, a step quantizer's levels, as
-    :func:`~.reader.decode_values` reads them) into ``target`` in place, block by block of
-    output channels (dim 0), scattering ``dof`` coefficients into their kernels."""
-    grid = value_grid(record.quantizer, record.params)
-    channels = record.shape[0]
-    per_channel = record.count // channels  # values sent per output channel
-    codes_t = torch.from_numpy(np.require(codes, requirements="W")).view(channels, per_channel)
-    out = target.view(channels, -1)
-    block = max(1, BLOCK_VALUES // per_channel)
-    if record.mode == "full":
+    def __init__(self) -> None:
+        self._expand: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._scratch = torch.empty(0, dtype=torch.float32)
+
+    @staticmethod
+    def takes(target: torch.Tensor, record: TensorRecord) -> bool:
+        """Whether :meth:`write` takes ``record``: a float32 tensor of at least one dimension
+        (three for ``dof``: ``(out, ..., kh, kw)``) quantized by a ``uniform`` or ``step``
+        quantizer and sent ``dof`` or ``full``, into a contiguous float32 CPU target."""
+        return (
+            record.quantizer.is_quantized
+            and record.count > 0
+            and record.dtype == "float32"
+            and (record.mode == "full" or (record.mode == "dof" and len(record.shape) >= 3))
+            and len(record.shape) >= 1
+            and target.dtype == torch.float32
+            and target.device.type == "cpu"
+            and target.is_contiguous()
+        )
+
+    def write(self, target: torch.Tensor, record: TensorRecord, codes: np.ndarray) -> None:
+        """Dequantize ``codes`` (a uniform quantizer's codes, a step quantizer's levels, as
+        :func:`~.reader.decode_values` reads them) into ``target`` in place, block by block
+        of output channels (dim 0), scattering ``dof`` coefficients into their kernels."""
+        grid = value_grid(record.quantizer, record.params)
+        channels = record.shape[0]
+        per_channel = record.count // channels  # values sent per output channel
+        codes_t = torch.from_numpy(np.require(codes, requirements="W")).view(channels, -1)
+        out = target.view(channels, -1)
+        block = max(1, BLOCK_VALUES // per_channel)
+        if record.mode == "full":
+            for a in range(0, channels, block):
+                b = min(channels, a + block)
+                out[a:b].copy_(codes_t[a:b])
+                grid.rows(slice(a, b)).values_(out[a:b])
+            return
+        if self._scratch.numel() < block * per_channel:
+            self._scratch = torch.empty(block * per_channel, dtype=torch.float32)
+        expand = self._expand_of(record)
         for a in range(0, channels, block):
             b = min(channels, a + block)
-            _dequantize_block(grid, a, b, codes_t, out[a:b])
-        return
-    scatter = _DofScatter(record, block * per_channel)
-    scratch = torch.empty(min(block, channels) * per_channel, dtype=torch.float32)
-    for a in range(0, channels, block):
-        b = min(channels, a + block)
-        coefficients = scratch[: (b - a) * per_channel].view(b - a, per_channel)
-        _dequantize_block(grid, a, b, codes_t, coefficients)
-        scatter(coefficients, out[a:b])
+            coefficients = self._scratch[: (b - a) * per_channel].view(b - a, per_channel)
+            coefficients.copy_(codes_t[a:b])
+            grid.rows(slice(a, b)).values_(coefficients)
+            _scatter(coefficients, expand, out[a:b])
 
-
-def _dequantize_block(
-    grid: UniformGrid | StepGrid, a: int, b: int, codes: torch.Tensor, out: torch.Tensor
-) -> None:
-    """Values of the codes of channels ``a .. b - 1``, written to ``out`` ``(b - a, m)``."""
-    out.copy_(codes[a:b])
-    grid.rows(slice(a, b)).values_(out)
-
-
-class _DofScatter:
-    """Kernels from coefficients, into a target: ``kernel[q] = +c[source[q]]``,
-    ``-c[source[q]]`` or ``0`` by ``sign[q]``, normalised like a matrix product (``0 + x``:
-    no ``-0.0``), through one ``index_select`` from a ``(kernels, 2 DoF + 1)`` table."""
-
-    def __init__(self, record: TensorRecord, max_values: int) -> None:
+    def _expand_of(self, record: TensorRecord) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scatter matrices of the record's symmetry and kernel shape: its layout's
+        ``expand`` ``(DoF, kh kw)``, and ``GROUP`` copies of it on a block diagonal."""
         assert record.symmetry is not None
-        layout = record.symmetry.layout(tuple(record.shape[-2:]))
-        self.dof, self.size = layout.dof, layout.size
-        source = torch.tensor(layout.source, dtype=torch.int64)
-        sign = torch.tensor(layout.sign, dtype=torch.int64)
-        dead = torch.full_like(source, 2 * self.dof)
-        self.index = torch.where(sign > 0, source, torch.where(sign < 0, source + self.dof, dead))
-        self.table = torch.zeros(max_values // self.dof, 2 * self.dof + 1)
-        self.zero = torch.zeros(())
+        key = (record.symmetry, tuple(record.shape[-2:]))
+        if key not in self._expand:
+            layout = record.symmetry.layout(key[1])
+            expand = torch.tensor(layout.expand, dtype=torch.float32)
+            self._expand[key] = (expand, torch.block_diag(*[expand] * self.GROUP))
+        return self._expand[key]
 
-    def __call__(self, coefficients: torch.Tensor, out: torch.Tensor) -> None:
-        kernels = coefficients.numel() // self.dof
-        c = coefficients.view(kernels, self.dof)
-        table = self.table[:kernels]
-        torch.add(c, 0.0, out=table[:, : self.dof])
-        torch.sub(self.zero, c, out=table[:, self.dof : 2 * self.dof])
-        torch.index_select(table, 1, self.index, out=out.view(kernels, self.size))
+
+def _scatter(
+    coefficients: torch.Tensor, expand: tuple[torch.Tensor, torch.Tensor], out: torch.Tensor
+) -> None:
+    """Kernels ``coefficients @ expand`` (what :meth:`~symcodec.symmetry.Symmetry.scatter`
+    computes) written into ``out``, through the grouped matrix when the kernels divide."""
+    single, grouped = expand
+    dof, size = single.shape
+    kernels = coefficients.numel() // dof
+    if kernels % CodeWriter.GROUP == 0:
+        rows = kernels // CodeWriter.GROUP
+        c = coefficients.view(rows, -1)
+        torch.mm(c, grouped, out=out.view(rows, -1))
+    else:
+        torch.mm(coefficients.view(kernels, dof), single, out=out.view(kernels, size))

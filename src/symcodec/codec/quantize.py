@@ -363,10 +363,13 @@ class UniformGrid:
         """Turn ``codes`` (float32, one row per channel of this grid, or any shape for a
         one-row grid) into values in place; out-of-range codes are clamped."""
         spec = self.spec
+        lo, step = self.lo, self.step
+        if lo.shape[0] == 1:  # float32 scalars: the same float32 arithmetic, less overhead
+            lo, step = float(lo), float(step)
         if spec.grid == "symmetric":
             half = 2 ** (spec.bits - 1) - 1
-            return codes.clamp_(max=spec.max_code).sub_(half).mul_(self.step)
-        return codes.add_(0.5).mul_(self.step).add_(self.lo)
+            return codes.clamp_(max=spec.max_code).sub_(half).mul_(step)
+        return codes.add_(0.5).mul_(step).add_(lo)
 
 
 def value_grid(

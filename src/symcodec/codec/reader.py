@@ -29,7 +29,7 @@ from ..errors import SymcodecError
 from .bitpack import unpack_codes
 from .entropy import ChunkError, chunk_bounds, decode_chunks, entropy_bits
 from .header import read_header
-from .inplace import check_target, write_from_codes, writes_from_codes
+from .inplace import CodeWriter, check_target
 from .pruning import decode_positions
 from .quantize import dequantize, dequantize_levels
 from .records import RAW_NUMPY_DTYPES, DecodedTensor, Header, TensorRecord
@@ -287,22 +287,23 @@ def decode(
                 raise SymcodecError(
                     f"payload CRC mismatch in tensor {record.name!r}: data is corrupt"
                 )
+    writer = CodeWriter()
     with torch.no_grad():
         for target, (record, data) in zip(targets, records, strict=True):
-            _decode_into(target, record, data, strict)
+            _decode_into(writer, target, record, data, strict)
     return into
 
 
 def _decode_into(
-    target: torch.Tensor, record: TensorRecord, data: memoryview, strict: bool
+    writer: CodeWriter, target: torch.Tensor, record: TensorRecord, data: memoryview, strict: bool
 ) -> None:
-    """Write one record's tensor into ``target``: straight from the codes when
-    :func:`~.inplace.writes_from_codes` allows it, else through a full tensor."""
-    if writes_from_codes(target, record):
+    """Write one record's tensor into ``target``: straight from the codes when ``writer``
+    takes it, else through a full tensor."""
+    if writer.takes(target, record):
         lost: set[int] = set()
         codes = _grid_codes(record, data, strict, lost)
         if not lost:
-            write_from_codes(target, record, codes)
+            writer.write(target, record, codes)
             return
     values, _ = decode_values(record, data, strict=strict)
     tensor = rebuild_tensor(
