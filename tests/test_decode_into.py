@@ -224,3 +224,10 @@ def test_quantized_kernels_into_contiguous_float32_skip_the_full_tensor():
     assert not CodeWriter.takes(torch.empty(3, 3, 16, 8).permute(2, 3, 0, 1), kernel)
     assert not CodeWriter.takes(torch.empty(16, 8, 3, 3, dtype=torch.float64), kernel)
     assert not CodeWriter.takes(torch.empty(6, 4, 5, 5), records["conv3.weight"])  # float16
+
+
+def test_into_must_be_a_mapping_of_tensors():
+    net = torch.nn.Conv2d(2, 4, 3)
+    blob = encode(net.state_dict(), TransmissionPlan.default(net.state_dict(), bits=8))
+    with pytest.raises(SymcodecError, match=r"'into' must map tensor names to tensors .* Conv2d"):
+        decode(blob, into=net)

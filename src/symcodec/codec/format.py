@@ -9,9 +9,9 @@ format (see ``docs/format.md``):
 * the records: :class:`TensorRecord`, :class:`Header`, :class:`DecodedTensor`,
   :func:`read_header` (parse and validate), :func:`record_payloads` (each record's bytes);
 * decoding record by record: :func:`decode_stream`, :func:`decode_payload`,
-  :func:`decode_values`, :func:`decode_record`, :func:`decode_mask`, :func:`record_symbols`,
-  :func:`lost_chunk_values`, :func:`record_entropy_bits`, :func:`rebuild_tensor`,
-  :func:`rebuild_state_dict`, :func:`clamp_to_range`;
+  :func:`decode_values`, :func:`decode_record`, :func:`decode_mask`, :func:`record_codes`,
+  :func:`record_symbols`, :func:`lost_chunk_values`, :func:`record_entropy_bits`,
+  :func:`rebuild_tensor`, :func:`rebuild_state_dict`, :func:`clamp_to_range`;
 * the values a tensor sends: :func:`transmitted_values`, :func:`sent_shape`,
   :func:`pruning_mask`; bit packing: :func:`pack_codes`, :func:`unpack_codes`,
   :func:`packed_size`, :func:`codes_touching`;
@@ -43,6 +43,7 @@ from .reader import (
     decode_values,
     lost_chunk_values,
     rebuild_state_dict,
+    record_codes,
     record_entropy_bits,
     record_payloads,
     record_symbols,
@@ -81,6 +82,7 @@ __all__ = [
     "read_header",
     "rebuild_state_dict",
     "rebuild_tensor",
+    "record_codes",
     "record_entropy_bits",
     "record_payloads",
     "record_symbols",

@@ -20,14 +20,15 @@ from ..errors import SymcodecError
 from .quantize import value_grid
 from .records import TensorRecord
 
-# Values dequantized per block: the scratch buffers stay in the L2 cache.
+#: Values dequantized per block (a 512 KiB scratch buffer, reused): few enough blocks that
+#: the per-block overhead stays small, small enough that a block stays in the cache.
 BLOCK_VALUES = 1 << 17
 
 
 def check_target(into: Mapping[str, torch.Tensor], record: TensorRecord) -> torch.Tensor:
     """The tensor of ``into`` that receives ``record``: it must exist and have the record's
     shape, a float dtype for a float tensor and the record's dtype for the others."""
-    target = into.get(record.name) if isinstance(into, Mapping) else None
+    target = into.get(record.name)
     if target is None:
         raise SymcodecError(f"tensor {record.name!r} of the stream has no target in 'into'")
     if not isinstance(target, torch.Tensor):
@@ -41,12 +42,8 @@ def check_target(into: Mapping[str, torch.Tensor], record: TensorRecord) -> torc
             f"'into' {tuple(target.shape)}"
         )
     wanted = record.torch_dtype
-    if wanted.is_floating_point and not target.is_floating_point():
-        raise SymcodecError(
-            f"tensor {record.name!r}: the stream has {record.dtype} values, the target in "
-            f"'into' is {target.dtype}"
-        )
-    if not wanted.is_floating_point and target.dtype != wanted:
+    fits = target.is_floating_point() if wanted.is_floating_point else target.dtype == wanted
+    if not fits:
         raise SymcodecError(
             f"tensor {record.name!r}: the stream has {record.dtype} values, the target in "
             f"'into' is {target.dtype}"
@@ -85,9 +82,9 @@ class CodeWriter:
         )
 
     def write(self, target: torch.Tensor, record: TensorRecord, codes: np.ndarray) -> None:
-        """Dequantize ``codes`` (a uniform quantizer's codes, a step quantizer's levels, as
-        :func:`~.reader.decode_values` reads them) into ``target`` in place, block by block
-        of output channels (dim 0), scattering ``dof`` coefficients into their kernels."""
+        """Dequantize ``codes`` (a uniform quantizer's codes, a step quantizer's levels: see
+        :func:`~.reader.record_codes`) into ``target`` in place, block by block of output
+        channels (dim 0), scattering ``dof`` coefficients into their kernels."""
         grid = value_grid(record.quantizer, record.params)
         channels = record.shape[0]
         per_channel = record.count // channels  # values sent per output channel

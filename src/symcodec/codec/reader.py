@@ -19,8 +19,8 @@ True
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, MutableMapping, Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar, overload
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ from .wire import rebuild_tensor, sent_shape
 
 Payload = bytes | bytearray | memoryview | np.ndarray
 Sliceable = TypeVar("Sliceable", bytes, bytearray, memoryview, np.ndarray)
+Targets = TypeVar("Targets", bound=Mapping[str, torch.Tensor])
 
 
 def record_payloads(header: Header, payload: Sliceable) -> Iterator[tuple[TensorRecord, Sliceable]]:
@@ -153,6 +154,19 @@ def record_entropy_bits(record: TensorRecord, data: bytes | memoryview) -> float
     return entropy_bits(np.bincount(symbols - first, minlength=n))
 
 
+def record_codes(
+    record: TensorRecord, data: bytes | memoryview, strict: bool = False, lost: set | None = None
+) -> np.ndarray:
+    """What a quantized record's values are dequantized from: the codes of a ``uniform``
+    quantizer sent ``fixed`` as unpacked (unsigned, the smallest width; the dequantization
+    clamps them), else the integer symbols of :func:`record_symbols` (int32)."""
+    spec = record.quantizer
+    if spec.kind == "uniform" and record.coder == "fixed":  # the fast path: no int32 copy
+        body = np.frombuffer(data[record.positions_length :], dtype=np.uint8)
+        return unpack_codes(body, spec.bits, record.count)
+    return record_symbols(record, data, strict=strict, lost=lost)
+
+
 def decode_values(
     record: TensorRecord, data: bytes | memoryview, strict: bool = False
 ) -> tuple[torch.Tensor, tuple[int, ...]]:
@@ -164,16 +178,12 @@ def decode_values(
     shape = sent_shape(record.shape, record.mode, record.symmetry, record.count)
     if not spec.is_quantized:
         return _decode_passthrough(record, data[record.positions_length :], shape), ()
-    if spec.kind == "uniform" and record.coder == "fixed":  # the fast path: no int32 copy
-        body = np.frombuffer(data[record.positions_length :], dtype=np.uint8)
-        codes = unpack_codes(body, spec.bits, record.count)
-        return dequantize(codes, record.params, spec, shape), ()
     lost: set[int] = set()
-    symbols = record_symbols(record, data, strict=strict, lost=lost)
+    codes = record_codes(record, data, strict=strict, lost=lost)
     if spec.kind == "step":
-        values = dequantize_levels(symbols, spec).reshape(shape)
+        values = dequantize_levels(codes, spec).reshape(shape)
     else:
-        values = dequantize(symbols, record.params, spec, shape)
+        values = dequantize(codes, record.params, spec, shape)
     if lost:
         flat = values.reshape(-1)
         bounds = chunk_bounds(record.count, record.chunk_values)
@@ -257,28 +267,41 @@ def rebuild_state_dict(
     return out
 
 
-def decode(
-    blob: bytes, strict: bool = True, into: MutableMapping[str, torch.Tensor] | None = None
-) -> MutableMapping[str, torch.Tensor]:
+@overload
+def decode(blob: bytes, strict: bool = True, into: None = None) -> dict[str, torch.Tensor]: ...
+
+
+@overload
+def decode(blob: bytes, strict: bool = True, *, into: Targets) -> Targets: ...
+
+
+def decode(blob, strict=True, into=None):
     """Decode a ``.symc`` stream into a state dict of full tensors.
 
     ``dof`` kernels are rebuilt from their coefficients, ``full-project`` kernels are
     projected onto their symmetric subspace, and every tensor gets its original dtype. See
     :func:`decode_payload` for ``strict``.
 
-    With ``into`` (e.g. ``model.state_dict()``), every tensor is written in place into the
-    tensor of the same name there instead, and ``into`` is returned: the values are those
-    :func:`decode` returns, converted to the target's dtype. Targets must have the shape of
-    the stream's tensors (any float dtype for float tensors, the stream's dtype for the
-    others); a missing name or a mismatch raises :class:`SymcodecError` before anything is
-    written, and so does, with ``strict``, a payload CRC mismatch. Entries the stream does
-    not carry are left as they are. ``dof`` kernels are dequantized and scattered block by
-    block straight into a contiguous CPU target, without a full-size temporary.
+    With ``into`` (a mapping of names to tensors, e.g. ``model.state_dict()``), every tensor
+    is written in place into the tensor of the same name there instead, and ``into`` is
+    returned: the values are those :func:`decode` returns, converted to the target's dtype.
+    Targets must have the shape of the stream's tensors (any float dtype for float tensors,
+    the stream's dtype for the others); a missing name or a mismatch raises
+    :class:`SymcodecError` before anything is written, and so does, with ``strict``, a
+    payload CRC mismatch. Entries the stream does not carry are left as they are. Quantized
+    ``dof`` and ``full`` tensors are dequantized (and scattered) block by block straight
+    into a contiguous float32 CPU target, without a full-size temporary (see
+    :mod:`.inplace`); other targets get a ``copy_``.
     """
     header = read_header(blob)
     payload = _stream_payload(blob, header)
     if into is None:
         return rebuild_state_dict(decode_payload(header, payload, strict=strict))
+    if not isinstance(into, Mapping):
+        raise SymcodecError(
+            f"'into' must map tensor names to tensors (e.g. model.state_dict()), "
+            f"got {type(into).__name__}"
+        )
     targets = [check_target(into, record) for record in header.records]
     records = list(record_payloads(header, payload))
     if strict:
@@ -301,7 +324,7 @@ def _decode_into(
     takes it, else through a full tensor."""
     if writer.takes(target, record):
         lost: set[int] = set()
-        codes = _grid_codes(record, data, strict, lost)
+        codes = record_codes(record, data, strict=strict, lost=lost)
         if not lost:
             writer.write(target, record, codes)
             return
@@ -310,16 +333,6 @@ def _decode_into(
         values, record.shape, record.symmetry, record.mode, mask=decode_mask(record, data)
     )
     target.copy_(tensor.to(record.torch_dtype))
-
-
-def _grid_codes(record: TensorRecord, data: memoryview, strict: bool, lost: set[int]) -> np.ndarray:
-    """A quantized record's codes (uniform) or levels (step), as :func:`decode_values` reads
-    them before dequantizing; ``lost`` receives the ``ans`` chunks that failed."""
-    spec = record.quantizer
-    if spec.kind == "uniform" and record.coder == "fixed":
-        body = np.frombuffer(data[record.positions_length :], dtype=np.uint8)
-        return unpack_codes(body, spec.bits, record.count)
-    return record_symbols(record, data, strict=strict, lost=lost)
 
 
 def _byte_view(payload: Payload) -> memoryview:
