@@ -51,6 +51,9 @@ def plans(sd):
     out["dof-fixed-per-channel-5bits"] = TransmissionPlan.default(
         sd, symmetry="d4", bits=5, per_channel=True
     )
+    out["dof-fixed-16bits-symmetric-grid"] = TransmissionPlan.default(
+        sd, symmetry="d4", bits=16, grid="symmetric", per_channel=True
+    )
     out["full-symmetric-grid"] = TransmissionPlan.default(
         sd, symmetry=skew, bits=6, mode="full", grid="symmetric"
     )
