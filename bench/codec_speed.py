@@ -6,6 +6,12 @@ and prints M parameters/s (median of several runs, file writing excluded) beside
 ``torch.save``/``torch.load`` of the same tensors to a bytes buffer, measured in the same
 run.
 
+Then decodes the same streams into existing tensors (``decode(blob, into=targets)``, the
+way a model is updated in place), beside a plain ``target.copy_(tensor)`` of the same
+float32 weights into the same tensors (the memory-bandwidth limit), timed alternately in
+the same run; it prints the ratio of the times (target: at most 3x the copy, and at least
+1,000 M parameters/s at 8 bits).
+
     .venv/bin/python bench/codec_speed.py [--repeats 7] [--threads N]
 """
 
@@ -51,6 +57,20 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def alternate_medians(fns: list, repeats: int) -> list[float]:
+    """Median seconds of each function, timed in turn ``repeats`` times after one warm-up
+    each (so a change in the machine's load hits them alike)."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, spent in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -74,9 +94,10 @@ def main() -> None:
     t_save = median_seconds(save, args.repeats)
     t_load = median_seconds(lambda: torch.load(io.BytesIO(saved), weights_only=True), args.repeats)
     rows = [("torch.save / torch.load (float32)", len(saved), t_save, t_load)]
+    blobs = {}
     for bits in (8, 4):
         plan = TransmissionPlan.default(kernels, symmetry="central-skew", bits=bits, mode="dof")
-        blob = encode(kernels, plan)
+        blob = blobs[bits] = encode(kernels, plan)
         t_enc = median_seconds(lambda plan=plan: encode(kernels, plan), args.repeats)
         t_dec = median_seconds(lambda blob=blob: decode(blob), args.repeats)
         rows.append((f"symcodec dof central-skew {bits} bits", len(blob), t_enc, t_dec))
@@ -92,6 +113,31 @@ def main() -> None:
             f"{name:<38} {size:>12,} {enc / 1e6:>12.0f} {enc / base_enc:>7.2f} "
             f"{dec / 1e6:>12.0f} {dec / base_dec:>7.2f}"
         )
+    print_decode_into(kernels, blobs, args.repeats)
+
+
+def print_decode_into(
+    kernels: dict[str, torch.Tensor], blobs: dict[int, bytes], repeats: int
+) -> None:
+    """Decode into existing tensors beside a plain copy of the weights into them."""
+    n = sum(t.numel() for t in kernels.values())
+    targets = {name: torch.empty_like(t) for name, t in kernels.items()}
+
+    def copy():
+        for name, target in targets.items():
+            target.copy_(kernels[name])
+
+    print(f"\n{'into existing tensors':<38} {'ms':>8} {'M params/s':>11} {'x copy time':>12}")
+    for bits, blob in blobs.items():
+        t_copy, t_into = alternate_medians(
+            [copy, lambda blob=blob: decode(blob, into=targets)], repeats
+        )
+        assert all(torch.equal(targets[k], v) for k, v in decode(blob).items())
+        for name, t in (
+            ("param.copy_(tensor), float32", t_copy),
+            (f"decode(into=) dof central-skew {bits} bits", t_into),
+        ):
+            print(f"{name:<38} {1e3 * t:>8.2f} {n / t / 1e6:>11.0f} {t / t_copy:>12.2f}")
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from symcodec.codec import TensorPlan, TransmissionPlan, decode, encode, inspect, read_header
-from symcodec.codec.container import check_symmetry_limits
+from symcodec.codec import TensorPlan, TransmissionPlan, decode, encode, inspect
+from symcodec.codec.format import read_header
+from symcodec.codec.limits import check_symmetry_limits
 from symcodec.errors import SymcodecError
 from symcodec.symmetry import Symmetry, get_symmetry, symmetry_names
 

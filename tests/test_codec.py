@@ -11,22 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcodec import SymcodecError
-from symcodec.codec import (
-    QuantizerSpec,
-    TensorPlan,
-    TransmissionPlan,
-    decode,
-    decode_stream,
-    dequantize,
-    encode,
-    fake_quantize,
-    inspect,
-    pack_codes,
-    packed_size,
-    quantize,
-    read_header,
-    unpack_codes,
-)
+from symcodec.codec import QuantizerSpec, TensorPlan, TransmissionPlan, decode, encode, inspect
+from symcodec.codec.format import decode_stream, pack_codes, packed_size, read_header, unpack_codes
+from symcodec.codec.quantize import dequantize, fake_quantize, quantize
 from symcodec.symmetry import get_symmetry, symmetry_names
 
 

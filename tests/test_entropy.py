@@ -14,19 +14,10 @@ from safetensors.torch import load_file, save_file
 from symcodec import SymcodecError
 from symcodec.channel import make_channel
 from symcodec.cli import main
-from symcodec.codec import (
-    QuantizerSpec,
-    TensorPlan,
-    TransmissionPlan,
-    decode,
-    decode_stream,
-    encode,
-    fake_quantize,
-    inspect,
-    quantize,
-    read_header,
-)
+from symcodec.codec import QuantizerSpec, TensorPlan, TransmissionPlan, decode, encode, inspect
 from symcodec.codec.entropy import MAX_ALPHABET, EntropyModel, entropy_bits
+from symcodec.codec.format import decode_stream, read_header
+from symcodec.codec.quantize import fake_quantize, quantize
 from symcodec.receiver import transmit
 from symcodec.symmetry import get_symmetry
 
@@ -439,7 +430,7 @@ def test_hostile_ans_and_step_fields_are_rejected_naming_the_field(name):
 def test_table_entries_count_against_the_element_allowance():
     """The probability table an ans record makes the decoder build (one entry per level of
     its range) counts against the stream's element allowance like the elements rebuilt."""
-    from symcodec.codec.container import MIN_ELEMENT_ALLOWANCE
+    from symcodec.codec.limits import MIN_ELEMENT_ALLOWANCE
 
     doc, _ = split(ANS_BLOB)
     rec = doc["tensors"][0]

@@ -27,19 +27,10 @@ from safetensors.torch import save_file
 
 from symcodec import io as symio
 from symcodec.cli import main
-from symcodec.codec import (
-    QuantizerParams,
-    QuantizerSpec,
-    TensorPlan,
-    TransmissionPlan,
-    decode,
-    dequantize,
-    encode,
-    inspect,
-    read_header,
-)
-from symcodec.codec.container import MAX_KERNEL_POSITIONS
-from symcodec.codec.quantize import level_table
+from symcodec.codec import QuantizerSpec, TensorPlan, TransmissionPlan, decode, encode, inspect
+from symcodec.codec.format import read_header
+from symcodec.codec.limits import MAX_KERNEL_POSITIONS
+from symcodec.codec.quantize import QuantizerParams, dequantize, level_table
 from symcodec.errors import SymcodecError
 from symcodec.symmetry import Symmetry, get_symmetry
 

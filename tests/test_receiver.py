@@ -8,7 +8,8 @@ import torch
 
 from symcodec import SymcodecError
 from symcodec.channel import Link, make_channel
-from symcodec.codec import TransmissionPlan, decode, encode, inspect, read_header
+from symcodec.codec import TransmissionPlan, decode, encode, inspect
+from symcodec.codec.format import read_header
 from symcodec.receiver import ReceiverOptions, transmit, transmitter_view
 from symcodec.symmetry import get_symmetry
 
@@ -177,7 +178,7 @@ def test_modules_are_accepted():
 
 
 def test_erased_value_mapping():
-    from symcodec.receiver import _erased_values
+    from symcodec.codec.bitpack import codes_touching as _erased_values
 
     mask = np.zeros(10, dtype=bool)
     mask[2] = True  # bits 16..23

@@ -382,7 +382,14 @@ def _as_shape(kernel_shape: tuple[int, int] | int | Sequence[int]) -> tuple[int,
     return kh, kw
 
 
-def _generator_permutation(sym: Symmetry, gen: Generator, kh: int, kw: int) -> tuple[int, ...]:
+def generator_permutation(sym: Symmetry, gen: Generator, kh: int, kw: int) -> tuple[int, ...]:
+    """The permutation of the ``kh * kw`` flat positions that generator ``gen`` of ``sym``
+    makes on a ``kh x kw`` kernel (``perm[p]`` is the image of ``p``); raises
+    :class:`SymcodecError` if ``gen`` is not defined on that kernel.
+
+    >>> generator_permutation(get_symmetry("hflip"), "hflip", 2, 3)
+    (2, 1, 0, 5, 4, 3)
+    """
     n = kh * kw
     if isinstance(gen, str):
         gmap = GEOMETRIC_MAPS[gen]
@@ -473,8 +480,8 @@ def _generate_group(sym: Symmetry, kh: int, kw: int) -> tuple[tuple[tuple[int, .
     ref_h, ref_w = (kh, kw) if explicit else (3, 3)
     gens = [
         (
-            _generator_permutation(sym, g, ref_h, ref_w),
-            _generator_permutation(sym, g, kh, kw),
+            generator_permutation(sym, g, ref_h, ref_w),
+            generator_permutation(sym, g, kh, kw),
             s,
         )
         for g, s in zip(sym.generators, sym.signs, strict=True)

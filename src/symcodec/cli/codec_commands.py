@@ -210,7 +210,7 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     out = output_path(args.output, (".safetensors",))
     blob = read_bytes(args.input)
-    from ..codec import decode_stream, rebuild_state_dict
+    from ..codec.format import decode_stream, rebuild_state_dict
 
     header, decoded = decode_stream(blob, strict=not args.lenient)
     state_dict = rebuild_state_dict(decoded)

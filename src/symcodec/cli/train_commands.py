@@ -67,12 +67,12 @@ def _check_device(device: str) -> torch.device:
 
 
 def cmd_train(args) -> int:
-    from .. import __version__
     from ..constrain import symmetric_layers, train_symmetric
     from ..data import load_dataset
     from ..io import save_state_dict
     from ..models import build_model
     from ..training import TrainConfig, evaluate, seeded
+    from ..version import __version__
 
     out = output_path(args.output, (".safetensors",))
     device = _check_device(args.device)

@@ -1,4 +1,17 @@
-"""The DoF codec: quantizers, bit packing, transmission plans and the ``.symc`` container.
+"""The DoF codec: transmission plans, quantizers and the ``.symc`` stream.
+
+What a user needs is here: a :class:`TransmissionPlan` (a :class:`TensorPlan` per tensor,
+one of :data:`MODES`, a :class:`QuantizerSpec`), :func:`encode`, :func:`decode` (into new
+tensors, or in place with ``into=``) and :func:`inspect` (an :class:`Accounting` of
+:class:`TensorAccount` rows). The record-level API of the stream format is
+:mod:`symcodec.codec.format`.
+
+Modules: :mod:`.plan` (what each tensor gets), :mod:`.quantize`, :mod:`.bitpack`,
+:mod:`.entropy` (the ``ans`` coder), :mod:`.pruning`, :mod:`.wire` (a tensor's values on
+the wire), :mod:`.records` (the stream's records), :mod:`.limits` (the decoder's bounds),
+:mod:`.header` and :mod:`.header_fields` (reading and validating a header), :mod:`.writer`
+(encode), :mod:`.reader` (decode), :mod:`.inplace` (decode into existing tensors),
+:mod:`.accounting` (inspect).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan, encode, decode, inspect
@@ -10,64 +23,28 @@
 (528, 1168)
 >>> decode(blob)["conv.weight"].shape
 torch.Size([16, 8, 3, 3])
+>>> model = {"conv.weight": torch.empty(16, 8, 3, 3), "conv.bias": torch.empty(16)}
+>>> decode(blob, into=model) is model
+True
 """
 
-from .bitpack import pack_codes, packed_size, unpack_codes
-from .container import (
-    FORMAT_VERSION,
-    MAGIC,
-    Accounting,
-    DecodedTensor,
-    Header,
-    TensorAccount,
-    TensorRecord,
-    accounting,
-    decode,
-    decode_mask,
-    decode_record,
-    decode_stream,
-    encode,
-    inspect,
-    pruning_mask,
-    read_header,
-    rebuild_state_dict,
-    rebuild_tensor,
-    sent_shape,
-    transmitted_values,
-)
+from .accounting import Accounting, TensorAccount, inspect
 from .plan import MODES, TensorPlan, TransmissionPlan
-from .quantize import QuantizerParams, QuantizerSpec, dequantize, fake_quantize, quantize
+from .quantize import QuantizerSpec
+from .reader import decode
+from .records import FORMAT_VERSION, MAGIC
+from .writer import encode
 
 __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "MODES",
     "Accounting",
-    "DecodedTensor",
-    "Header",
-    "QuantizerParams",
     "QuantizerSpec",
     "TensorAccount",
     "TensorPlan",
-    "TensorRecord",
     "TransmissionPlan",
-    "accounting",
     "decode",
-    "decode_mask",
-    "decode_record",
-    "decode_stream",
-    "dequantize",
     "encode",
-    "fake_quantize",
     "inspect",
-    "pack_codes",
-    "pruning_mask",
-    "packed_size",
-    "quantize",
-    "read_header",
-    "rebuild_state_dict",
-    "rebuild_tensor",
-    "sent_shape",
-    "transmitted_values",
-    "unpack_codes",
 ]

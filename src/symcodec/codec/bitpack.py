@@ -86,3 +86,25 @@ def unpack_codes(data: bytes | np.ndarray, bits: int, count: int) -> np.ndarray:
     full[:, width - bits :] = matrix
     out_dtype = np.uint16 if width == 16 else np.uint32
     return np.packbits(full, axis=1).view(f">u{width // 8}").reshape(-1).astype(out_dtype)
+
+
+def codes_touching(byte_mask: np.ndarray, count: int, bits: int) -> np.ndarray:
+    """Which of ``count`` packed ``bits``-bit codes have a bit in a byte that ``byte_mask``
+    marks (a boolean per byte of the packed data): the codes an erased byte destroys.
+
+    >>> mask = np.zeros(10, dtype=bool)
+    >>> mask[2] = True                       # bits 16..23
+    >>> codes_touching(mask, count=8, bits=10).tolist()   # code i spans bits 10i .. 10i+9
+    [False, True, True, False, False, False, False, False]
+    """
+    if count == 0 or not byte_mask.any():
+        return np.zeros(count, dtype=bool)
+    index = np.arange(count, dtype=np.int64)
+    first = (index * bits) // 8
+    last = ((index + 1) * bits - 1) // 8
+    middle = np.minimum(first + 1, last)  # a code spans at most 3 bytes (bits <= 16)
+    mask = byte_mask.astype(bool)
+    if bits > 16:  # float32 / int64 passthrough: check every byte
+        per_value = bits // 8
+        return mask.reshape(count, per_value).any(axis=1)
+    return mask[first] | mask[middle] | mask[last]

@@ -25,7 +25,7 @@ A step size instead of a bit width, and the entropy coder, for every float tenso
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -39,6 +39,20 @@ MODES = ("dof", "full-project", "full", "pruned")
 GRID_CHOICES = ("auto", "minmax", "symmetric")
 # ``fixed``: fixed-length codes; ``ans``: entropy-coded levels (see :mod:`.entropy`).
 CODERS = ("fixed", "ans")
+
+
+def tensor_dof(shape: Sequence[int], symmetry: Symmetry | None) -> int:
+    """Degrees of freedom of a tensor of ``shape``: ``prod(shape[:-2]) * DoF(kernel)`` under
+    ``symmetry`` (:meth:`~symcodec.symmetry.Symmetry.dof` of the last two axes), every
+    element without one.
+
+    >>> from symcodec.symmetry import get_symmetry
+    >>> tensor_dof((8, 4, 3, 3), get_symmetry("central-skew")), tensor_dof((8, 4, 3, 3), None)
+    (128, 288)
+    """
+    if symmetry is None:
+        return math.prod(shape)
+    return math.prod(shape[:-2]) * symmetry.dof(tuple(shape[-2:]))
 
 
 @dataclass(frozen=True)
@@ -203,69 +217,30 @@ class TransmissionPlan:
         if mode not in MODES:
             raise SymcodecError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         other = bits if other_bits is None else other_bits
-        wanted = None if layers is None else set(layers)
-        kernels = {
-            name for name, t in state_dict.items() if t.dim() == 4 and t.dtype.is_floating_point
+        selected = _selected_kernels(state_dict, layers)
+        options = {
+            "grid": grid,
+            "per_channel": per_channel,
+            "float16": float16,
+            "coder": coder,
+            "step": step,
+            "dead_zone": dead_zone,
+            "chunk_values": chunk_values,
         }
-        if wanted is not None:
-            unknown = {w for w in wanted if w not in kernels and f"{w}.weight" not in kernels}
-            if unknown:
-                raise SymcodecError(
-                    f"no conv kernel named {sorted(unknown)[0]!r} in the model; kernels: "
-                    f"{', '.join(sorted(kernels)) or '(none)'}"
-                )
+        TensorPlan(bits=bits, **options)  # validated once, also without float tensors
         tensors: dict[str, TensorPlan] = {}
         notes: list[str] = []
-        # validated once, also for a state dict without float tensors
-        TensorPlan(
-            bits=bits,
-            grid=grid,
-            per_channel=per_channel,
-            float16=float16,
-            coder=coder,
-            step=step,
-            dead_zone=dead_zone,
-            chunk_values=chunk_values,
-        )
         for name, tensor in state_dict.items():
-            selected = name in kernels and (
-                wanted is None or name in wanted or name.removesuffix(".weight") in wanted
-            )
             floating = tensor.dtype.is_floating_point
-
-            def make(width: int, floating=floating, **kwargs) -> TensorPlan:
-                passthrough = step is None and (float16 or width == 32)
-                return TensorPlan(
-                    bits=width,
-                    grid=grid,
-                    per_channel=per_channel,
-                    float16=float16,
-                    coder=coder if floating and not passthrough else "fixed",
-                    step=step if floating else None,
-                    dead_zone=dead_zone if floating else 0.0,
-                    chunk_values=chunk_values,
-                    **kwargs,
-                )
-
-            plan = make(other if step is None else bits)
-            if selected and sym.name != "none":
-                shape = tuple(tensor.shape[-2:])
-                if not sym.supports(shape):
-                    try:
-                        sym.dof(shape)
-                        reason = ""
-                    except SymcodecError as exc:
-                        reason = str(exc)
-                    notes.append(f"{name}: {reason}; sent in full")
-                elif sym.dof(shape) == 0:
-                    notes.append(
-                        f"{name}: {sym.name} leaves no degrees of freedom on "
-                        f"{shape[0]}x{shape[1]} kernels; sent in full"
-                    )
+            plan = _tensor_plan(other if step is None else bits, floating, options)
+            if name in selected and sym.name != "none":
+                note = _sent_in_full(name, sym, tuple(tensor.shape[-2:]))
+                if note is None:
+                    plan = _tensor_plan(bits, floating, options, symmetry=sym, mode=mode)
                 else:
-                    plan = make(bits, symmetry=sym, mode=mode)
-            elif selected:
-                plan = make(bits)
+                    notes.append(note)
+            elif name in selected:
+                plan = _tensor_plan(bits, floating, options)
             tensors[name] = plan
         return cls(tensors=tensors, notes=tuple(notes))
 
@@ -300,8 +275,61 @@ class TransmissionPlan:
         tensors = {}
         for name, tplan in base.tensors.items():
             if tplan.mode == "dof":
-                shape = tuple(state_dict[name].shape)
-                keep = math.prod(shape[:-2]) * tplan.symmetry.dof(shape[-2:])
+                keep = tensor_dof(tuple(state_dict[name].shape), tplan.symmetry)
                 tplan = TensorPlan(mode="pruned", bits=bits, grid=grid, keep=keep)
             tensors[name] = tplan
         return cls(tensors=tensors, notes=base.notes)
+
+
+def _selected_kernels(
+    state_dict: Mapping[str, torch.Tensor], layers: Iterable[str] | None
+) -> set[str]:
+    """The conv kernels (4-D float tensors) a plan constrains: all, or those ``layers`` names
+    (tensor names, or module names without ``.weight``); an unknown name is refused."""
+    kernels = {name for name, t in state_dict.items() if t.dim() == 4 and t.dtype.is_floating_point}
+    if layers is None:
+        return kernels
+    wanted = set(layers)
+    unknown = {w for w in wanted if w not in kernels and f"{w}.weight" not in kernels}
+    if unknown:
+        raise SymcodecError(
+            f"no conv kernel named {sorted(unknown)[0]!r} in the model; kernels: "
+            f"{', '.join(sorted(kernels)) or '(none)'}"
+        )
+    return {k for k in kernels if k in wanted or k.removesuffix(".weight") in wanted}
+
+
+def _sent_in_full(name: str, symmetry: Symmetry, kernel: tuple[int, ...]) -> str | None:
+    """Why a selected kernel is sent in full instead of under ``symmetry`` (a plan note),
+    or None if the symmetry applies: not defined on the kernel shape, or no DoF left."""
+    if not symmetry.supports(kernel):
+        try:
+            symmetry.dof(kernel)
+            reason = ""
+        except SymcodecError as exc:
+            reason = str(exc)
+        return f"{name}: {reason}; sent in full"
+    if symmetry.dof(kernel) == 0:
+        return (
+            f"{name}: {symmetry.name} leaves no degrees of freedom on "
+            f"{kernel[0]}x{kernel[1]} kernels; sent in full"
+        )
+    return None
+
+
+def _tensor_plan(width: int, floating: bool, options: dict, **kwargs) -> TensorPlan:
+    """A tensor's plan at ``width`` bits with the shared ``options`` of
+    :meth:`TransmissionPlan.default`: the coder, step and dead zone apply to float tensors
+    only, and passthrough (float16 or 32 bits without a step) always takes ``fixed``."""
+    passthrough = options["step"] is None and (options["float16"] or width == 32)
+    return TensorPlan(
+        bits=width,
+        grid=options["grid"],
+        per_channel=options["per_channel"],
+        float16=options["float16"],
+        coder=options["coder"] if floating and not passthrough else "fixed",
+        step=options["step"] if floating else None,
+        dead_zone=options["dead_zone"] if floating else 0.0,
+        chunk_values=options["chunk_values"],
+        **kwargs,
+    )

@@ -304,12 +304,84 @@ def dequantize(
 
 
 def dequantize_levels(levels: np.ndarray, spec: QuantizerSpec) -> torch.Tensor:
-    """Step quantizer levels to float32 values ``level * S`` (exact: ``|level| <= 2**24``
-    and ``S`` is a float32, so the float32 product is the correctly rounded real product)."""
-    assert spec.step is not None
-    values = np.asarray(levels).astype(np.float32)
-    values *= np.float32(spec.step)
-    return torch.from_numpy(values)
+    """Step quantizer levels to float32 values ``level * S`` (see :class:`StepGrid`)."""
+    values = torch.from_numpy(np.asarray(levels).astype(np.float32))
+    return StepGrid.of(spec).values_(values)
+
+
+@dataclass(frozen=True)
+class StepGrid:
+    """The dequantization of a step quantizer: level ``l`` to ``l * S`` in float32 (exact:
+    ``|l| <= 2**24`` and ``S`` is a float32, so the float32 product is the correctly rounded
+    real product)."""
+
+    step: float
+
+    @classmethod
+    def of(cls, spec: QuantizerSpec) -> StepGrid:
+        """The grid of a ``step`` quantizer."""
+        assert spec.step is not None
+        return cls(spec.step)
+
+    def rows(self, channels: slice) -> StepGrid:
+        """The grid of a run of channels: the same step for all."""
+        return self
+
+    def values_(self, levels: torch.Tensor) -> torch.Tensor:
+        """Turn ``levels`` (float32, any shape) into values in place."""
+        return levels.mul_(self.step)
+
+
+@dataclass(frozen=True)
+class UniformGrid:
+    """The per-channel arithmetic of a uniform quantizer's dequantization, as float32
+    ``(channels, 1)`` tensors: ``minmax`` codes go to ``(code + 0.5) * step + lo``,
+    ``symmetric`` ones to ``(min(code, max_code) - half) * step``, in that order (the order of
+    :func:`level_table`, so every value equals the table's entry bit for bit)."""
+
+    spec: QuantizerSpec
+    lo: torch.Tensor
+    step: torch.Tensor
+
+    @classmethod
+    def of(cls, params: QuantizerParams, spec: QuantizerSpec) -> UniformGrid:
+        """The grid of ``params`` (one row per channel, or one for the tensor)."""
+        lo = torch.from_numpy(params.lo.astype(np.float32)).reshape(-1, 1)
+        hi = torch.from_numpy(params.hi.astype(np.float32)).reshape(-1, 1)
+        if spec.grid == "symmetric":
+            half = 2 ** (spec.bits - 1) - 1
+            return cls(spec, lo, (hi - lo) / (2 * half + 1))
+        return cls(spec, lo, (hi - lo) / 2**spec.bits)
+
+    def rows(self, channels: slice) -> UniformGrid:
+        """The grid of a run of channels (the whole grid if it has a single row)."""
+        if self.lo.shape[0] == 1:
+            return self
+        return UniformGrid(self.spec, self.lo[channels], self.step[channels])
+
+    def values_(self, codes: torch.Tensor) -> torch.Tensor:
+        """Turn ``codes`` (float32, one row per channel of this grid, or any shape for a
+        one-row grid) into values in place; out-of-range codes are clamped."""
+        spec = self.spec
+        lo, step = self.lo, self.step
+        if lo.shape[0] == 1:  # float32 scalars: the same float32 arithmetic, less overhead
+            lo, step = float(lo), float(step)
+        if spec.grid == "symmetric":
+            half = 2 ** (spec.bits - 1) - 1
+            return codes.clamp_(max=spec.max_code).sub_(half).mul_(step)
+        return codes.add_(0.5).mul_(step).add_(lo)
+
+
+def value_grid(
+    spec: QuantizerSpec, params: QuantizerParams | StepParams | None
+) -> UniformGrid | StepGrid:
+    """The dequantization of a ``uniform`` or ``step`` quantizer, applied in place to its
+    codes or levels held as float32 (what :func:`dequantize` does to a fresh tensor)."""
+    if spec.kind == "step":
+        return StepGrid.of(spec)
+    if spec.kind != "uniform" or not isinstance(params, QuantizerParams):
+        raise SymcodecError(f"a {spec.kind} quantizer has no codes to dequantize")
+    return UniformGrid.of(params, spec)
 
 
 def _dequantize_direct(
@@ -317,17 +389,36 @@ def _dequantize_direct(
 ) -> torch.Tensor:
     """Values of ``flat_codes`` (C order, ``channels`` equal rows): the operations of
     :func:`level_table` applied to each code, so the results are equal."""
-    lo = torch.from_numpy(params.lo.astype(np.float32)).reshape(-1, 1)
-    hi = torch.from_numpy(params.hi.astype(np.float32)).reshape(-1, 1)
     if not flat_codes.flags.writeable:
         flat_codes = flat_codes.copy()
     values = torch.from_numpy(flat_codes).to(torch.float32).reshape(channels, -1)
-    if spec.grid == "symmetric":
-        half = 2 ** (spec.bits - 1) - 1
-        step = (hi - lo) / (2 * half + 1)
-        return values.clamp_(max=spec.max_code).sub_(half).mul_(step)
-    step = (hi - lo) / 2**spec.bits
-    return values.add_(0.5).mul_(step).add_(lo)
+    return UniformGrid.of(params, spec).values_(values)
+
+
+def clamp_to_range(
+    values: torch.Tensor, spec: QuantizerSpec, params: QuantizerParams | StepParams
+) -> torch.Tensor:
+    """``values`` (shape of the values sent) clamped to the range of the quantizer that
+    produced them: ``[lo, hi]`` per tensor or per channel (dim 0) for a uniform quantizer,
+    ``[min_level * S, max_level * S]`` (in float32) for a step quantizer. What a receiver does
+    to analog values that noise pushed outside what the transmitter could have sent.
+
+    >>> spec = QuantizerSpec(kind="step", step=0.5)
+    >>> clamp_to_range(torch.tensor([-9.0, 0.2, 9.0]), spec, StepParams(-3, 4)).tolist()
+    [-1.5, 0.20000000298023224, 2.0]
+    """
+    if isinstance(params, StepParams):  # levels min_level .. max_level, times the step
+        step = spec.step
+        assert step is not None
+        low = float(np.float32(params.min_level * step))
+        high = float(np.float32(params.max_level * step))
+        return values.clamp(low, high)
+    lo = torch.from_numpy(params.lo.astype(np.float32))
+    hi = torch.from_numpy(params.hi.astype(np.float32))
+    if lo.numel() == 1:
+        return values.clamp(float(lo[0]), float(hi[0]))
+    shape = (-1,) + (1,) * (values.dim() - 1)
+    return torch.maximum(torch.minimum(values, hi.reshape(shape)), lo.reshape(shape))
 
 
 def level_table(params: QuantizerParams, spec: QuantizerSpec) -> np.ndarray:

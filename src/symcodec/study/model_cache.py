@@ -20,12 +20,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import __version__
-from ..codec import TransmissionPlan, pruning_mask
+from ..codec import TransmissionPlan
+from ..codec.format import pruning_mask
 from ..constrain import train_symmetric
 from ..io import load_state_dict, save_state_dict
 from ..models import build_model
 from ..training import TrainConfig, evaluate, seeded, train
+from ..version import __version__
 from .spec import StudySpec
 
 __all__ = ["model_cache_dir", "trained_model", "pruned_model"]

@@ -30,8 +30,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from .. import __version__
 from ..errors import SymcodecError
+from ..version import __version__
 from .context import StudyContext, prepare
 from .ray_executor import run_configs_ray
 from .resume import reusable_rows

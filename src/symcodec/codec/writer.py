@@ -1,0 +1,220 @@
+"""Writing a ``.symc`` stream: :func:`encode` a state dict under a transmission plan.
+
+Each tensor becomes a record (see :mod:`.records`) and a run of payload bytes: its values on
+the wire (:mod:`.wire`), quantized (:mod:`.quantize`), then packed at a fixed width
+(:mod:`.bitpack`) or entropy-coded in chunks (:mod:`.entropy`), behind the pruning positions
+of a ``pruned`` tensor. The encoder enforces the decoder's limits (:mod:`.limits`), so it
+never writes a stream that the decoder refuses.
+
+>>> import torch
+>>> from symcodec.codec import TransmissionPlan, decode
+>>> sd = {"conv.weight": torch.randn(4, 2, 3, 3), "conv.bias": torch.zeros(4)}
+>>> plan = TransmissionPlan.default(sd, symmetry="central", bits=32)
+>>> out = decode(encode(sd, plan))
+>>> from symcodec.symmetry import get_symmetry
+>>> torch.equal(out["conv.weight"], get_symmetry("central").project(sd["conv.weight"]))
+True
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..errors import SymcodecError
+from ..version import __version__
+from .bitpack import pack_codes
+from .entropy import MAX_ALPHABET, EntropyModel, encode_chunks, fit_model
+from .limits import MAX_DIMS, MAX_HEADER_BYTES, check_element_total, check_symmetry_limits
+from .plan import TensorPlan, TransmissionPlan
+from .pruning import Positions, encode_positions
+from .quantize import QuantizerParams, QuantizerSpec, StepParams, quantize
+from .records import (
+    DTYPE_NAMES,
+    FLAG_DEFLATE_HEADER,
+    FORMAT_VERSION,
+    MAGIC,
+    PREAMBLE,
+    PREAMBLE_BYTES,
+    RAW_NUMPY_DTYPES,
+    TensorRecord,
+    symbol_range,
+)
+from .wire import pruning_mask, transmitted_values
+
+
+def encode(
+    state_dict: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    metadata: Mapping[str, str] | None = None,
+    compress_header: bool = True,
+) -> bytes:
+    """Encode a state dict into a ``.symc`` stream following ``plan``.
+
+    The header (side information, counted in every figure) is stored DEFLATE-compressed
+    when ``compress_header`` is set and that makes it smaller. Deterministic: the same
+    tensors and plan give the same bytes.
+    """
+    records: list[TensorRecord] = []
+    chunks: list[bytes] = []
+    offset = 0
+    layouts: dict = {}
+    for name, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise SymcodecError(f"{name}: expected a tensor, got {type(tensor).__name__}")
+        record, data = _encode_tensor(name, tensor, plan[name], offset, layouts)
+        records.append(record)
+        chunks.append(data)
+        offset += len(data)
+    header = {
+        "format": "symc",
+        "producer": f"symcodec {__version__}",
+        "metadata": {str(k): str(v) for k, v in (metadata or {}).items()},
+        "tensors": [r.to_json() for r in records],
+    }
+    header_bytes = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()
+    if len(header_bytes) > MAX_HEADER_BYTES:
+        raise SymcodecError(f"header of {len(header_bytes)} bytes exceeds {MAX_HEADER_BYTES}")
+    _check_elements(records, stream_bytes=PREAMBLE_BYTES + len(header_bytes) + offset)
+    flags = 0
+    if compress_header:
+        packed = zlib.compress(header_bytes, 9)
+        if len(packed) < len(header_bytes):
+            header_bytes, flags = packed, FLAG_DEFLATE_HEADER
+    crc = zlib.crc32(header_bytes)
+    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
+    return b"".join([preamble, header_bytes, *chunks])
+
+
+def _encode_tensor(
+    name: str, tensor: torch.Tensor, tplan: TensorPlan, offset: int, layouts: dict
+) -> tuple[TensorRecord, bytes]:
+    """One tensor's record (its data at ``offset`` of the payload) and its data."""
+    dtype_name = _check_tensor(name, tensor, tplan, layouts)
+    spec = tplan.quantizer_for(tensor.dtype)
+    coder = tplan.coder_for(spec)
+    values, positions, positions_data = _sent_values(name, tensor, tplan)
+    spec, params, data, model, chunk_table = _code_values(
+        name, values, spec, coder, tplan.chunk_values, dtype_name
+    )
+    data = positions_data + data
+    record = TensorRecord(
+        name=name,
+        shape=tuple(int(s) for s in tensor.shape),
+        dtype=dtype_name,
+        symmetry=tplan.symmetry,
+        mode=tplan.mode,
+        coder=coder,
+        quantizer=spec,
+        params=params,
+        count=int(values.numel()),
+        offset=offset,
+        length=len(data),
+        crc32=zlib.crc32(data),
+        positions=positions,
+        model=model,
+        chunk_values=tplan.chunk_values if coder == "ans" else 0,
+        chunks=chunk_table,
+    )
+    return record, data
+
+
+def _check_tensor(name: str, tensor: torch.Tensor, tplan: TensorPlan, layouts: dict) -> str:
+    """Refuse a tensor the plan cannot send (dtype, dimensions, a kernel the symmetry does
+    not fit or that exceeds the limits); return its dtype's record name."""
+    dtype_name = DTYPE_NAMES.get(tensor.dtype)
+    if dtype_name is None:
+        raise SymcodecError(f"{name}: unsupported dtype {tensor.dtype}")
+    if tensor.dim() > MAX_DIMS:
+        raise SymcodecError(f"{name}: more than {MAX_DIMS} dimensions")
+    if tplan.mode != "full" and (tensor.dim() < 2 or not tensor.dtype.is_floating_point):
+        raise SymcodecError(
+            f"{name}: mode {tplan.mode!r} needs a float kernel tensor, "
+            f"got {dtype_name} of shape {tuple(tensor.shape)}"
+        )
+    if tplan.symmetry is not None:
+        kernel = tuple(tensor.shape[-2:])
+        if tensor.dim() >= 2:
+            check_symmetry_limits(tplan.symmetry, kernel, name, layouts)
+        if not tplan.symmetry.supports(kernel):
+            tplan.symmetry.dof(kernel)  # raises the precise error
+    return dtype_name
+
+
+def _sent_values(
+    name: str, tensor: torch.Tensor, tplan: TensorPlan
+) -> tuple[torch.Tensor, Positions | None, bytes]:
+    """The values the tensor sends and, in ``pruned`` mode, its positions and their bytes."""
+    if tplan.mode != "pruned":
+        return transmitted_values(tensor.cpu(), tplan), None, b""
+    if tplan.keep > tensor.numel():
+        raise SymcodecError(f"{name}: cannot keep {tplan.keep} of {tensor.numel()} values")
+    mask = pruning_mask(tensor.cpu(), tplan)
+    positions, positions_data = encode_positions(mask)
+    values = tensor.detach().cpu().reshape(-1)[mask.reshape(-1)]
+    return values, positions, positions_data
+
+
+def _code_values(
+    name: str,
+    values: torch.Tensor,
+    spec: QuantizerSpec,
+    coder: str,
+    chunk_values: int,
+    dtype_name: str,
+) -> tuple[
+    QuantizerSpec,
+    QuantizerParams | StepParams | None,
+    bytes,
+    EntropyModel | None,
+    tuple[tuple[int, int], ...],
+]:
+    """Quantize and code the values: the quantizer as the stream records it (a ``step``
+    quantizer gets the width of its level range), its parameters, the coded bytes, and for
+    ``ans`` the model and chunk table."""
+    try:
+        q = quantize(values, spec)
+    except SymcodecError as exc:
+        raise SymcodecError(f"{name}: {exc}") from None
+    if spec.kind == "step":
+        assert isinstance(q.params, StepParams)
+        spec = replace(spec, bits=q.params.width)
+    if coder == "ans":
+        first, n = symbol_range(spec, q.params)
+        if n > MAX_ALPHABET:
+            raise SymcodecError(
+                f"{name}: coder 'ans' takes at most {MAX_ALPHABET} levels, step "
+                f"{spec.step:g} gives {n} (use a larger step or coder 'fixed')"
+            )
+        symbols = q.codes.astype(np.int32)
+        if first:
+            symbols -= first
+        model, _ = fit_model(symbols, first, n)
+        pieces = encode_chunks(symbols, model, first, n, chunk_values)
+        chunk_table = tuple((len(p), zlib.crc32(p)) for p in pieces)
+        return spec, q.params, b"".join(pieces), model, chunk_table
+    if spec.kind == "uniform":
+        data = pack_codes(q.codes, spec.bits)
+    elif spec.kind == "step":
+        assert isinstance(q.params, StepParams)
+        data = pack_codes((q.codes - q.params.min_level).astype(np.uint32), spec.bits)
+    elif spec.kind == "raw":
+        data = q.codes.astype(RAW_NUMPY_DTYPES[dtype_name], copy=False).tobytes()
+    else:
+        data = q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
+    return spec, q.params, data, None, ()
+
+
+def _check_elements(records: list[TensorRecord], stream_bytes: int) -> None:
+    """The decoder's element allowance (:func:`~.limits.element_limit`), record by record."""
+    total = 0
+    for record in records:
+        total += record.numel
+        check_element_total(total, stream_bytes, record.name)
+        total += record.table_entries
+        check_element_total(total, stream_bytes, record.name, "quantizer")

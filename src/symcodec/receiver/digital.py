@@ -1,0 +1,125 @@
+"""The receiving end of a digital link: the payload bytes arrive with bit errors and
+erasures; the pruning positions travel protected, like the header (SPEC sections 4 and 6).
+
+Every tensor is decoded anyway (:func:`~symcodec.codec.format.decode_payload` with
+``strict=False``): a payload CRC mismatch is reported per tensor, ``fixed`` codes are clamped
+to the quantizer's range, ``ans`` chunks that fail their CRC are concealed with zeros, and
+values that touch an erased byte are set to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..channel import Channel, ChannelStats
+from ..codec.format import (
+    DecodedTensor,
+    Header,
+    codes_touching,
+    decode_payload,
+    record_payloads,
+)
+from .reception import ReceiverOptions, TensorReception
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+def receive_digital(
+    header: Header, payload: np.ndarray, channel: Channel, rng: torch.Generator
+) -> tuple[np.ndarray, ChannelStats]:
+    """Send ``payload`` (the stream's bytes after its header) through ``channel``: the bytes
+    as received, the pruning positions restored, and the channel's stats."""
+    received, stats = channel.transmit_bits(payload, rng=rng)
+    return _restore_protected(header, payload, received), stats
+
+
+def decode_received(
+    header: Header,
+    sent: np.ndarray,
+    received: np.ndarray,
+    stats: ChannelStats,
+    options: ReceiverOptions,
+) -> tuple[list[DecodedTensor], list[TensorReception]]:
+    """Every tensor as decoded from the ``received`` payload (erased values set to zero) and
+    what happened to it on the link."""
+    decoded = decode_payload(header, received, strict=options.strict)
+    erased = _erased(header, stats)
+    rows = _receptions(header, sent, received, decoded, erased)
+    decoded = [_conceal(item, lost) for item, lost in zip(decoded, erased, strict=True)]
+    return decoded, rows
+
+
+def _restore_protected(header: Header, sent: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """Pruning positions travel protected, like the header: undo what the channel did to
+    them (their bits are counted in the payload all the same; SPEC section 6)."""
+    if not any(r.positions_length for r in header.records):
+        return received
+    received = np.array(received, copy=True)
+    pairs = zip(record_payloads(header, sent), record_payloads(header, received), strict=True)
+    for (record, sent_data), (_, received_data) in pairs:
+        n = record.positions_length
+        received_data[:n] = sent_data[:n]  # a view: writes into ``received``
+    return received
+
+
+def _receptions(
+    header: Header,
+    sent: np.ndarray,
+    received: np.ndarray,
+    decoded: list[DecodedTensor],
+    erased: list[np.ndarray],
+) -> list[TensorReception]:
+    """What happened to every tensor on a digital link: bit errors (counted in the tensors
+    whose CRC failed), erased values, lost ``ans`` chunks."""
+    rows = []
+    pairs = zip(record_payloads(header, sent), record_payloads(header, received), strict=True)
+    for item, lost, ((record, sent_data), (_, received_data)) in zip(
+        decoded, erased, pairs, strict=True
+    ):
+        errors = 0
+        if not item.crc_ok:
+            errors = int(_POPCOUNT[np.bitwise_xor(sent_data, received_data)].sum())
+        rows.append(
+            TensorReception(
+                name=record.name,
+                mode=record.mode,
+                values_sent=record.count,
+                payload_bits=record.payload_bits,
+                mask_bits=record.mask_bits,
+                bit_errors=errors,
+                crc_ok=item.crc_ok,
+                erased_values=int(lost.sum()),
+                coder=record.coder,
+                chunks=len(record.chunks),
+                lost_chunks=item.lost_chunks,
+                concealed_values=item.concealed_values,
+            )
+        )
+    return rows
+
+
+def _erased(header: Header, stats: ChannelStats) -> list[np.ndarray]:
+    """For every record, which of its values touch a byte the channel erased (a flag per
+    value of a ``fixed`` record; empty for the others, and when nothing was erased)."""
+    if stats.erased_mask is None:
+        return [np.zeros(0, dtype=bool) for _ in header.records]
+    out = []
+    for record, erased_bytes in record_payloads(header, stats.erased_mask):
+        if record.coder != "fixed":
+            out.append(np.zeros(0, dtype=bool))
+            continue
+        value_bytes = erased_bytes[record.positions_length :]
+        out.append(codes_touching(value_bytes, record.count, record.quantizer.bits))
+    return out
+
+
+def _conceal(item: DecodedTensor, erased: np.ndarray) -> DecodedTensor:
+    """The record with its ``erased`` values set to zero."""
+    if not erased.any():
+        return item
+    flat = item.values.reshape(-1).clone()
+    flat[torch.from_numpy(erased)] = 0
+    return replace(item, values=flat.reshape(item.values.shape))
