@@ -405,8 +405,10 @@ def test_table_columns_and_pruning_oracle():
     ]
     body = [line for line in text.splitlines() if line.startswith("| symmetric")]
     assert "98.00 ± 2.48" in body[0] and "| 240.0 |" in body[0]
+    assert "| 98.00 ± 2.48 | 98.00 | 0 |" in body[0]  # mean, median, outage (%)
     pruned = next(line for line in text.splitlines() if line.startswith("| pruned"))
     assert "300.0 (oracle 240.0)" in pruned
+    assert "| 50.00 ± 24.84 | 50.00 | 100 |" in pruned  # every trial below 98.4 - 5
     assert "50.00 ± 24.84" in pruned
     for fragment in ("mnist", "lenet", "1 Mbit/s", "90.0%", "bounded", "per value", "2025"):
         assert fragment in text
@@ -414,6 +416,22 @@ def test_table_columns_and_pruning_oracle():
     other = dict(META, link_rate_bps=250_000)
     del other["link_rate"]
     assert "250 kbit/s" in R.table_markdown(R.summarize(rows), other)
+
+
+def test_table_protect_column_and_legacy_note():
+    old = R.summarize(trials([90.0, 92.0, 97.0]))
+    assert old[0]["outage_pct"] == pytest.approx(200 / 3)
+    assert old[0]["acc_rx_median"] == 92.0 and old[0]["train_seeds"] == 1
+    text = R.table_markdown(old, {})
+    assert "| Protect |" not in text
+    pairing_columns = dict(train_seed=0, noise_seed=5, channel_uses=30_000)
+    new = trials([90.0], protect="none", **pairing_columns)
+    new += trials([91.0], protect="side", **pairing_columns)
+    text_new = R.table_markdown(R.summarize(new), {})
+    if "train_seed" not in R.RESULT_COLUMNS:  # rows of an older schema: the defaults are named
+        assert "Note: These results predate the columns" in text
+    assert "predate" not in text_new
+    assert "| Protect |" in text_new and "| side |" in text_new
 
 
 def test_table_channel_column_names():

@@ -153,6 +153,8 @@ def claim3_projection_denoises(rows: Sequence[Mapping]) -> Claim:
         groups.setdefault(key, []).append(r)
     tested, texts = [], []
     for members in groups.values():
+        if {r["mode"] for r in members} != {"full", "full-project"}:
+            continue
         kind, result = _shift_of_group(members)
         if kind == "tested":
             comparison, text = result
@@ -161,6 +163,7 @@ def claim3_projection_denoises(rows: Sequence[Mapping]) -> Claim:
         else:
             texts.append(result)
     if not tested:
+        texts = texts or ["no symmetry has both `full` and `full-project` in an SNR sweep"]
         return decided_claim(3, "not tested", "; ".join(texts) + ".")
     positive = sum(c.a_ahead for c in tested)
     holds = positive > len(tested) / 2

@@ -72,6 +72,12 @@ def _by_setting(rows: Sequence[Mapping], *extra: str) -> dict[tuple, list[Mappin
     return groups
 
 
+def _ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """Mean over mean (nan when either is missing or the denominator is 0)."""
+    top, bottom = mean_skipping_nan(numerators), mean_skipping_nan(denominators)
+    return top / bottom if is_finite(top) and is_finite(bottom) and bottom != 0 else math.nan
+
+
 def _shown(items: Sequence[str], limit: int = 6) -> str:
     return "; ".join(items[:limit]) + (
         f"; ... ({len(items) - limit} more)" if len(items) > limit else ""
@@ -160,9 +166,7 @@ def claim2_beats_pruning(rows: Sequence[Mapping]) -> Claim:
         theirs = pruned.get(key)
         if not theirs:
             continue
-        ratio = mean_skipping_nan(resource(r) for r in theirs) / mean_skipping_nan(
-            resource(r) for r in mine
-        )
+        ratio = _ratio([resource(r) for r in theirs], [resource(r) for r in mine])
         if is_finite(ratio) and ratio < 1 - EQUAL_RESOURCE_TOLERANCE:
             skipped.append(f"{mine[0]['symmetry']} {setting_text(mine[0])} (ratio {ratio:.3f})")
             continue
@@ -229,9 +233,10 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
             ahead += c.a_ahead
             behind += c.b_ahead
             even += not (c.a_ahead or c.b_ahead)
-            ratio = mean_skipping_nan(
-                r.get("payload_bits", math.nan) for r in theirs
-            ) / mean_skipping_nan(r.get("payload_bits", math.nan) for r in mine)
+            ratio = _ratio(
+                [r.get("payload_bits", math.nan) for r in theirs],
+                [r.get("payload_bits", math.nan) for r in mine],
+            )
             if is_finite(ratio):
                 payload.append(ratio)
         if ahead + behind + even == 0:
