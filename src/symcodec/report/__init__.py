@@ -4,6 +4,11 @@ Where things are:
 
 - results.csv, one row per trial, is :mod:`symcodec.study.rows` (re-exported here).
 - :mod:`.confidence`: 95% confidence intervals without scipy (:func:`mean_ci95`).
+- :mod:`.trial_fields`: the pairing columns of a row (training seed, noise seed, protection,
+  channel uses), with the defaults for older results.
+- :mod:`.rank_tests`: sign test and Wilcoxon signed-rank test (exact / normal).
+- :mod:`.paired`: paired comparisons of two methods (:func:`compare_paired`): mean difference
+  with a two-level bootstrap CI, median, p-values, outage.
 - :mod:`.summary`: :func:`summarize`, trials averaged into one row per setting.
 - :mod:`.format`: how numbers and channel settings are written.
 - :mod:`.tables`: the SPEC section 7 table (:func:`table_markdown`, :func:`write_table`).
@@ -11,7 +16,8 @@ Where things are:
 - :mod:`.figures`: accuracy vs SNR, accuracy vs bits, payload.
 - :mod:`.filters_figure`: :func:`plot_filters`, a model's first conv filters.
 - :mod:`.claims`: the SPEC section 8 claims (:class:`Claim`, :func:`write_claims`).
-- :mod:`.claim_rules`: deciding each claim from the data (:func:`evaluate_claims`).
+- :mod:`.claim_rules`: deciding each claim from the trial rows (:func:`evaluate_claims`);
+  :mod:`.claim_curves` holds claims 3 and 5 (SNR shift, gain against d_S).
 - :mod:`.ablation`: ``symcodec ablate``'s outputs (:func:`write_ablation`).
 
 Every file is written atomically (temporary file, then rename). matplotlib is imported only
@@ -31,6 +37,7 @@ from .claims import CLAIM_RULES, CLAIM_STATEMENTS, VERDICTS, Claim, claims_markd
 from .confidence import mean_ci95, t_critical_975
 from .figures import plot_accuracy_vs_bits, plot_accuracy_vs_snr, plot_payload
 from .filters_figure import plot_filters
+from .paired import PairedComparison, compare_paired
 from .plot_style import save_figure
 from .summary import METHOD_ORDER, MODE_ORDER, summarize
 from .tables import table_markdown, write_table
@@ -45,8 +52,10 @@ __all__ = [
     "RESULT_COLUMNS",
     "VERDICTS",
     "Claim",
+    "PairedComparison",
     "append_results_csv",
     "claims_markdown",
+    "compare_paired",
     "evaluate_claims",
     "mean_ci95",
     "plot_accuracy_vs_bits",

@@ -111,7 +111,7 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
             f"| {tx_alpha:g} | {ref['distance']:.3f} | {ref['acc_tx']:.2f} | "
             f"{m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} |"
         )
-    claim = claim5_projection_near_subspace({"ablation": rows})
+    claim = claim5_projection_near_subspace({"ablation": rows, "acc_ref": acc_ref})
     lines += ["", f"**Claim 5: {claim.verdict}.** {claim.evidence}", ""]
     return "\n".join(lines)
 

@@ -1,269 +1,213 @@
-"""Deciding the SPEC section 8 claims from a study's summary: one function per claim and
+"""Deciding the SPEC section 8 claims from a study's trial rows: one function per claim and
 :func:`evaluate_claims`, which applies all five. Each rule is stated in
-:data:`~symcodec.report.claims.CLAIM_RULES`."""
+:data:`~symcodec.report.claims.CLAIM_RULES`; claims 3 and 5 (curves and distances) are
+in :mod:`symcodec.report.claim_curves`.
+
+Comparisons are paired (:mod:`symcodec.report.paired`): rows of two methods at one setting
+are matched by training seed and noise seed (or trial), and a method is *ahead beyond the
+CI* when the 95% CI of the mean paired difference excludes 0 on its side.
+"""
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 
-from ..errors import SymcodecError
-from ..symmetry import get_symmetry
+from .claim_curves import (
+    KERNEL_SIZE,
+    claim3_projection_denoises,
+    claim5_projection_near_subspace,
+    dof_per_kernel,
+)
 from .claims import Claim, decided_claim
-from .confidence import mean_ci95, mean_skipping_nan
+from .confidence import mean_skipping_nan
 from .format import format_channel_setting, is_finite
+from .paired import PairedComparison, compare_paired
 from .summary import conv_share, distinct_values, grouping_key
+from .trial_fields import channel_uses, legacy_note, protect
+
+KERNEL_CUT_THRESHOLD_PCT = 25.0
+"""Claim 1 holds when central-skew's kernel payload reduction is at least this (%)."""
+
+MIN_PAIRS = 2
+"""A comparison needs this many paired trials (below it there is no CI)."""
+
+_SETTING_KEYS = ("bits", "channel", "channel_param", "channel_value", "energy")
 
 
-def _tolerance(a: Mapping, b: Mapping, column: str = "acc_rx") -> float:
-    halves = [r.get(f"{column}_ci", math.nan) for r in (a, b)]
-    return max([float(h) for h in halves if is_finite(h)], default=0.0)
+def setting_key(row: Mapping, *extra: str) -> tuple:
+    """What makes two rows the same setting: bits, channel and its value, energy convention
+    and protection (plus the ``extra`` columns first)."""
+    keys = (*extra, *_SETTING_KEYS)
+    return (*(grouping_key(row[k]) for k in keys), protect(row))
 
 
-def _main_rows(summary: Sequence[Mapping]) -> list[Mapping]:
+def setting_text(row: Mapping) -> str:
+    """A setting in words, e.g. ``8 bits, awgn SNR 10 dB``."""
+    if row["channel"] == "ideal" or not is_finite(row["channel_value"]):
+        where = "ideal"
+    else:
+        where = f"{row['channel']} {format_channel_setting(row, single_param=False)}"
+    extra = "" if protect(row) == "none" else f", protect {protect(row)}"
+    return f"{row['bits']} bits, {where}{extra}"
+
+
+def _main_rows(rows: Sequence[Mapping]) -> list[Mapping]:
     """Rows at full projection strength (alpha = 1) when the run has any; the alpha sweep is
     the ablation's business."""
-    symmetric = [r for r in summary if r["method"] == "symmetric"]
+    symmetric = [r for r in rows if r["method"] == "symmetric"]
     if any(is_finite(r["alpha"]) and float(r["alpha"]) == 1.0 for r in symmetric):
         return [
             r
-            for r in summary
+            for r in rows
             if r["method"] != "symmetric" or (is_finite(r["alpha"]) and float(r["alpha"]) == 1.0)
         ]
-    return list(summary)
+    return list(rows)
 
 
-def _setting(row: Mapping, *extra: str) -> tuple:
-    keys = (*extra, "bits", "channel", "channel_param", "channel_value", "energy")
-    return tuple(grouping_key(row[k]) for k in keys)
+def _by_setting(rows: Sequence[Mapping], *extra: str) -> dict[tuple, list[Mapping]]:
+    groups: dict[tuple, list[Mapping]] = {}
+    for r in rows:
+        groups.setdefault(setting_key(r, *extra), []).append(r)
+    return groups
 
 
-def _setting_text(row: Mapping) -> str:
-    channel = row["channel"]
-    if channel == "ideal" or not is_finite(row["channel_value"]):
-        where = "ideal"
-    else:
-        where = f"{channel} {format_channel_setting(row, single_param=False)}"
-    return f"{row['bits']} bits, {where}"
+def _ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """Mean over mean (nan when either is missing or the denominator is 0)."""
+    top, bottom = mean_skipping_nan(numerators), mean_skipping_nan(denominators)
+    return top / bottom if is_finite(top) and is_finite(bottom) and bottom != 0 else math.nan
 
 
-def _dof_per_kernel(symmetry: str, k: int = 3) -> int | None:
-    """Degrees of freedom of a ``k`` x ``k`` kernel (:meth:`Symmetry.dof`); None if unknown."""
-    try:
-        return get_symmetry(symmetry).dof(k)
-    except (SymcodecError, ValueError):
-        return None
+def _shown(items: Sequence[str], limit: int = 6) -> str:
+    return "; ".join(items[:limit]) + (
+        f"; ... ({len(items) - limit} more)" if len(items) > limit else ""
+    )
 
 
-def claim1_payload_reduction(
-    rows: Sequence[Mapping], summary: Sequence[Mapping], meta: Mapping
-) -> Claim:
-    """Claim 1: DoF transmission cuts the payload by at least 25% at every bit width."""
+# --- claim 1 ---------------------------------------------------------------------------------
+
+
+def claim1_payload_reduction(rows: Sequence[Mapping], meta: Mapping) -> Claim:
+    """Claim 1: the kernel payload reduction of central-skew `dof` (1 - DoF/k^2) is at
+    least :data:`KERNEL_CUT_THRESHOLD_PCT`; the whole-model reduction is reported beside it
+    with the conv-share bound (whole-model cut <= conv share x kernel cut)."""
     dof = [r for r in rows if r["method"] == "symmetric" and r["mode"] == "dof"]
-    if not dof:
-        return decided_claim(1, "not tested", "no symmetric `dof` rows in this run.")
-    present = distinct_values(dof, "symmetry")
-    checked = ["central-skew"] if "central-skew" in present else present
-    share = conv_share(summary, meta)
-    parts, ok, any_value = [], True, False
-    for symmetry in checked:
-        mine = [r for r in dof if r["symmetry"] == symmetry]
-        per_bits = []
-        for b in sorted({int(r["bits"]) for r in mine}):
-            value = mean_skipping_nan(
-                r["payload_reduction_pct"] for r in mine if int(r["bits"]) == b
-            )
-            if is_finite(value):
-                any_value = True
-                ok = ok and value >= 25.0
-                per_bits.append(f"{b} bits {value:.1f}%")
-            else:
-                per_bits.append(f"{b} bits n/a")
-        text = f"{symmetry} (dof): payload reduction {', '.join(per_bits)}"
-        d = _dof_per_kernel(symmetry)
-        if d is not None:
-            text += f"; per 3x3 kernel {d}/9 values sent ({100 * (1 - d / 9):.1f}% fewer)"
-            if is_finite(share):
-                text += (
-                    f"; with conv share {100 * share:.1f}% the reduction is at most "
-                    f"{100 * share * (1 - d / 9):.1f}%"
-                )
-        parts.append(text)
-    if is_finite(share):
-        parts.append(
-            f"conv kernels hold {100 * share:.1f}% of the parameters, which bounds any DoF "
-            "codec's payload reduction"
+    central = [r for r in dof if r["symmetry"] == "central-skew"]
+    if not central:
+        return decided_claim(1, "not tested", "no central-skew `dof` rows in this run.")
+    d = dof_per_kernel("central-skew")
+    k2 = KERNEL_SIZE**2
+    kernel_cut = 100 * (1 - d / k2)
+    share = conv_share(rows, meta)
+    parts = [
+        f"central-skew {KERNEL_SIZE}x{KERNEL_SIZE}: {d}/{k2} values per kernel, kernel payload "
+        f"reduction {kernel_cut:.1f}% (threshold {KERNEL_CUT_THRESHOLD_PCT:.0f}%)"
+    ]
+    whole = []
+    above_bound = []
+    for b in sorted({int(r["bits"]) for r in central}):
+        value = mean_skipping_nan(
+            r.get("payload_reduction_pct", math.nan) for r in central if int(r["bits"]) == b
         )
+        whole.append(f"{b} bits {value:.1f}%" if is_finite(value) else f"{b} bits n/a")
+        if is_finite(value) and is_finite(share) and value > share * kernel_cut + 0.05:
+            above_bound.append(f"{b} bits")
+    parts.append("whole-model payload reduction " + ", ".join(whole))
+    if is_finite(share):
+        bound = share * kernel_cut
+        parts.append(
+            f"conv kernels hold {100 * share:.1f}% of the parameters, so the whole-model cut is "
+            f"at most {100 * share:.1f}% x {kernel_cut:.1f}% = {bound:.1f}%"
+        )
+        if above_bound:
+            parts.append(
+                "the measured whole-model cut exceeds that bound at "
+                + ", ".join(above_bound)
+                + " (the payload or the conv share is miscounted)"
+            )
     else:
-        parts.append("conv share unknown (not in meta or rows)")
-    if not any_value:
-        return decided_claim(1, "not tested", "; ".join(parts) + ". No payload reduction figures.")
-    verdict = "holds" if ok else "does not hold"
-    return decided_claim(1, verdict, "; ".join(parts) + ". Threshold: 25% at every bit width.")
+        parts.append("conv share unknown (not in meta or rows), so no whole-model bound")
+    others = []
+    for symmetry in distinct_values(dof, "symmetry"):
+        sd = dof_per_kernel(symmetry)
+        if symmetry != "central-skew" and sd is not None:
+            others.append(f"{symmetry} {sd}/{k2} ({100 * (1 - sd / k2):.1f}%)")
+    if others:
+        parts.append("other symmetries' kernel cuts: " + ", ".join(others))
+    verdict = "holds" if kernel_cut >= KERNEL_CUT_THRESHOLD_PCT else "does not hold"
+    return decided_claim(1, verdict, "; ".join(parts) + ".")
+
+
+# --- claim 2 ---------------------------------------------------------------------------------
+
+
+def resource(row: Mapping) -> float:
+    """What a transmission costs on its link: channel uses on analog links (``snr_db`` or
+    ideal), payload bits (mask included) on digital ones."""
+    if row["channel_param"] in ("snr_db", "") or row["channel"] == "ideal":
+        return channel_uses(row)
+    return float(row.get("payload_bits", math.nan))
+
+
+EQUAL_RESOURCE_TOLERANCE = 0.01
+"""Claim 2 compares a setting when pruning had at least (1 - this) x dof's resources."""
 
 
 def claim2_beats_pruning(rows: Sequence[Mapping]) -> Claim:
-    """Claim 2: symmetric `dof` beats pruning at equal settings in at least 75% of pairs."""
-    pruned = [r for r in rows if r["method"] == "pruned"]
-    by_setting = {_setting(r, "symmetry"): r for r in pruned}
-    pairs = []
-    for r in rows:
-        if r["method"] == "symmetric" and r["mode"] == "dof":
-            other = by_setting.get(_setting(r, "symmetry"))
-            if other is not None and is_finite(r["acc_rx"]) and is_finite(other["acc_rx"]):
-                pairs.append((r, other))
-    collapsed = [
-        r
-        for r in pruned
-        if is_finite(r["acc_rx"]) and is_finite(r["acc_ref"]) and r["acc_rx"] < 0.5 * r["acc_ref"]
-    ]
-    collapse_text = (
-        f"{len(collapsed)} of {len(pruned)} pruned settings collapse (Acc Rx below half of the "
-        "unconstrained float accuracy)"
+    """Claim 2: symmetric `dof` is ahead of the pruned baseline beyond the paired CI at a
+    majority of the settings compared (pruning given no fewer channel uses)."""
+    dof = _by_setting(
+        [r for r in rows if r["method"] == "symmetric" and r["mode"] == "dof"], "symmetry"
     )
-    if not pairs:
+    pruned = _by_setting([r for r in rows if r["method"] == "pruned"], "symmetry")
+    compared: list[tuple[Mapping, PairedComparison, float]] = []
+    skipped = []
+    for key, mine in dof.items():
+        theirs = pruned.get(key)
+        if not theirs:
+            continue
+        ratio = _ratio([resource(r) for r in theirs], [resource(r) for r in mine])
+        if is_finite(ratio) and ratio < 1 - EQUAL_RESOURCE_TOLERANCE:
+            skipped.append(f"{mine[0]['symmetry']} {setting_text(mine[0])} (ratio {ratio:.3f})")
+            continue
+        comparison = compare_paired(mine, theirs)
+        if comparison.n_pairs >= MIN_PAIRS:
+            compared.append((mine[0], comparison, ratio))
+    if not compared:
         return decided_claim(
             2,
             "not tested",
-            "no symmetric `dof` row has a `pruned` row at the same symmetry, bits and channel "
-            f"setting; {collapse_text}.",
+            f"no symmetric `dof` setting has {MIN_PAIRS} or more `pruned` trials paired with it "
+            "at the same symmetry, bits, channel setting, energy and protection"
+            + (f"; pruning had fewer resources at {_shown(skipped)}" if skipped else "")
+            + ".",
         )
-    gaps = [s["acc_rx"] - p["acc_rx"] for s, p in pairs]
-    wins = [g > 0 and g >= _tolerance(s, p) for g, (s, p) in zip(gaps, pairs, strict=True)]
-    fraction = sum(wins) / len(pairs)
-    ratios = [
-        p["payload_bits"] / s["payload_bits"]
-        for s, p in pairs
-        if is_finite(p["payload_bits"]) and is_finite(s["payload_bits"]) and s["payload_bits"] > 0
-    ]
-    lost = [
-        _setting_text(s) + f" ({s['symmetry']}: {g:+.2f} pp)"
-        for g, w, (s, _) in zip(gaps, wins, pairs, strict=True)
-        if not w
+    wins = [c for _, c, _ in compared if c.a_ahead]
+    losses = [c for _, c, _ in compared if c.b_ahead]
+    holds = len(wins) > len(compared) / 2
+    lines = [
+        f"{r['symmetry']} {setting_text(r)}: dof - pruned {c.text()}; outage dof "
+        f"{100 * c.outage_a:.0f}%, pruned {100 * c.outage_b:.0f}%; pruned/dof resources "
+        f"{ratio:.3f}"
+        for r, c, ratio in compared
     ]
     evidence = (
-        f"symmetric dof beats pruning beyond the CI in {sum(wins)} of {len(pairs)} paired "
-        f"settings ({100 * fraction:.0f}%; threshold 75%); median gap "
-        f"{statistics.median(gaps):+.2f} pp (range {min(gaps):+.2f} to {max(gaps):+.2f}); "
-        f"{collapse_text}"
+        f"dof ahead beyond the paired CI at {len(wins)} of {len(compared)} settings, pruning "
+        f"ahead at {len(losses)} (majority needed: more than {len(compared) / 2:g}). "
+        + _shown(lines, 8)
     )
-    if ratios:
-        evidence += (
-            f"; pruned payload / symmetric payload: median {statistics.median(ratios):.3f} "
-            "(mask bits included)"
-        )
-    if lost:
-        shown = "; ".join(lost[:6]) + ("; ..." if len(lost) > 6 else "")
-        evidence += f". Not won: {shown}"
-    return decided_claim(2, "holds" if fraction >= 0.75 else "does not hold", evidence + ".")
+    if skipped:
+        evidence += ". Not compared (pruning had fewer resources): " + _shown(skipped)
+    return decided_claim(2, "holds" if holds else "does not hold", evidence + ".")
 
 
-def _snr_to_reach(points: Sequence[tuple[float, float]], target: float) -> tuple[float | None, str]:
-    """SNR at which a curve reaches ``target`` and stays there, by linear interpolation."""
-    points = sorted(points)
-    if not points or points[-1][1] < target:
-        return None, "does not reach it in the sweep"
-    i = len(points) - 1
-    while i > 0 and points[i - 1][1] >= target:
-        i -= 1
-    if i == 0:
-        return None, f"is above it already at {points[0][0]:g} dB"
-    (x0, y0), (x1, y1) = points[i - 1], points[i]
-    return x0 + (target - y0) * (x1 - x0) / (y1 - y0), ""
-
-
-def _snr_gaps(full: Sequence[Mapping], projected: Sequence[Mapping]) -> list[str]:
-    """Per (symmetry, bits, energy): the SNR that `full` and `full-project` each need to reach
-    the unconstrained float accuracy - 1 pp, their gap and the bound 10 log10(k^2/DoF)."""
-    curves: dict[tuple, dict[str, list[Mapping]]] = {}
-    for r in [*full, *projected]:
-        key = (r["symmetry"], int(r["bits"]), r["energy"])
-        curves.setdefault(key, {"full": [], "full-project": []})[r["mode"]].append(r)
-    gaps = []
-    for (symmetry, b, energy), modes in curves.items():
-        if not modes["full"] or not modes["full-project"]:
-            continue
-        ref = mean_skipping_nan(r["acc_ref"] for r in modes["full"] + modes["full-project"])
-        if not is_finite(ref):
-            continue
-        target = ref - 1.0
-        need = {}
-        notes = {}
-        for mode, members in modes.items():
-            pts = [
-                (float(r["channel_value"]), r["acc_rx"])
-                for r in members
-                if is_finite(r["channel_value"]) and is_finite(r["acc_rx"])
-            ]
-            need[mode], notes[mode] = _snr_to_reach(pts, target)
-        d = _dof_per_kernel(symmetry)
-        bound = f"{10 * math.log10(9 / d):.2f} dB" if d else "n/a"
-        head = f"{symmetry}, {b} bits, {energy}: target {target:.2f}%"
-        if need["full"] is not None and need["full-project"] is not None:
-            gap = need["full"] - need["full-project"]
-            gaps.append(
-                f"{head}: full needs {need['full']:.2f} dB, full-project "
-                f"{need['full-project']:.2f} dB, gap {gap:+.2f} dB (bound {bound})"
-            )
-        else:
-            said = [
-                f"{m} {notes[m]}" if need[m] is None else f"{m} needs {need[m]:.2f} dB"
-                for m in ("full", "full-project")
-            ]
-            gaps.append(f"{head}: {', '.join(said)}; no gap estimate (bound {bound})")
-    return gaps
-
-
-def claim3_projection_denoises(rows: Sequence[Mapping]) -> Claim:
-    """Claim 3: under AWGN, `full-project` is never worse than `full` beyond the CI and
-    better at one SNR or more (with the SNR each needs for the target accuracy)."""
-    awgn = [r for r in rows if r["method"] == "symmetric" and r["channel"] == "awgn"]
-    full = [r for r in awgn if r["mode"] == "full"]
-    projected = [r for r in awgn if r["mode"] == "full-project"]
-    if not full or not projected:
-        missing = "`full`" if not full else "`full-project`"
-        return decided_claim(3, "not tested", f"no {missing} rows under awgn in this run.")
-    by_setting = {_setting(r, "symmetry"): r for r in full}
-    pairs = [
-        (p, by_setting[_setting(p, "symmetry")])
-        for p in projected
-        if _setting(p, "symmetry") in by_setting
-        and is_finite(p["acc_rx"])
-        and is_finite(by_setting[_setting(p, "symmetry")]["acc_rx"])
-    ]
-    if not pairs:
-        return decided_claim(
-            3, "not tested", "no `full-project` and `full` rows at the same setting."
-        )
-    diffs = [p["acc_rx"] - f["acc_rx"] for p, f in pairs]
-    tolerances = [_tolerance(p, f) for p, f in pairs]
-    worse = [(p, d) for (p, _), d, t in zip(pairs, diffs, tolerances, strict=True) if d < -t]
-    better = sum(1 for d, t in zip(diffs, tolerances, strict=True) if d > t and d > 0)
-    evidence = (
-        f"{len(pairs)} paired AWGN settings: full-project better beyond the CI at {better}, "
-        f"worse beyond the CI at {len(worse)}; median difference "
-        f"{statistics.median(diffs):+.2f} pp (range {min(diffs):+.2f} to {max(diffs):+.2f})"
-    )
-    if worse:
-        evidence += ". Worse at: " + "; ".join(
-            f"{p['symmetry']} {_setting_text(p)} ({d:+.2f} pp)" for p, d in worse[:6]
-        )
-    gaps = _snr_gaps(full, projected)
-    if gaps:
-        evidence += ". SNR for the target accuracy: " + "; ".join(gaps)
-    holds = not worse and better > 0
-    return decided_claim(3, "holds" if holds else "does not hold", evidence + ".")
+# --- claim 4 ---------------------------------------------------------------------------------
 
 
 def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
-    """Claim 4: no other symmetry dominates central-skew (payload and accuracy) at 75% of the
-    settings or more."""
-    dof = [
-        r
-        for r in rows
-        if r["method"] == "symmetric" and r["mode"] == "dof" and is_finite(r["acc_rx"])
-    ]
+    """Claim 4: no other symmetry is ahead of central-skew beyond the paired CI (`dof`, same
+    bits and channel setting) at more settings than it is behind."""
+    dof = [r for r in rows if r["method"] == "symmetric" and r["mode"] == "dof"]
     symmetries = distinct_values(dof, "symmetry")
     if "central-skew" not in symmetries:
         return decided_claim(4, "not tested", "no central-skew `dof` rows in this run.")
@@ -271,106 +215,102 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
         return decided_claim(
             4, "not tested", "only one symmetry in `dof` mode; nothing to compare."
         )
-    settings: dict[tuple, list[Mapping]] = {}
-    for r in dof:
-        settings.setdefault(_setting(r), []).append(r)
-    compared, dominated, best = 0, [], 0
-    for members in settings.values():
-        mine = [r for r in members if r["symmetry"] == "central-skew"]
-        others = [r for r in members if r["symmetry"] != "central-skew"]
-        if not mine or not others:
+    groups = _by_setting(dof, "symmetry")
+    parts, failing, compared_any = [], [], False
+    for symmetry in symmetries:
+        if symmetry == "central-skew":
             continue
-        cs = mine[0]
-        compared += 1
-        if cs["acc_rx"] >= max(o["acc_rx"] for o in others):
-            best += 1
-        by = []
-        for o in others:
-            no_larger = o["payload_bits"] <= cs["payload_bits"]
-            no_lower = o["acc_rx"] >= cs["acc_rx"]
-            strictly = o["payload_bits"] < cs["payload_bits"] or o["acc_rx"] - cs[
-                "acc_rx"
-            ] > _tolerance(o, cs)
-            if no_larger and no_lower and strictly:
-                by.append(
-                    f"{o['symmetry']} ({o['payload_bits'] / 1000:.1f} vs "
-                    f"{cs['payload_bits'] / 1000:.1f} kbits, {o['acc_rx']:.2f} vs "
-                    f"{cs['acc_rx']:.2f}%)"
-                )
-        if by:
-            dominated.append(f"{_setting_text(cs)}: by {', '.join(by)}")
-    if not compared:
-        return decided_claim(4, "not tested", "no setting has central-skew and another symmetry.")
-    fraction = (compared - len(dominated)) / compared
-    evidence = (
-        f"symmetries compared: {', '.join(symmetries)}; central-skew is not dominated in "
-        f"{compared - len(dominated)} of {compared} settings ({100 * fraction:.0f}%; "
-        f"threshold 75%) and has the highest mean Acc Rx in {best} of {compared}"
-    )
-    if dominated:
-        evidence += ". Dominated at: " + "; ".join(dominated[:6])
-        if len(dominated) > 6:
-            evidence += f"; ... ({len(dominated) - 6} more)"
-    return decided_claim(4, "holds" if fraction >= 0.75 else "does not hold", evidence + ".")
-
-
-def claim5_projection_near_subspace(meta: Mapping) -> Claim:
-    """Claim 5: receiver projection helps near V_S and no longer far from it, from the
-    ablation's tx-distance sweep in ``meta["ablation"]``."""
-    ablation = meta.get("ablation")
-    if not ablation:
-        return decided_claim(5, "not tested", "not tested in this run: see `symcodec ablate`.")
-    by_distance: dict[float, dict[float, list[float]]] = {}
-    for e in ablation:
-        if e.get("experiment") != "tx-distance":
+        ahead, behind, even, payload = 0, 0, 0, []
+        for key, theirs in groups.items():
+            if key[0] != symmetry:
+                continue
+            mine = groups.get(("central-skew", *key[1:]))
+            if not mine:
+                continue
+            c = compare_paired(theirs, mine)
+            if c.n_pairs < MIN_PAIRS:
+                continue
+            ahead += c.a_ahead
+            behind += c.b_ahead
+            even += not (c.a_ahead or c.b_ahead)
+            ratio = _ratio(
+                [r.get("payload_bits", math.nan) for r in theirs],
+                [r.get("payload_bits", math.nan) for r in mine],
+            )
+            if is_finite(ratio):
+                payload.append(ratio)
+        if ahead + behind + even == 0:
             continue
-        d, rx_alpha, acc = float(e["distance"]), float(e["rx_alpha"]), float(e["acc_rx"])
-        by_distance.setdefault(round(d, 6), {}).setdefault(rx_alpha, []).append(acc)
-    points = []
-    for d in sorted(by_distance):
-        groups = by_distance[d]
-        if 0.0 in groups and 1.0 in groups and len(groups[0.0]) == len(groups[1.0]):
-            gains = [a - b for a, b in zip(groups[1.0], groups[0.0], strict=True)]
-            mean, half = mean_ci95(gains)
-            points.append((d, mean, half if is_finite(half) else 0.0))
-    if len(points) < 2:
-        return decided_claim(
-            5, "not tested", "the ablation has fewer than 2 distances with both arms."
+        compared_any = True
+        payload_text = (
+            f"; its payload is {sum(payload) / len(payload):.2f}x central-skew's" if payload else ""
         )
-    evidence = "projection gain (Acc Rx with - without receiver projection, pp) by d_S: " + (
-        ", ".join(f"d_S {d:.3f}: {m:+.2f} ± {h:.2f}" for d, m, h in points)
-    )
-    near, far = points[0], points[-1]
-    holds = near[1] - near[2] > 0 and not far[1] - far[2] > 0
-    return decided_claim(5, "holds" if holds else "does not hold", evidence + ".")
+        parts.append(
+            f"{symmetry} ahead of central-skew beyond the paired CI at {ahead}, behind at "
+            f"{behind}, within the CI at {even} settings{payload_text}"
+        )
+        if ahead > behind:
+            failing.append(symmetry)
+    if not compared_any:
+        return decided_claim(
+            4,
+            "not tested",
+            f"no setting has {MIN_PAIRS} or more paired central-skew and other-symmetry trials.",
+        )
+    evidence = "; ".join(parts)
+    if failing:
+        evidence += f". Ahead more often than behind: {', '.join(failing)}"
+    return decided_claim(4, "does not hold" if failing else "holds", evidence + ".")
 
 
-def evaluate_claims(summary: Sequence[Mapping], meta: Mapping | None = None) -> list[Claim]:
-    """Decide the five SPEC section 8 claims from the summary (and ``meta``).
+# --- all -------------------------------------------------------------------------------------
+
+
+def _trial_rows(rows: Sequence[Mapping]) -> tuple[list[Mapping], str]:
+    """The rows as trials, and a note when they are per-setting means (a summary) instead."""
+    rows = list(rows)
+    if rows and all("n" in r and "trial" not in r for r in rows):
+        note = (
+            "These claims were decided from per-setting means (a summary), not trials: each "
+            "setting counts as one trial, so there are no paired CIs; decide from results.csv."
+        )
+        return [dict(r, trial=0) for r in rows], note
+    return rows, ""
+
+
+def evaluate_claims(rows: Sequence[Mapping], meta: Mapping | None = None) -> list[Claim]:
+    """Decide the five SPEC section 8 claims from a study's trial rows (``results.csv``).
 
     Each verdict follows from the numbers by the rule in :data:`CLAIM_RULES` (also printed
-    by :func:`claims_markdown`); nothing is assumed. Claims 1-4 use the rows at full
-    projection strength (alpha = 1) when the run has any. ``meta`` may hold ``conv_share``
-    (claim 1) and ``ablation``, a list of dicts with keys alpha, distance, acc (claim 5).
+    by :func:`claims_markdown`). Claims 1-4 use the rows at full projection strength
+    (alpha = 1) when the run has any. ``meta`` may hold ``conv_share`` (claim 1) and
+    ``ablation``, the rows of ``ablation.csv`` (claim 5, when the results have no distance
+    sweep), with ``acc_ref``. Summary rows (from :func:`summarize`) are accepted too, each
+    setting counted as one trial; the claims then say so.
 
     Example:
-        >>> base = dict(symmetry="central-skew", bits=8, channel="awgn",
-        ...     channel_param="snr_db", channel_value=10.0, energy="per-value", alpha=1.0,
-        ...     acc_ref=99.0, payload_bits=1000)
-        >>> rows = [dict(base, method="symmetric", mode="dof", acc_rx=98.0),
-        ...         dict(base, method="pruned", mode="pruned", acc_rx=30.0)]
-        >>> from symcodec.report import summarize
-        >>> claims = evaluate_claims(summarize(rows))
+        >>> base = dict(symmetry="central-skew", bits=8, channel="awgn", channel_param="snr_db",
+        ...     channel_value=10.0, energy="per-value", alpha=1.0, acc_ref=99.0, acc_txq=98.0,
+        ...     payload_bits=1000, values_sent=100)
+        >>> rows = [dict(base, method=m, mode=mode, trial=t, acc_rx=a + t)
+        ...         for t in range(5)
+        ...         for m, mode, a in (("symmetric", "dof", 95.0), ("pruned", "pruned", 30.0))]
+        >>> claims = evaluate_claims(rows)
         >>> [(c.number, c.verdict) for c in claims]  # doctest: +NORMALIZE_WHITESPACE
-        [(1, 'not tested'), (2, 'holds'), (3, 'not tested'), (4, 'not tested'),
+        [(1, 'holds'), (2, 'holds'), (3, 'not tested'), (4, 'not tested'),
          (5, 'not tested')]
     """
     meta = dict(meta or {})
-    rows = _main_rows(summary)
-    return [
-        claim1_payload_reduction(rows, summary, meta),
-        claim2_beats_pruning(rows),
-        claim3_projection_denoises(rows),
-        claim4_central_skew_best(rows),
-        claim5_projection_near_subspace(meta),
+    trials, summary_note = _trial_rows(rows)
+    main = _main_rows(trials)
+    claims = [
+        claim1_payload_reduction(main, meta),
+        claim2_beats_pruning(main),
+        claim3_projection_denoises(main),
+        claim4_central_skew_best(main),
+        claim5_projection_near_subspace(meta, trials),
     ]
+    note = " ".join(n for n in (summary_note, legacy_note(trials)) if n)
+    for claim in claims:
+        claim.note = note
+    return claims

@@ -23,34 +23,31 @@ CLAIM_STATEMENTS: dict[int, str] = {
 }
 
 CLAIM_RULES: dict[int, str] = {
-    1: "Symmetric `dof` rows of central-skew (if absent: of every symmetry present). Payload "
-    "reduction against the unconstrained model sent in full at the same bits, averaged over "
-    "channel settings. Holds if it is at least 25% at every bit width (for every symmetry "
-    "checked). Not tested without `dof` rows.",
-    2: "Each symmetric `dof` row is paired with the `pruned` row of the same symmetry, bits, "
-    "channel, channel value and energy convention. A pair is won when the symmetric Acc Rx "
-    "exceeds the pruned one by more than 0 and by at least the larger of the two CI "
-    "half-widths. Holds if at least 75% of pairs are won. A pruned setting collapses when its "
-    "Acc Rx is below half of the unconstrained float accuracy. Not tested without pairs.",
-    3: "Symmetric `full-project` and `full` rows of the same symmetry, bits, SNR and energy "
-    "convention under `awgn`. Holds if full-project's Acc Rx is never below full's by more "
-    "than the larger CI half-width, and above it by more than that at one SNR or more. "
-    "Also, where both curves reach the target (unconstrained float accuracy - 1 pp), the SNR "
-    "each needs (linear interpolation, the lowest SNR above which the curve stays at or above "
-    "the target) and the gap, against the bound 10 log10(k^2/DoF) for k = 3. Not tested "
-    "without both modes under awgn.",
-    4: "Symmetric `dof` rows, per setting (bits, channel, channel value, energy). Another "
-    "symmetry dominates central-skew when its payload is no larger and its mean Acc Rx no "
-    "lower, with payload strictly lower or Acc Rx higher by more than the larger CI "
-    "half-width. Holds if central-skew is not dominated at 75% of the settings or more. Not "
-    "tested without central-skew and another symmetry in `dof` mode.",
-    5: "Uses the ablation (`symcodec ablate`, `ablation.csv` in the study directory) if "
-    "present. In its tx-distance sweep the transmitter's kernels lie at distance d_S from V_S "
-    "and the receiver either projects (alpha 1) or not (alpha 0); the projection gain is the "
-    "mean Acc Rx with projection minus without, per distance. Holds if the gain is positive "
-    "beyond its CI at the smallest d_S and no longer positive beyond its CI at the largest "
-    "d_S (projection helps only near V_S); does not hold otherwise. Not tested without an "
-    "ablation of at least 2 distances.",
+    1: "Holds when the kernel payload reduction of central-skew `dof`, 1 - DoF/k^2 for k = 3 "
+    "(4/9 values: 55.6%), is at least 25%; the whole-model reduction (payload against the "
+    "model sent in full at the same bits, per bit width) is reported beside it with its bound "
+    "conv share x kernel cut. Not tested without central-skew `dof` rows.",
+    2: "Per setting (symmetry, bits, channel setting, energy, protection), symmetric `dof` "
+    "and the pruned baseline are paired by training seed and noise seed (or trial), provided "
+    "pruning had no fewer channel uses (payload bits incl. mask on digital links); holds when "
+    "dof's mean paired Acc Rx difference is above 0 beyond its 95% CI at a majority of the "
+    "settings compared. Not tested without such pairs.",
+    3: "For each curve group (symmetry, bits, energy, protection) under an SNR sweep, each "
+    "paired trial's `full` and `full-project` curves are interpolated to the SNR at which "
+    "they reach and keep the target Acc Tx,q - 1 pp (the model's own quantized accuracy); "
+    "the shift is full's SNR minus full-project's, beside the bound 10 log10(k^2/DoF); holds "
+    "when the mean shift is positive beyond its 95% CI in a majority of the groups where "
+    "the grid crosses the target. Not tested when no group crosses it (in at least 2 trials "
+    "and half of them).",
+    4: "Every other symmetry in `dof` mode (whatever its payload) is paired with central-skew "
+    "at each setting (bits, channel setting, energy, protection); holds when no symmetry is "
+    "ahead of central-skew beyond the paired 95% CI at more settings than it is behind. Not "
+    "tested without central-skew and another symmetry.",
+    5: "The projection gain (`full-project` - `full` Acc Rx, paired; or, without a distance "
+    "sweep in the results, the ablation's receiver projection on - off) is regressed on the "
+    "transmitted model's distance d_S, using only models whose Acc Tx is within 1 pp of the "
+    "reference accuracy; holds when the slope's 95% CI (stratified bootstrap) lies below 0. "
+    "Not tested with fewer than 3 such distances.",
 }
 
 Verdict = Literal["holds", "does not hold", "not tested"]
@@ -67,6 +64,7 @@ class Claim:
         verdict: "holds", "does not hold" or "not tested".
         evidence: the numbers that decide it.
         rule: the decision rule applied.
+        note: what the data lacked or what was assumed (printed once above the claims).
     """
 
     number: int
@@ -74,6 +72,7 @@ class Claim:
     verdict: Verdict
     evidence: str
     rule: str = ""
+    note: str = ""
 
 
 def decided_claim(number: int, verdict: Verdict, evidence: str) -> Claim:
@@ -103,10 +102,21 @@ def claims_markdown(claims: Sequence[Claim], meta: Mapping | None = None) -> str
         if meta.get(key):
             lines.append(f"- {label}: {meta[key]}")
     lines += [
-        "- Each claim is decided from this run's numbers by the rule stated under it. CIs are "
-        "95% Student t intervals over trials; a difference is beyond the CI when it exceeds "
-        "the larger of the two half-widths (taken as 0 with a single trial). Claims 1-4 use "
-        "rows at projection strength alpha = 1 when the run has them.",
+        "- Each claim is decided from this run's numbers by the rule stated under it. "
+        "Comparisons are paired: two methods' trials at one setting are matched by training "
+        "seed and noise seed (or trial). A mean paired difference comes with a 95% CI: a "
+        "two-level bootstrap (training seeds, then trials within a seed) with several "
+        "training seeds, a Student t interval over the pairs with one; it is beyond the CI "
+        "when the CI excludes 0. Medians, sign-test and Wilcoxon p-values and outage "
+        "figures (P(Acc Rx < Acc Tx,q - 5 pp)) are given beside. Claims 1-4 use rows at "
+        "projection strength alpha = 1 when the run has them.",
+    ]
+    notes = []
+    for c in claims:
+        if c.note and c.note not in notes:
+            notes.append(c.note)
+    lines += [f"- Note: {n}" for n in notes]
+    lines += [
         "",
         "| Claim | Verdict |",
         "|---:|---|",

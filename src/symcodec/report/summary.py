@@ -8,12 +8,15 @@ Also the small helpers that the table, figures and claims share to read a summar
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import SymcodecError
 from ..study.rows import GROUP_KEYS
 from .confidence import mean_ci95, mean_skipping_nan
 from .format import is_finite
+from .paired import outage_share
+from .trial_fields import channel_uses, legacy_note, protect, train_seed
 
 METHOD_ORDER: tuple[str, ...] = ("symmetric", "pruned", "quant-only")
 MODE_ORDER: tuple[str, ...] = ("dof", "full-project", "full", "pruned")
@@ -85,6 +88,11 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
     ``payload_bits``, ``payload_bits_oracle``, ``mask_bits``, ``header_bits``,
     ``payload_reduction_pct``, ``bits_sent``, ``bit_errors``, ``crc_failures``, ``encode_ms``,
     ``decode_ms``, ``air_ms``, ``latency_ms``, ``ber``, ``distance`` and ``conv_share``.
+    Also ``acc_rx_median`` (median Acc Rx over the trials), ``outage_pct`` (% of trials with
+    Acc Rx < Acc Tx,q - 5 pp, SPEC section 10), ``protect``, ``channel_uses`` (mean),
+    ``train_seeds`` (distinct training seeds) and ``legacy_note`` (what was assumed for
+    columns older results lack, '' if nothing: :mod:`symcodec.report.trial_fields`).
+    Rows are grouped by :data:`GROUP_KEYS` and the protection.
 
     Rows from more than one (study, dataset, model) raise :class:`SymcodecError`: summarize
     one study at a time.
@@ -112,7 +120,8 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             raise SymcodecError(f"result row {number}: missing {', '.join(missing)}")
     groups: dict[tuple, list[Mapping]] = {}
     for row in rows:
-        groups.setdefault(tuple(grouping_key(row[k]) for k in GROUP_KEYS), []).append(row)
+        key = (*(grouping_key(row[k]) for k in GROUP_KEYS), protect(row))
+        groups.setdefault(key, []).append(row)
     seen = {c: _first_seen(rows, c) for c in ("method", "symmetry", "mode", "channel", "energy")}
     param_seen = _first_seen(rows, "channel_param")
 
@@ -128,6 +137,7 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             _number_order(r["channel_value"]),
             seen["energy"][r["energy"]],
             _number_order(r["alpha"]),
+            protect(r) != "none",
         )
 
     summary = []
@@ -143,6 +153,13 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             out[f"{column}_ci"] = half
         for column in _MEAN_COLUMNS:
             out[column] = mean_skipping_nan(m.get(column, math.nan) for m in members)
+        received = [float(m["acc_rx"]) for m in members if is_finite(m.get("acc_rx"))]
+        out["acc_rx_median"] = statistics.median(received) if received else math.nan
+        out["outage_pct"] = 100 * outage_share(members)
+        out["protect"] = protect(first)
+        out["channel_uses"] = mean_skipping_nan(channel_uses(m) for m in members)
+        out["train_seeds"] = len({train_seed(m) for m in members})
+        out["legacy_note"] = legacy_note(members)
         summary.append(out)
     return summary
 

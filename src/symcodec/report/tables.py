@@ -89,8 +89,15 @@ def _meta_lines(summary: Sequence[Mapping], meta: Mapping) -> list[str]:
     lines.append(
         "- Accuracies: mean ± 95% confidence half-width over the trials (Student t, sample "
         "std); Tx = transmitter's float model, Tx,q = quantized over an ideal channel, Rx = "
-        "after channel and receiver; dAcc = Acc Rx - unconstrained float accuracy."
+        "after channel and receiver; dAcc = Acc Rx - unconstrained float accuracy. Median Rx: "
+        "median Acc Rx over the trials. Outage: % of trials with Acc Rx < Acc Tx,q - 5 pp."
     )
+    seeds = sorted({int(r["train_seeds"]) for r in summary if is_finite(r.get("train_seeds"))})
+    if seeds:
+        item("Training seeds per setting", "-".join(map(str, sorted({seeds[0], seeds[-1]}))))
+    notes = sorted({r.get("legacy_note", "") for r in summary} - {""})
+    for note in notes:
+        lines.append(f"- Note: {note}")
     return lines
 
 
@@ -103,6 +110,7 @@ class _Columns:
     show_channel: bool
     show_energy: bool
     show_alpha: bool
+    show_protect: bool
 
     @classmethod
     def of(cls, summary: Sequence[Mapping]) -> _Columns:
@@ -113,6 +121,7 @@ class _Columns:
             show_channel=len(distinct_values(summary, "channel")) > 1,
             show_energy=len(distinct_values(summary, "energy")) > 1,
             show_alpha=len(distinct_values(summary, "alpha")) > 1,
+            show_protect=len({r.get("protect", "none") for r in summary}) > 1,
         )
 
     def header(self) -> list[str]:
@@ -124,10 +133,14 @@ class _Columns:
             header.append("Energy")
         if self.show_alpha:
             header.append("alpha")
+        if self.show_protect:
+            header.append("Protect")
         return header + [
             "Acc Tx (%)",
             "Acc Tx,q (%)",
             "Acc Rx (%)",
+            "Median Rx (%)",
+            "Outage (%)",
             "dAcc (pp)",
             "Unique (x10^3)",
             "Payload (kbits)",
@@ -145,10 +158,14 @@ class _Columns:
             cells.append(str(r["energy"]))
         if self.show_alpha:
             cells.append(format_value(r["alpha"]))
+        if self.show_protect:
+            cells.append(str(r.get("protect", "none")))
         return cells + [
             format_ci(r.get("acc_tx"), r.get("acc_tx_ci")),
             format_ci(r.get("acc_txq"), r.get("acc_txq_ci")),
             format_ci(r.get("acc_rx"), r.get("acc_rx_ci")),
+            format_number(r.get("acc_rx_median"), 2),
+            format_number(r.get("outage_pct"), 0),
             format_ci(r.get("d_acc_pp"), r.get("d_acc_pp_ci"), sign=True),
             format_number(r.get("values_sent", math.nan) / 1000, 2),
             _payload_cell(r),
@@ -172,9 +189,11 @@ def table_markdown(summary: Sequence[Mapping], meta: Mapping | None = None) -> s
     Returns:
         Markdown text: a header, bullet lines and one table row per summary row. Columns
         Method, Symmetry, Mode, Bits, the channel value (named from ``channel_param``, e.g.
-        "SNR (dB)"), Acc Tx/Tx,q/Rx (%) with CIs, dAcc (pp), Unique (x10^3), Payload (kbits)
+        "SNR (dB)"), Acc Tx/Tx,q/Rx (%) with CIs, Median Rx (%), Outage (%) (share of
+        trials with Acc Rx < Acc Tx,q - 5 pp), dAcc (pp), Unique (x10^3), Payload (kbits)
         (pruning adds the oracle figure without mask bits), Payload reduction (%), Bits sent
-        (kbits), E2E latency (ms). Channel, Energy and alpha columns are added when they vary.
+        (kbits), E2E latency (ms). Channel, Energy, alpha and Protect columns are added when
+        they vary.
 
     Example:
         >>> row = dict(method="pruned", symmetry="central-skew", mode="pruned", bits=8,

@@ -1,0 +1,94 @@
+"""The columns a paired analysis needs, read from one results.csv row, with the defaults
+for results written before the rows recorded them.
+
+Newer rows carry ``train_seed`` (the model's training seed), ``noise_seed`` (shared by every
+row of one channel setting, energy convention, protection, training seed and trial: the
+pairing key), ``protect`` (``none`` or ``side``) and ``channel_uses`` (analog channel uses,
+the protection's cost included). Older rows lack them; then the training seed is 0, rows
+pair by (setting, trial), nothing is protected and the channel uses are the values sent.
+:func:`legacy_note` says which defaults a set of rows needed, for the report to print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+LEGACY_DEFAULTS: dict[str, str] = {
+    "train_seed": "training seed 0",
+    "noise_seed": "pairing by (setting, trial)",
+    "protect": 'protect = "none"',
+    "channel_uses": "channel uses = values sent",
+}
+"""The columns older results lack, and what is assumed in their place."""
+
+
+def _present(row: Mapping, column: str) -> bool:
+    value = row.get(column)
+    return value is not None and value != ""
+
+
+def train_seed(row: Mapping) -> int:
+    """The training seed of the row's model (0 for rows without one).
+
+    >>> train_seed({"train_seed": 3}), train_seed({})
+    (3, 0)
+    """
+    return int(row["train_seed"]) if _present(row, "train_seed") else 0
+
+
+def pair_id(row: Mapping) -> tuple[int, int]:
+    """What pairs this row with a row of another method at the same setting:
+    ``(train_seed, noise_seed)``, or ``(train_seed, trial)`` for rows without a noise seed.
+
+    >>> pair_id({"train_seed": 1, "noise_seed": 77, "trial": 2}), pair_id({"trial": 2})
+    ((1, 77), (0, 2))
+    """
+    if _present(row, "noise_seed"):
+        return train_seed(row), int(row["noise_seed"])
+    return train_seed(row), int(row.get("trial", 0))
+
+
+def curve_id(row: Mapping) -> tuple[int, int]:
+    """What links this row to the other channel settings of the same trial (one curve):
+    ``(train_seed, trial)``. (The noise seed changes with the setting, the trial does not.)
+
+    >>> curve_id({"train_seed": 1, "noise_seed": 77, "trial": 2})
+    (1, 2)
+    """
+    return train_seed(row), int(row.get("trial", 0))
+
+
+def protect(row: Mapping) -> str:
+    """``none`` or ``side`` (``none`` for rows without the column).
+
+    >>> protect({"protect": "side"}), protect({})
+    ('side', 'none')
+    """
+    return str(row["protect"]) if _present(row, "protect") else "none"
+
+
+def channel_uses(row: Mapping) -> float:
+    """Analog channel uses of the row (its values sent for rows without the column).
+
+    >>> channel_uses({"channel_uses": 120, "values_sent": 100}), channel_uses({"values_sent": 100})
+    (120.0, 100.0)
+    """
+    if _present(row, "channel_uses"):
+        return float(row["channel_uses"])
+    return float(row.get("values_sent", float("nan")))
+
+
+def legacy_note(rows: Iterable[Mapping]) -> str:
+    """One sentence naming the defaults the rows needed ('' when every row has every column).
+
+    >>> legacy_note([{"train_seed": 0, "noise_seed": 5, "protect": "none", "channel_uses": 9}])
+    ''
+    >>> legacy_note([{"trial": 0}])  # doctest: +ELLIPSIS
+    'These results predate the columns train_seed, noise_seed, ...: assumed training seed 0, ...'
+    """
+    rows = list(rows)
+    missing = [c for c in LEGACY_DEFAULTS if rows and any(not _present(r, c) for r in rows)]
+    if not missing:
+        return ""
+    assumed = ", ".join(LEGACY_DEFAULTS[c] for c in missing)
+    return f"These results predate the columns {', '.join(missing)}: assumed {assumed}."

@@ -1,0 +1,385 @@
+"""The SPEC section 8 claim rules on synthetic trial rows whose answer is known: for each
+claim one case that must hold, one that must fail, and cases just either side of each
+threshold (a paired CI that just excludes or just includes 0)."""
+
+from __future__ import annotations
+
+import math
+import typing
+
+import pytest
+
+from symcodec import report as R
+from symcodec.report import claim_curves, claim_rules
+from symcodec.study.rows import RESULT_COLUMNS, TrialRow
+
+# Paired-CI threshold cases use 5 trials whose differences are mean + SPREAD: the sample std is
+# sqrt(10/4) * 0.1 * scale, so the t half-width is 2.776445 * 0.158114 / sqrt(5) = 0.19632 x scale.
+SPREAD = (-0.2, -0.1, 0.0, 0.1, 0.2)
+HALF_WIDTH = 2.776445 * math.sqrt(sum(d * d for d in SPREAD) / 4) / math.sqrt(5)
+
+_DEFAULTS: dict = dict(
+    study="synthetic",
+    dataset="mnist",
+    model="lenet",
+    method="symmetric",
+    symmetry="central-skew",
+    mode="dof",
+    bits=8,
+    channel="awgn",
+    channel_param="snr_db",
+    channel_value=10.0,
+    energy="per-value",
+    alpha=1.0,
+    spec_id="synthetic000",
+    epochs_total=5,
+    acc_ref=99.0,
+    acc_tx=98.8,
+    acc_txq=98.6,
+    acc_rx=98.0,
+    values_sent=30_000,
+    values_total=60_000,
+    payload_bits=240_000,
+    payload_bits_oracle=240_000,
+    header_bits=1_500,
+    bits_sent=241_500,
+    payload_reduction_pct=45.0,
+    conv_share=0.9,
+)
+_NEW_COLUMNS: dict = dict(train_seed=0, protect="none")
+_TYPES = typing.get_type_hints(TrialRow)
+
+
+def synthetic_row(**overrides) -> dict:
+    """One results.csv row with every :class:`TrialRow` field filled (plus the pairing
+    columns ``train_seed``, ``noise_seed``, ``protect``, ``channel_uses`` when the schema
+    does not have them yet)."""
+    row = {c: _DEFAULTS.get(c, {int: 0, float: 0.0, str: ""}[_TYPES[c]]) for c in RESULT_COLUMNS}
+    row.update(_NEW_COLUMNS)
+    row.update(overrides)
+    row.setdefault("trial", 0)
+    # the same in every row that shares setting, training seed and trial: the pairing key
+    row["noise_seed"] = overrides.get(
+        "noise_seed", 10_000 * int(row["train_seed"]) + 100 * int(row["trial"]) + 7
+    )
+    row["seed"] = row["noise_seed"]
+    if "channel_uses" not in overrides:
+        row["channel_uses"] = row["values_sent"]
+    row["d_acc_pp"] = row["acc_rx"] - row["acc_ref"]
+    return row
+
+
+def trials_of(accs, train_seed: int = 0, **overrides) -> list[dict]:
+    return [
+        synthetic_row(trial=t, train_seed=train_seed, acc_rx=a, **overrides)
+        for t, a in enumerate(accs)
+    ]
+
+
+def legacy(rows: list[dict]) -> list[dict]:
+    """The rows as an older study wrote them: without the pairing columns."""
+    return [{c: r[c] for c in RESULT_COLUMNS if c in r} for r in rows]
+
+
+def claim(rows, number: int, meta=None) -> R.Claim:
+    return R.evaluate_claims(rows, meta)[number - 1]
+
+
+def test_synthetic_rows_fill_every_field():
+    row = synthetic_row()
+    back = TrialRow.from_dict({c: row[c] for c in RESULT_COLUMNS})
+    assert back.acc_rx == 98.0 and back.d_acc_pp == pytest.approx(-1.0)
+    for column in ("train_seed", "noise_seed", "protect", "channel_uses"):
+        assert column in row
+
+
+# --- claim 1 ---------------------------------------------------------------------------------
+
+
+def test_claim1_kernel_cut_and_whole_model_bound():
+    c = claim(trials_of([98.0, 98.2]), 1)
+    assert c.verdict == "holds"
+    assert "4/9" in c.evidence and "55.6%" in c.evidence and "threshold 25%" in c.evidence
+    assert "8 bits 45.0%" in c.evidence  # the whole-model reduction, beside it
+    assert "90.0% x 55.6% = 50.0%" in c.evidence and "exceeds" not in c.evidence
+    too_good = claim(trials_of([98.0], payload_reduction_pct=60.0), 1)
+    assert "exceeds that bound at 8 bits" in too_good.evidence
+    assert (
+        "d4 3/9 (66.7%)" in claim(trials_of([98.0]) + trials_of([98.0], symmetry="d4"), 1).evidence
+    )
+
+
+def test_claim1_threshold_either_side(monkeypatch):
+    rows = trials_of([98.0])
+    monkeypatch.setattr(claim_rules, "KERNEL_CUT_THRESHOLD_PCT", 100 * 5 / 9 - 0.01)
+    assert claim(rows, 1).verdict == "holds"
+    monkeypatch.setattr(claim_rules, "KERNEL_CUT_THRESHOLD_PCT", 100 * 5 / 9 + 0.01)
+    assert claim(rows, 1).verdict == "does not hold"
+
+
+def test_claim1_not_tested_without_central_skew():
+    assert claim(trials_of([98.0], symmetry="d4"), 1).verdict == "not tested"
+
+
+# --- claim 2 ---------------------------------------------------------------------------------
+
+
+def pruning_rows(gap_by_snr: dict, train_seeds=(0,), scale: float = 1.0, **pruned) -> list[dict]:
+    """dof and pruned trials per SNR; the pruned side is dof - gap - SPREAD x scale, and both
+    share a trial effect (paired noise) of up to 2 pp."""
+    rows = []
+    for snr, gap in gap_by_snr.items():
+        for seed in train_seeds:
+            shared = [98.4 - 0.5 * t + 0.1 * seed for t in range(len(SPREAD))]
+            rows += trials_of(shared, seed, channel_value=snr)
+            rows += trials_of(
+                [a - gap - scale * d for a, d in zip(shared, SPREAD, strict=True)],
+                seed,
+                channel_value=snr,
+                method="pruned",
+                mode="pruned",
+                mask_bits=60_000,
+                payload_bits=300_000,
+                **pruned,
+            )
+    return rows
+
+
+def test_claim2_holds_and_fails():
+    c = claim(pruning_rows({0.0: 40.0, 10.0: 30.0, 20.0: 20.0}), 2)
+    assert c.verdict == "holds"
+    assert "3 of 3 settings" in c.evidence and "+40.00 pp [+39.80, +40.20]" in c.evidence
+    assert "sign p=0.0625" in c.evidence and "outage dof 0%, pruned 100%" in c.evidence
+    assert claim(pruning_rows({0.0: 0.0, 10.0: 0.0, 20.0: 0.0}), 2).verdict == "does not hold"
+    assert claim(pruning_rows({0.0: -5.0, 10.0: -5.0}), 2).verdict == "does not hold"
+
+
+def test_claim2_paired_ci_just_either_side():
+    # one setting: the CI is gap -+ HALF_WIDTH
+    just_out = claim(pruning_rows({10.0: HALF_WIDTH + 0.005}), 2)
+    assert just_out.verdict == "holds"
+    just_in = claim(pruning_rows({10.0: HALF_WIDTH - 0.005}), 2)
+    assert just_in.verdict == "does not hold"
+    assert "dof ahead beyond the paired CI at 0 of 1" in just_in.evidence
+
+
+def test_claim2_majority_threshold():
+    two_of_four = pruning_rows({0.0: 5.0, 10.0: 5.0, 20.0: 0.0, 30.0: 0.0})
+    assert claim(two_of_four, 2).verdict == "does not hold"  # a half is not a majority
+    three_of_four = pruning_rows({0.0: 5.0, 10.0: 5.0, 20.0: 5.0, 30.0: 0.0})
+    assert claim(three_of_four, 2).verdict == "holds"
+
+
+def test_claim2_equal_channel_uses_and_pairing():
+    fewer = pruning_rows({10.0: 30.0}, channel_uses=29_000)  # pruning got fewer channel uses
+    c = claim(fewer, 2)
+    assert c.verdict == "not tested" and "fewer resources" in c.evidence
+    # unpaired trials (other noise seeds) do not count
+    rows = pruning_rows({10.0: 30.0})
+    shifted = [
+        dict(r, noise_seed=r["noise_seed"] + 1) if r["method"] == "pruned" else r for r in rows
+    ]
+    assert claim(shifted, 2).verdict == "not tested"
+
+
+def test_claim2_several_training_seeds_use_the_two_level_bootstrap():
+    rows = pruning_rows({10.0: 3.0}, train_seeds=(0, 1, 2))
+    c = claim(rows, 2)
+    assert c.verdict == "holds" and "n=15 pairs, 3 training seeds" in c.evidence
+
+
+def test_claim2_legacy_rows_pair_by_trial_and_say_so():
+    rows = legacy(pruning_rows({0.0: 40.0, 10.0: 30.0}))
+    claims = R.evaluate_claims(rows)
+    assert claims[1].verdict == "holds"
+    assert (
+        "predate the columns" in claims[1].note and "pairing by (setting, trial)" in claims[1].note
+    )
+    assert "predate the columns" in R.claims_markdown(claims)
+
+
+def test_summary_rows_are_not_trials():
+    claims = R.evaluate_claims(R.summarize(pruning_rows({0.0: 40.0, 10.0: 30.0})))
+    assert claims[1].verdict == "not tested"
+    assert "per-setting means" in claims[1].note
+
+
+# --- claim 3 ---------------------------------------------------------------------------------
+
+
+def projection_curves(shift_db: float, scale: float = 1.0, full_top: float = 99.9) -> list[dict]:
+    """Per trial t: full = 60 + 2 x SNR dB and full-project the same curve moved left by
+    shift_db + SPREAD[t] x scale dB (so per-trial shifts are known), SNR 0..25 in 1 dB steps,
+    capped at ``full_top``. The target is Acc Tx,q - 1 = 97.6%: full needs 18.8 dB."""
+    rows = []
+    for t, d in enumerate(SPREAD):
+        for snr in range(26):
+            full = min(full_top, 60 + 2 * snr)
+            projected = min(full_top, 60 + 2 * (snr + shift_db + scale * d))
+            for mode, acc in (("full", full), ("full-project", projected)):
+                rows.append(synthetic_row(mode=mode, trial=t, channel_value=float(snr), acc_rx=acc))
+    return rows
+
+
+def test_claim3_shift_with_ci_and_bound():
+    c = claim(projection_curves(1.5), 3)
+    assert c.verdict == "holds"
+    assert "target Acc Tx,q - 1 pp = 97.60%" in c.evidence
+    assert "full needs 18.80 dB, full-project 17.30 dB" in c.evidence
+    assert "+1.50 dB [+1.30, +1.70]" in c.evidence
+    assert "10 log10(9/4) = 3.52 dB" in c.evidence
+    assert claim(projection_curves(-1.0), 3).verdict == "does not hold"
+
+
+def test_claim3_ci_just_either_side():
+    assert claim(projection_curves(HALF_WIDTH + 0.005), 3).verdict == "holds"
+    assert claim(projection_curves(HALF_WIDTH - 0.005), 3).verdict == "does not hold"
+
+
+def test_claim3_not_tested_when_the_grid_does_not_cross():
+    c = claim(projection_curves(1.5, full_top=95.0), 3)
+    assert c.verdict == "not tested"
+    assert "does not cross the target" in c.evidence and "does not reach it" in c.evidence
+    no_full = [r for r in projection_curves(1.5) if r["mode"] != "full"]
+    assert claim(no_full, 3).verdict == "not tested"
+
+
+# --- claim 4 ---------------------------------------------------------------------------------
+
+
+def symmetry_rows(gap_by_setting: dict, other: str = "hflip", scale: float = 1.0) -> list[dict]:
+    """central-skew and ``other`` in dof mode; ``other`` = central-skew + gap + SPREAD."""
+    rows = []
+    for (bits, snr), gap in gap_by_setting.items():
+        shared = [90.0 - 2 * t for t in range(len(SPREAD))]
+        rows += trials_of(shared, bits=bits, channel_value=snr)
+        rows += trials_of(
+            [a + gap + scale * d for a, d in zip(shared, SPREAD, strict=True)],
+            bits=bits,
+            channel_value=snr,
+            symmetry=other,
+            payload_bits=360_000,
+        )
+    return rows
+
+
+def test_claim4_any_symmetry_may_beat_central_skew():
+    behind = claim(symmetry_rows({(8, 0.0): -3.0, (8, 10.0): -3.0, (4, 10.0): -3.0}), 4)
+    assert behind.verdict == "holds"
+    assert "hflip ahead of central-skew beyond the paired CI at 0, behind at 3" in behind.evidence
+    assert "1.50x central-skew's" in behind.evidence  # no payload pre-filter, shown beside
+    ahead = claim(symmetry_rows({(8, 0.0): 3.0, (8, 10.0): 3.0}), 4)
+    assert (
+        ahead.verdict == "does not hold" and "Ahead more often than behind: hflip" in ahead.evidence
+    )
+
+
+def test_claim4_counts_either_side():
+    even = symmetry_rows({(8, 0.0): 3.0, (8, 10.0): -3.0})
+    assert claim(even, 4).verdict == "holds"  # ahead at 1, behind at 1: not more
+    one_more = symmetry_rows({(8, 0.0): 3.0, (8, 10.0): -3.0, (8, 20.0): 3.0})
+    assert claim(one_more, 4).verdict == "does not hold"
+
+
+def test_claim4_ci_just_either_side():
+    assert claim(symmetry_rows({(8, 10.0): HALF_WIDTH + 0.005}), 4).verdict == "does not hold"
+    assert claim(symmetry_rows({(8, 10.0): HALF_WIDTH - 0.005}), 4).verdict == "holds"
+
+
+def test_claim4_not_tested_with_one_symmetry():
+    assert claim(trials_of([90.0, 91.0]), 4).verdict == "not tested"
+
+
+# --- claim 5 ---------------------------------------------------------------------------------
+
+
+def distance_rows(slope: float, distances=(0.0, 0.1, 0.2, 0.3), acc_tx_drop: float = 0.0):
+    """full and full-project trials of models at distance d from V_S: gain = 3 + slope x d +
+    noise; Acc Tx falls by ``acc_tx_drop`` pp per 0.1 of distance."""
+    rows = []
+    noise = (0.3, -0.2, 0.1, -0.3, 0.1)
+    for d in distances:
+        acc_tx = 98.8 - acc_tx_drop * d / 0.1
+        for t, e in enumerate(noise):
+            base = 80.0 + t
+            gain = 3.0 + slope * d + e * (1 + 3 * d)
+            common = dict(trial=t, distance=d, acc_tx=acc_tx, mode="full")
+            rows.append(synthetic_row(acc_rx=base, **common))
+            rows.append(synthetic_row(acc_rx=base + gain, **dict(common, mode="full-project")))
+    return rows
+
+
+def test_claim5_gain_falls_with_distance():
+    c = claim(distance_rows(-20.0), 5)
+    assert c.verdict == "holds"
+    assert "Slope of the gain on d_S" in c.evidence and "4 of 4 distances" in c.evidence
+    assert claim(distance_rows(0.0), 5).verdict == "does not hold"
+    assert claim(distance_rows(+10.0), 5).verdict == "does not hold"
+
+
+def test_claim5_slope_ci_just_either_side():
+    base = distance_rows(0.0)
+    pooled: dict = {}
+    for r in base:
+        pooled.setdefault(r["distance"], {})
+    gains: dict = {}
+    by_key = {(r["distance"], r["trial"], r["mode"]): r["acc_rx"] for r in base}
+    for d, t, mode in by_key:
+        if mode == "full":
+            gains.setdefault(d, []).append(by_key[(d, t, "full-project")] - by_key[(d, t, "full")])
+    _, _, high = claim_curves.slope_with_ci(gains)
+    # adding c x d to every gain moves every bootstrap slope by exactly c
+    assert claim(distance_rows(-high - 0.01), 5).verdict == "holds"
+    assert claim(distance_rows(-high + 0.01), 5).verdict == "does not hold"
+
+
+def test_claim5_not_tested():
+    c = claim(distance_rows(-20.0, distances=(0.0, 0.3)), 5)
+    assert c.verdict == "not tested" and "symcodec ablate" in c.evidence
+    inaccurate = claim(distance_rows(-20.0, acc_tx_drop=0.6), 5)  # 98.8, 98.2, 97.6, 97.0 vs 99
+    assert inaccurate.verdict == "not tested" and "2 of 4 distances" in inaccurate.evidence
+
+
+def ablation_rows(gain_by_distance: dict, acc_tx: float = 98.5) -> list[dict]:
+    rows = []
+    for d, gain in gain_by_distance.items():
+        for t in range(4):
+            for rx_alpha, acc in ((0.0, 80.0 + t), (1.0, 80.0 + t + gain + 0.2 * (t % 2))):
+                rows.append(
+                    dict(
+                        experiment="tx-distance",
+                        symmetry="central-skew",
+                        bits=4,
+                        channel="awgn",
+                        channel_value=15.0,
+                        tx_alpha=1 - d,
+                        distance=d,
+                        rx_alpha=rx_alpha,
+                        trial=t,
+                        acc_tx=acc_tx,
+                        acc_rx=acc,
+                    )
+                )
+    return rows
+
+
+def test_claim5_from_the_ablation():
+    meta = {"ablation": ablation_rows({0.0: 5.0, 0.2: 2.0, 0.4: -1.0}), "acc_ref": 99.0}
+    c = claim(trials_of([90.0]), 5, meta)
+    assert c.verdict == "holds" and "ablation" in c.evidence
+    flat = {"ablation": ablation_rows({0.0: 2.0, 0.2: 2.0, 0.4: 2.0}), "acc_ref": 99.0}
+    assert claim(trials_of([90.0]), 5, flat).verdict == "does not hold"
+    far_off = {"ablation": ablation_rows({0.0: 5.0, 0.2: 2.0, 0.4: -1.0}), "acc_ref": 99.6}
+    assert claim(trials_of([90.0]), 5, far_off).verdict == "not tested"
+
+
+# --- claims.md -------------------------------------------------------------------------------
+
+
+def test_claims_markdown_states_rules_and_numbers(tmp_path):
+    rows = pruning_rows({0.0: 40.0, 10.0: 30.0}) + projection_curves(1.5)
+    claims = R.evaluate_claims(rows)
+    text = R.claims_markdown(claims, {"study": "synthetic"})
+    assert text.count("Rule: ") == 5 and "two-level bootstrap" in text
+    assert "| 1 | holds |" in text and "| 2 | holds |" in text and "| 3 | holds |" in text
+    assert "Note:" not in text  # every pairing column present
