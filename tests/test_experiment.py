@@ -199,8 +199,10 @@ def test_ablation_feeds_claim_5(tiny_run, tmp_path, cache, monkeypatch):
     for name in ("ablation.csv", "ablation.md", "ablation.png"):
         assert (out / name).stat().st_size > 0
     write_study_outputs(run_study(spec, out, progress=False, log=lambda _m: None))
-    claim5 = (out / "claims.md").read_text().split("## Claim 5: ")[1].splitlines()[0]
-    assert claim5 in ("holds", "does not hold")
+    section = (out / "claims.md").read_text().split("## Claim 5: ")[1].split("## Claim")[0]
+    # the ablation's sweep is what claim 5 is decided from (the study has one distance)
+    assert "the ablation's tx-distance sweep" in section
+    assert section.splitlines()[0] in ("holds", "does not hold", "not tested")
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ def write_study_outputs(run: StudyRun) -> None:
     report.plot_accuracy_vs_snr(summary, out / "accuracy_vs_snr.png")
     report.plot_accuracy_vs_bits(summary, out / "accuracy_vs_bits.png")
     report.plot_payload(summary, out / "payload.png")
-    claims = report.evaluate_claims(summary, meta)
+    claims = report.evaluate_claims(run.rows, meta)  # paired rules need the trial rows
     report.write_claims(claims, meta, out / "claims.md")
     with atomic_open(out / "run.json", "w") as handle:
         json.dump(meta, handle, indent=2, default=str)
