@@ -1,7 +1,7 @@
 """Loading Sionna, the optional library behind the 5G NR links (``pip install symcodec[links]``).
 
 Sionna (``sionna-no-rt``, PyTorch based) is imported lazily, on the first link that needs it,
-so ``import symcodec.links`` works without it and a missing extra is a one-line
+so ``import symcodec.channel.nr`` works without it and a missing extra is a one-line
 :class:`~symcodec.errors.SymcodecError`, not an ``ImportError`` deep in a call.
 
 Importing Sionna has a side effect on global state: its ``config`` object reseeds torch's
@@ -19,7 +19,7 @@ import importlib.util
 
 import torch
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 
 __all__ = ["INSTALL_HINT", "require_sionna", "sionna_available"]
 

@@ -1,18 +1,19 @@
-"""5G NR digital links over Sionna (optional extra ``links``): a temporary home.
+"""5G NR digital links over Sionna (optional extra ``links``), behind ``nr-ldpc`` channels.
 
 Two levels with one API, both sending a byte stream in NR transport blocks and returning an
 :class:`NrResult` (received bytes, erased-byte mask, code block counts, residual bit errors,
 channel uses and air time):
 
-* :mod:`~symcodec.links.nr_ldpc` -- bit-true: Sionna's TB encoder (CRCs, segmentation, 5G
+* :mod:`~symcodec.channel.nr.nr_ldpc` -- bit-true: Sionna's TB encoder (CRCs, segmentation, 5G
   LDPC, rate matching), QAM, AWGN or Rayleigh, soft demapping, BP decoding;
-* :mod:`~symcodec.links.nr_abstract` -- abstracted: code block errors drawn from Sionna's PHY
+* :mod:`~symcodec.channel.nr.nr_abstract` -- abstracted: code block errors drawn from Sionna's PHY
   abstraction (precomputed BLER tables), for studies.
 
-MCS indices come from a named 38.214 table (:mod:`~symcodec.links.mcs`); the TB layout and the
-byte/erasure bookkeeping are in :mod:`~symcodec.links.transport`; BLER tables (Sionna's, or
-one measured bit-true for a link) in :mod:`~symcodec.links.bler_table`. Sionna is imported only when
-a link is built (:mod:`~symcodec.links.backend`); importing this package does not need it.
+MCS indices come from a named 38.214 table (:mod:`~symcodec.channel.nr.mcs`); the TB layout
+and the byte/erasure bookkeeping are in :mod:`~symcodec.channel.nr.transport`; BLER tables
+(Sionna's, or one measured bit-true for a link) in :mod:`~symcodec.channel.nr.bler_table`.
+Sionna is imported only when a link is built (:mod:`~symcodec.channel.nr.backend`); importing
+this package does not need it.
 """
 
 from .backend import INSTALL_HINT, require_sionna, sionna_available
