@@ -1,6 +1,8 @@
 """5G NR digital links over Sionna (optional extra ``links``), behind ``nr-ldpc`` channels.
 
-Two levels with one API, both sending a byte stream in NR transport blocks and returning an
+:class:`NrChannel` (:mod:`~symcodec.channel.nr.channel`) is the link as a digital
+:class:`~symcodec.channel.Channel` (``make_channel("nr-ldpc", ...)``). Underneath, two levels
+with one API, both sending a byte stream in NR transport blocks and returning an
 :class:`NrResult` (received bytes, erased-byte mask, code block counts, residual bit errors,
 channel uses and air time):
 
@@ -16,8 +18,9 @@ Sionna is imported only when a link is built (:mod:`~symcodec.channel.nr.backend
 this package does not need it.
 """
 
-from .backend import INSTALL_HINT, require_sionna, sionna_available
+from .backend import INSTALL_HINT, require_sionna, sionna_available, torch_threads
 from .bler_table import shipped_bler_table, write_bler_table
+from .channel import LEVELS, Level, NrChannel, NrChannelStats
 from .mcs import MCS_TABLES, Mcs, McsTable, lookup_mcs, table_number
 from .nr_abstract import NrAbstractLink
 from .nr_ldpc import NrLdpcLink
@@ -36,11 +39,15 @@ __all__ = [
     "DEFAULT_SYMBOL_RATE_HZ",
     "FADINGS",
     "INSTALL_HINT",
+    "LEVELS",
+    "Level",
     "MCS_TABLES",
     "Fading",
     "Mcs",
     "McsTable",
     "NrAbstractLink",
+    "NrChannel",
+    "NrChannelStats",
     "NrLdpcLink",
     "NrResult",
     "TransportFormat",
@@ -50,5 +57,6 @@ __all__ = [
     "sionna_available",
     "table_number",
     "transport_format",
+    "torch_threads",
     "write_bler_table",
 ]
