@@ -148,8 +148,10 @@ class NrAbstractLink:
         for first in range(0, count, per_chunk):
             n = min(per_chunk, count - first)
             gain = rng.standard_exponential((n, longest))  # |h|^2 per symbol
-            sinr = np.where(np.tile(used, (n // self.fmt.num_cbs, 1)), snr * gain, 0.0)
-            sinr = torch.from_numpy(np.maximum(sinr, 0.0).astype(np.float32))
+            gain *= snr  # in place: the SINR per symbol (non-negative)
+            if not used.all():  # CBs of unequal length: pad the shorter ones with SINR 0
+                gain[~np.tile(used, (n // self.fmt.num_cbs, 1))] = 0.0
+            sinr = torch.from_numpy(gain.astype(np.float32))
             # EESM input [batch, ofdm symbols, subcarriers, users, streams]: CBs as users
             eff = self._eesm(
                 sinr.T.reshape(1, longest, 1, n, 1), self.mcs.index,
