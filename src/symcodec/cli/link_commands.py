@@ -210,7 +210,9 @@ def _channel_name(args) -> str:
         if given:
             raise SymcodecError(f"{given[0]} needs --fec ldpc (a 5G NR link)")
     elif args.mcs is None:
-        raise SymcodecError("--fec ldpc needs --mcs N (an MCS index of --mcs-table, qam64: 0..28)")
+        raise SymcodecError(
+            "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
+        )
     return name
 
 
