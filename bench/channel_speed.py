@@ -11,7 +11,19 @@ the same run:
 
 Columns ``t/t_copy`` and ``t/t_noise`` are the channel's time over each baseline's time.
 
-Run: ``.venv/bin/python bench/channel_speed.py [--mbits 64] [--repeats 3]``
+5G NR rows (``nr-ldpc``, when the ``links`` extra is installed; ``--no-nr`` skips them), on the
+``.symc`` stream of a DeepCNN (central-skew, 8 bits; ``bench/nr_link_speed.py``'s stream), for
+each ``--nr-mcs`` of the qam64 table:
+
+* ``abstract``: ``channel.transmit_bits`` of the whole stream through the abstracted link
+  (AWGN and Rayleigh), median of ``--repeats``, in ms and code blocks per second; building the
+  channel (Sionna's tables) is timed apart;
+* ``bit-true``: the first ``--nr-bit-true-kib`` KiB of the stream through the bit-true link,
+  in payload M bits/s, beside Sionna's own ``LDPC5GEncoder`` + ``LDPC5GDecoder`` on the same
+  number of code blocks of the same code, in the same run
+  (``nr_link_speed.sionna_ldpc_baseline``), in information M bits/s.
+
+Run: ``.venv/bin/python bench/channel_speed.py [--mbits 64] [--repeats 3] [--nr-mcs 9 20]``
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import numpy as np
 import torch
 
 from symcodec.channel import CHUNK_BITS, make_channel
+from symcodec.channel.nr import require_sionna, sionna_available, torch_threads
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -41,7 +54,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mbits", type=int, default=64, help="payload size in Mi bits")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--nr-mcs", type=int, nargs="+", default=[9, 20], help="qam64 MCS")
+    parser.add_argument("--nr-snr-db", type=float, nargs="+", default=[5.0, 14.0])
+    parser.add_argument("--nr-bit-true-kib", type=int, default=16, help="0: the whole stream")
+    parser.add_argument("--no-nr", action="store_true", help="skip the 5G NR rows")
     args = parser.parse_args()
+    if len(args.nr_snr_db) != len(args.nr_mcs):
+        parser.error("give one --nr-snr-db per --nr-mcs")
 
     nbits = args.mbits << 20
     payload = np.random.default_rng(0).integers(0, 256, nbits // 8, dtype=np.uint8)
@@ -87,6 +106,12 @@ def main() -> None:
     awgn = make_channel("awgn", snr_db=10.0, seed=1)
     seconds = median_seconds(lambda: awgn.transmit_values(x), args.repeats)
     print(f"{'awgn (analog), M values/s':<28} {x.numel() / seconds / 1e6:>10.1f}")
+    if args.no_nr:
+        return
+    if not sionna_available():
+        print("5G NR rows skipped: install symcodec[links] (sionna-no-rt)")
+        return
+    nr_rows(args.nr_mcs, args.nr_snr_db, args.nr_bit_true_kib, args.repeats)
 
 
 def transmit_split(repeats: int) -> None:
@@ -113,6 +138,54 @@ def transmit_split(repeats: int) -> None:
         f"{1000 * med['channel_s']:.1f} ms, decode {1000 * med['decode_s']:.1f} ms; "
         f"air time at 1 Mbit/s {1000 * med['air_time_s']:.0f} ms"
     )
+
+
+def nr_rows(mcs_list: list[int], snr_dbs: list[float], bit_true_kib: int, repeats: int) -> None:
+    """The 5G NR rows: abstract link on the whole DeepCNN stream, bit-true link on a slice of
+    it beside Sionna's own LDPC encoder + decoder (see the module docstring)."""
+    from nr_link_speed import deepcnn_stream, sionna_ldpc_baseline, timed  # bench/ on sys.path
+
+    import_s, _ = timed(require_sionna)
+    stream = deepcnn_stream()
+    bit_true = stream[: bit_true_kib * 1024] if bit_true_kib else stream
+    print(
+        f"\n5G NR (nr-ldpc) on the deepcnn .symc stream (central-skew, 8 bits): "
+        f"{len(stream):,} bytes; bit-true on {len(bit_true):,} bytes; Sionna import "
+        f"{import_s:.1f} s; load {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'MCS':<40} {'path':<30} {'setup s':>8} {'time':>10} {'rate':>16}  BLER")
+    for mcs, snr_db in zip(mcs_list, snr_dbs, strict=True):
+        for fading in ("awgn", "rayleigh"):
+            setup_s, channel = timed(
+                make_channel, "nr-ldpc", snr_db=snr_db, mcs=mcs, level="abstract",
+                fading=fading, seed=0,
+            )  # fmt: skip
+            runs = [timed(channel.transmit_bits, stream) for _ in range(repeats)]
+            seconds = statistics.median(t for t, _ in runs)
+            stats = runs[0][1][1]
+            label = f"abstract {fading} (SNR {snr_db:g} dB)"
+            print(
+                f"{str(channel.mcs):<40} {label:<30} {setup_s:>8.2f} "
+                f"{1000 * seconds:>7.1f} ms {stats.code_blocks / seconds:>11.0f} CB/s  "
+                f"{stats.bler:.3f} of {stats.code_blocks} CBs"
+            )
+        setup_s, channel = timed(make_channel, "nr-ldpc", snr_db=snr_db, mcs=mcs, seed=0)
+        seconds, (_, stats) = timed(channel.transmit_bits, bit_true)
+        label = f"bit-true awgn (SNR {snr_db:g} dB)"
+        print(
+            f"{str(channel.mcs):<40} {label:<30} {setup_s:>8.2f} {seconds:>8.2f} s "
+            f"{8 * len(bit_true) / seconds / 1e6:>9.4f} Mb/s  {stats.bler:.3f} of "
+            f"{stats.code_blocks} CBs"
+        )
+        with torch_threads(1):
+            base_s = sionna_ldpc_baseline(channel.link, stats.code_blocks, snr_db)
+        fmt = channel.fmt
+        info = stats.code_blocks * (fmt.cb_bits - fmt.cb_crc_bits) / base_s / 1e6
+        label = "sionna LDPC enc+dec, same code"
+        print(
+            f"{'':<40} {label:<30} {'':>8} {base_s:>8.2f} s {info:>9.4f} Mb/s  "
+            f"(bit-true / ldpc time {seconds / base_s:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""Speed of the 5G NR links (symcodec.links) on a DeepCNN-sized stream.
+"""Speed of the 5G NR links (symcodec.channel.nr) on a DeepCNN-sized stream.
 
 The payload is the ``.symc`` stream of ``build_model('deepcnn')`` (central-skew, 8 bits).
 Measured in this one process, for each MCS:
 
-* ``bit-true``: :class:`~symcodec.links.NrLdpcLink` end to end (TB CRC, segmentation, LDPC
+* ``bit-true``: :class:`~symcodec.channel.nr.NrLdpcLink` end to end (TB CRC, segmentation, LDPC
   encoding, rate matching, QAM, AWGN, app demapping, BP decoding, CRC checks, byte
   bookkeeping), in payload M bits/s;
 * ``sionna ldpc``: the baseline, Sionna's own ``LDPC5GEncoder`` + ``LDPC5GDecoder`` (20 BP
   iterations) alone on the same number of code blocks of the same code (``K`` bits on
   ``E`` coded bits; BPSK-like LLRs), in information M bits/s;
-* ``abstract``: :class:`~symcodec.links.NrAbstractLink` (Sionna's PHY abstraction), in code
+* ``abstract``: :class:`~symcodec.channel.nr.NrAbstractLink` (Sionna's PHY abstraction), in code
   blocks per second, for AWGN and per-symbol Rayleigh (EESM); set-up time shown apart.
 
 The bit-true path runs on the first ``--bit-true-kib`` KiB of the stream (default: all of it).
@@ -29,8 +29,8 @@ import time
 
 import torch
 
+from symcodec.channel.nr import NrAbstractLink, NrLdpcLink, require_sionna
 from symcodec.codec import TransmissionPlan, encode
-from symcodec.links import NrAbstractLink, NrLdpcLink, require_sionna
 from symcodec.models import build_model
 
 

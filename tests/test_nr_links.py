@@ -1,4 +1,4 @@
-"""5G NR links over Sionna (symcodec.links): MCS tables, transport format, bit-true and
+"""5G NR links over Sionna (symcodec.channel.nr): MCS tables, transport format, bit-true and
 abstracted transmission. Skipped when the ``links`` extra (sionna-no-rt) is not installed.
 
 Small transport blocks keep the bit-true runs short (Sionna's BP decoder is pure PyTorch).
@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from symcodec.errors import SymcodecError
-from symcodec.links import (
+from symcodec.channel.nr import (
     NrAbstractLink,
     NrLdpcLink,
     backend,
@@ -23,10 +22,11 @@ from symcodec.links import (
     transport_format,
     write_bler_table,
 )
-from symcodec.links.transport import erased_bytes
+from symcodec.channel.nr.transport import erased_bytes
+from symcodec.errors import SymcodecError
 
-# symcodec.links imports Sionna lazily; skip without importing it (importing Sionna reseeds
-# torch's global generator, see symcodec.links.backend)
+# symcodec.channel.nr imports Sionna lazily; skip without importing it (importing Sionna reseeds
+# torch's global generator, see symcodec.channel.nr.backend)
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
 

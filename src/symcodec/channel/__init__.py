@@ -4,11 +4,15 @@ Two domains:
 
 * **analog** channels act on the float values sent, one ``torch.Tensor`` per transmitted
   tensor, via :meth:`Channel.transmit_values`: :class:`AWGNChannel` (and
-  :class:`IdealChannel`).
+  :class:`IdealChannel`); :class:`~symcodec.channel.nr.NrChannel` (``nr-ldpc``): a 5G NR
+  link (LDPC, QAM, AWGN or Rayleigh; bit-true or abstracted) whose failed code blocks erase
+  the bytes they carried (needs the ``links`` extra: Sionna).
 * **digital** channels act on the payload bytes (the channel sees only a bit stream, MSB
   first), via :meth:`Channel.transmit_bits`: :class:`BSCChannel`, :class:`ModulatedChannel`
   (BPSK, QPSK, 16-QAM; AWGN or flat Rayleigh fading), :class:`ErasureChannel` (and
-  :class:`IdealChannel`).
+  :class:`IdealChannel`); :class:`~symcodec.channel.nr.NrChannel` (``nr-ldpc``): a 5G NR
+  link (LDPC, QAM, AWGN or Rayleigh; bit-true or abstracted) whose failed code blocks erase
+  the bytes they carried (needs the ``links`` extra: Sionna).
 
 Every call returns the channel output and a :class:`ChannelStats` saying what the channel did.
 Each channel owns a ``torch.Generator`` seeded from its ``seed``; a call may pass ``rng``
@@ -20,7 +24,8 @@ Where things live:
 * ``analog``: :class:`IdealChannel`, :class:`AWGNChannel`, :func:`equal_energy_snr_db`;
 * ``digital``: :class:`BSCChannel`, :class:`ModulatedChannel`, :class:`ErasureChannel`;
 * ``theory``: closed-form BER (:func:`q_function`, :func:`ber_theory`, ...);
-* ``link``: :class:`Link` (bit rate, latency, Shannon capacity);
+* ``nr``: the 5G NR links over Sionna and :class:`NrChannel`, :class:`NrChannelStats`;
+* ``link``: :class:`Link` (bit rate, latency, Shannon capacity, block padding);
 * ``registry``: :func:`channel_names`, :func:`make_channel`, :func:`channel_parameter`.
 
 >>> ch = make_channel("bpsk-awgn", ebn0_db=4.0, seed=1)
@@ -39,6 +44,7 @@ from .analog import AWGNChannel, IdealChannel, equal_energy_snr_db
 from .base import CHUNK_BITS, DEFAULT_PACKET_BYTES, Channel, ChannelStats, Payload, Rng
 from .digital import MODULATIONS, BSCChannel, ErasureChannel, ModulatedChannel
 from .link import Link
+from .nr import NrChannel, NrChannelStats
 from .registry import (
     CHANNEL_PARAMETERS,
     ChannelParameter,
@@ -72,6 +78,8 @@ __all__ = [
     "BSCChannel",
     "ModulatedChannel",
     "ErasureChannel",
+    "NrChannel",
+    "NrChannelStats",
     "Link",
     "make_channel",
     "channel_names",

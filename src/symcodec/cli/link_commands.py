@@ -1,13 +1,23 @@
-"""``symcodec transmit``: send a model over a simulated link and report what arrived."""
+"""``symcodec transmit``: send a model over a simulated link and report what arrived.
+
+With ``--fec ldpc --mcs N`` (or ``--channel nr-ldpc``) the stream rides a 5G NR link
+(:class:`~symcodec.channel.nr.NrChannel`: NR transport blocks, 5G LDPC, QAM, AWGN or
+Rayleigh; bit-true or abstracted). A coded link delivers the stream exact or says what it lost:
+code blocks that fail their CRC erase their bytes, and unless ``--lenient`` such a loss is an
+error and no model is written. Uncoded channels always write what arrived.
+"""
 
 from __future__ import annotations
 
 from ..errors import SymcodecError
 from ._common import console, finite_float, kbits, output_path
 
+_NR_CHANNEL = "nr-ldpc"
+
 
 def register(subparsers) -> None:
     from ..channel import channel_names
+    from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -19,18 +29,59 @@ def register(subparsers) -> None:
     )
     p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
     add_plan_arguments(p)
-    p.add_argument("--channel", default="ideal", help=f"one of {', '.join(channel_names())}")
-    p.add_argument("--snr-db", type=finite_float, default=None, help="awgn: SNR per value, dB")
+    p.add_argument(
+        "--channel",
+        default=None,
+        help=f"one of {', '.join(channel_names(extras=True))} (default ideal; nr-ldpc with --fec)",
+    )
+    p.add_argument(
+        "--snr-db",
+        type=finite_float,
+        default=None,
+        help="awgn: SNR per value, dB; nr-ldpc: Es/N0 per channel use, dB",
+    )
     p.add_argument("--ebn0-db", type=finite_float, default=None, help="modulated: Eb/N0 in dB")
     p.add_argument("--p", type=finite_float, default=None, help="bsc / erasure: probability")
     p.add_argument("--packet-bytes", type=int, default=None, help="erasure: packet size")
+    nr = p.add_argument_group("5G NR link (--fec ldpc; needs the links extra)")
+    nr.add_argument(
+        "--fec",
+        choices=("ldpc",),
+        default=None,
+        help="code the stream: 5G NR transport blocks with LDPC (channel nr-ldpc)",
+    )
+    nr.add_argument("--mcs", type=int, default=None, help="MCS index in --mcs-table")
+    nr.add_argument(
+        "--mcs-table", choices=tuple(MCS_TABLES), default=None, help="38.214 MCS table (qam64)"
+    )
+    nr.add_argument(
+        "--fec-level",
+        choices=LEVELS,
+        default=None,
+        help="bit-true (default: LDPC encode, QAM, noise, BP decode) or abstract (BLER tables)",
+    )
+    nr.add_argument("--fading", choices=FADINGS, default=None, help="awgn (default) or rayleigh")
+    nr.add_argument(
+        "--symbols-per-tb", type=int, default=None, help="channel uses per transport block"
+    )
+    nr.add_argument(
+        "--lenient",
+        action="store_true",
+        help="write the model even when code blocks were lost (their bytes erased, filled or "
+        "concealed by the receiver); without it a loss is an error and nothing is written",
+    )
     p.add_argument(
         "--equal-energy",
         action="store_true",
         help="awgn: SNR per degree of freedom, so redundant modes pay for their extra values",
     )
     p.add_argument("--alpha", type=finite_float, default=1.0, help="projection strength in [0, 1]")
-    p.add_argument("--bandwidth-hz", type=finite_float, default=1e6, help="default 1 MHz")
+    p.add_argument(
+        "--bandwidth-hz",
+        type=finite_float,
+        default=None,
+        help="default 1 MHz (nr-ldpc: its symbol rate, symbols/s)",
+    )
     p.add_argument("--code-rate", type=finite_float, default=1.0, help="default 1 (uncoded)")
     p.add_argument("--capacity", action="store_true", help="link rate = Shannon capacity")
     p.add_argument("--seed", type=int, default=0, help="seed of the channel noise")
@@ -65,7 +116,10 @@ def cmd_transmit(args) -> int:
         }.items()
         if v is not None
     }
-    channel = make_channel(args.channel, **params)
+    name = _channel_name(args)
+    if name == _NR_CHANNEL:
+        params.update(_nr_params(args))
+    channel = make_channel(name, **params)
     options = ReceiverOptions(alpha=args.alpha, equal_energy=args.equal_energy)
     link = Link.for_channel(
         channel, bandwidth_hz=args.bandwidth_hz, code_rate=args.code_rate, capacity=args.capacity
@@ -75,6 +129,13 @@ def cmd_transmit(args) -> int:
     evaluation = _evaluator(args, metadata) if args.dataset else None
 
     rx = transmit(state_dict, plan, channel, seed=args.seed, link=link, options=options)
+    nr_stats = _nr_stats(rx)
+    if nr_stats is not None and not nr_stats.lossless and not args.lenient:
+        raise SymcodecError(
+            f"the NR link lost {nr_stats.failed_code_blocks:,} of {nr_stats.code_blocks:,} code "
+            f"blocks ({nr_stats.erased_bytes:,} bytes erased; {nr_stats.residual_bit_errors:,} "
+            "residual bit errors); no model written (--lenient writes it, losses concealed)"
+        )
     if out is not None:
         save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
 
@@ -84,6 +145,8 @@ def cmd_transmit(args) -> int:
         f"values sent {rx.values_sent:,}; payload {kbits(rx.payload_bits)} kbits; header "
         f"{kbits(rx.header_bits)} kbits; bits sent {kbits(rx.bits_sent)} kbits"
     )
+    if nr_stats is not None:
+        _print_nr(con, channel, nr_stats, rx)
     if rx.domain == "digital":
         con.print(
             f"bit errors {rx.bit_errors:,} of {8 * rx.payload_bytes:,} payload bits "
@@ -118,6 +181,87 @@ def cmd_transmit(args) -> int:
     if out is not None:
         con.print(f"wrote {out}")
     return 0
+
+
+def _channel_name(args) -> str:
+    """The channel to build: ``--channel`` (default ideal), or ``nr-ldpc`` under ``--fec``;
+    NR options without an NR link, or ``--fec`` over another channel, are refused."""
+    from ..channel import canonical_channel_name
+
+    name = canonical_channel_name(args.channel) if args.channel is not None else None
+    if args.fec is not None:
+        if name is not None and name != _NR_CHANNEL:
+            kind = "an analog channel" if name == "awgn" else "a channel of its own"
+            raise SymcodecError(
+                f"--fec {args.fec} codes bits onto the NR link's own QAM and fading (channel "
+                f"{_NR_CHANNEL}); it cannot run over {name!r}, {kind}: drop --channel"
+            )
+        name = _NR_CHANNEL
+    name = name or "ideal"
+    nr_flags = {
+        "--mcs": args.mcs,
+        "--mcs-table": args.mcs_table,
+        "--fec-level": args.fec_level,
+        "--fading": args.fading,
+        "--symbols-per-tb": args.symbols_per_tb,
+    }
+    if name != _NR_CHANNEL:
+        given = [flag for flag, value in nr_flags.items() if value is not None]
+        if given:
+            raise SymcodecError(f"{given[0]} needs --fec ldpc (a 5G NR link)")
+    elif args.mcs is None:
+        raise SymcodecError(
+            "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
+        )
+    return name
+
+
+def _nr_params(args) -> dict:
+    """The ``make_channel("nr-ldpc", ...)`` options given on the command line."""
+    if args.code_rate != 1.0:
+        raise SymcodecError("--code-rate does not apply to --fec ldpc: the MCS sets the code rate")
+    given = {
+        "mcs": args.mcs,
+        "mcs_table": args.mcs_table,
+        "level": args.fec_level,
+        "fading": args.fading,
+        "symbols_per_tb": args.symbols_per_tb,
+        "symbol_rate_hz": args.bandwidth_hz,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _nr_stats(rx):
+    """The NR link's stats of a reception, or None for other channels."""
+    from ..channel import NrChannelStats
+
+    found = [s for s in rx.stats if isinstance(s, NrChannelStats)]
+    return found[0] if found else None
+
+
+def _print_nr(con, channel, stats, rx) -> None:
+    """The NR link's report: MCS and TB layout, code block errors, residual bit errors, air
+    time in channel uses."""
+    fmt = channel.fmt
+    con.print(
+        f"NR link: {channel.mcs}, {channel.level}, {channel.fading}, SNR {channel.snr_db:g} dB "
+        f"(Eb/N0 {stats.ebn0_db:.2f} dB)"
+    )
+    con.print(
+        f"transport block: {fmt.tb_bits:,} bits in {fmt.num_cbs} code block(s) of "
+        f"{fmt.cb_bits:,} bits on {fmt.symbols_per_tb:,} symbols (code rate {fmt.code_rate:.4f})"
+    )
+    con.print(
+        f"code blocks failed {stats.failed_code_blocks:,} of {stats.code_blocks:,} "
+        f"(BLER {stats.bler:.3g}); bytes erased {stats.erased_bytes:,} of "
+        f"{stats.bits_sent // 8:,}; residual bit errors {stats.residual_bit_errors:,}"
+    )
+    uses = channel.channel_uses(rx.bits_sent // 8)
+    con.print(
+        f"air time {1000 * rx.air_time_s:.3f} ms = {uses:,} channel uses "
+        f"({uses // fmt.symbols_per_tb:,} TBs, header included) / "
+        f"{channel.symbol_rate_hz / 1e6:g} M symbols/s"
+    )
 
 
 def _evaluator(args, metadata):

@@ -22,7 +22,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 from .backend import require_sionna
 from .mcs import Mcs
 

@@ -1,7 +1,7 @@
 """Abstracted 5G NR link: code block errors drawn from Sionna's PHY abstraction.
 
-Same transport format, signature and :class:`~symcodec.links.transport.NrResult` as the
-bit-true link (:mod:`symcodec.links.nr_ldpc`), orders of magnitude faster: nothing is encoded
+Same transport format, signature and :class:`~symcodec.channel.nr.transport.NrResult` as the
+bit-true link (:mod:`symcodec.channel.nr.nr_ldpc`), orders of magnitude faster: nothing is encoded
 or decoded. Each code block (CB) fails independently with the block error rate (BLER) that
 ``sionna.sys.PHYAbstraction`` gives for (MCS, CB size ``K``, SNR): Sionna's precomputed 5G NR
 tables (LDPC with 20 BP iterations, QAM, AWGN; measured for CB sizes 24..2000 on an SNR grid
@@ -14,8 +14,8 @@ top of ``R * G``, so its CBs have a higher rate), and a log-linear line between 
 apart misses the waterfall's shape. Example (qam64 MCS 9, 360 symbols per TB, one CB of 496
 bits, 3.0 dB): bit-true BLER 0.70 (600 CBs), shipped-table abstraction 0.10. For studies that
 need the waterfall right, measure the link's own curve
-(:meth:`symcodec.links.nr_ldpc.NrLdpcLink.measure_bler`), store it with
-:func:`symcodec.links.bler_table.write_bler_table` and pass it as ``bler_tables``.
+(:meth:`symcodec.channel.nr.nr_ldpc.NrLdpcLink.measure_bler`), store it with
+:func:`symcodec.channel.nr.bler_table.write_bler_table` and pass it as ``bler_tables``.
 
 * ``awgn``: every CB sees the link SNR.
 * ``rayleigh``: each symbol gets its own ``|h|^2 ~ Exp(1)`` (the bit-true link's flat fading),
@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 from .backend import require_sionna
 from .bler_table import PDSCH_CATEGORY, shipped_bler_table
 from .mcs import McsTable, lookup_mcs
@@ -64,9 +64,9 @@ _CHUNK_SYMBOLS = 1 << 20  # fading draws per chunk
 class NrAbstractLink:
     """An abstracted 5G NR link: one MCS, one TB size; Sionna's tables are loaded once.
 
-    Args: as :class:`symcodec.links.nr_ldpc.NrLdpcLink` (without ``num_bp_iter``: the tables
+    Args: as :class:`symcodec.channel.nr.nr_ldpc.NrLdpcLink` (without ``num_bp_iter``: the tables
     fix the decoder), plus ``bler_tables``: BLER table files in Sionna's layout to use instead
-    of the one Sionna ships for the MCS table (:mod:`symcodec.links.bler_table`).
+    of the one Sionna ships for the MCS table (:mod:`symcodec.channel.nr.bler_table`).
     """
 
     level = "abstract"
@@ -148,8 +148,10 @@ class NrAbstractLink:
         for first in range(0, count, per_chunk):
             n = min(per_chunk, count - first)
             gain = rng.standard_exponential((n, longest))  # |h|^2 per symbol
-            sinr = np.where(np.tile(used, (n // self.fmt.num_cbs, 1)), snr * gain, 0.0)
-            sinr = torch.from_numpy(np.maximum(sinr, 0.0).astype(np.float32))
+            gain *= snr  # in place: the SINR per symbol (non-negative)
+            if not used.all():  # CBs of unequal length: pad the shorter ones with SINR 0
+                gain[~np.tile(used, (n // self.fmt.num_cbs, 1))] = 0.0
+            sinr = torch.from_numpy(gain.astype(np.float32))
             # EESM input [batch, ofdm symbols, subcarriers, users, streams]: CBs as users
             eff = self._eesm(
                 sinr.T.reshape(1, longest, 1, n, 1), self.mcs.index,
@@ -209,7 +211,7 @@ def transmit_bytes(
 ) -> NrResult:
     """Send ``payload`` over an abstracted 5G NR link (builds an :class:`NrAbstractLink`).
 
-    Same arguments and result as :func:`symcodec.links.nr_ldpc.transmit_bytes` (without
+    Same arguments and result as :func:`symcodec.channel.nr.nr_ldpc.transmit_bytes` (without
     ``num_bp_iter``). For many transmissions, build the link once and reuse it.
     """
     link = NrAbstractLink(

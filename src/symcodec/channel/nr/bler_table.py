@@ -8,7 +8,7 @@
 slightly higher rate (its CRC rides on top of ``R * G``), so in the waterfall the shipped
 tables can be optimistic by a few tenths of a dB. :func:`write_bler_table` stores a curve
 measured on the link's own transport format (e.g. by
-:meth:`symcodec.links.nr_ldpc.NrLdpcLink.measure_bler`) in the same layout, for
+:meth:`symcodec.channel.nr.nr_ldpc.NrLdpcLink.measure_bler`) in the same layout, for
 ``NrAbstractLink(..., bler_tables=[path])``.
 """
 
@@ -20,7 +20,7 @@ import os
 from collections.abc import Sequence
 from itertools import pairwise
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 from .backend import require_sionna
 from .transport import TransportFormat
 

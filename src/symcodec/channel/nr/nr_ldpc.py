@@ -1,6 +1,6 @@
 """Bit-true 5G NR link: Sionna's transport block encoder, 5G LDPC, QAM and soft demapping.
 
-Per transport block (layout: :mod:`symcodec.links.transport`), Sionna's
+Per transport block (layout: :mod:`symcodec.channel.nr.transport`), Sionna's
 ``sionna.phy.nr.TBEncoder`` does what 38.212 prescribes: TB CRC, code block segmentation with
 CB CRCs, 5G LDPC encoding with rate matching to ``E_r`` bits per CB, the bit interleaver and
 scrambling. The coded bits are Gray-mapped to unit-energy QAM (``sionna.phy.mapping``), sent
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 from .backend import require_sionna
 from .mcs import McsTable, lookup_mcs
 from .transport import (
@@ -58,7 +58,7 @@ class NrLdpcLink:
 
     Args:
         mcs_index: index in the MCS table.
-        table: the MCS table's name (:data:`symcodec.links.mcs.McsTable`).
+        table: the MCS table's name (:data:`symcodec.channel.nr.mcs.McsTable`).
         symbols_per_tb: channel uses per transport block.
         symbol_rate_hz: channel uses per second (for ``air_time_s``).
         num_bp_iter: belief-propagation iterations of the LDPC decoder.
@@ -174,7 +174,7 @@ class NrLdpcLink:
 
         Sends ``ceil(num_blocks / num_cbs)`` TBs per SNR; the payload and the noise come from
         ``seed`` (a different stream per SNR). Feeds
-        :func:`symcodec.links.bler_table.write_bler_table`.
+        :func:`symcodec.channel.nr.bler_table.write_bler_table`.
         """
         if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1:
             raise SymcodecError(f"num_blocks must be a positive integer, got {num_blocks!r}")

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 from .backend import require_sionna
 
 __all__ = ["MCS_TABLES", "Mcs", "McsTable", "lookup_mcs", "table_number"]

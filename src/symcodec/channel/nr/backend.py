@@ -1,7 +1,7 @@
 """Loading Sionna, the optional library behind the 5G NR links (``pip install symcodec[links]``).
 
 Sionna (``sionna-no-rt``, PyTorch based) is imported lazily, on the first link that needs it,
-so ``import symcodec.links`` works without it and a missing extra is a one-line
+so ``import symcodec.channel.nr`` works without it and a missing extra is a one-line
 :class:`~symcodec.errors.SymcodecError`, not an ``ImportError`` deep in a call.
 
 Importing Sionna has a side effect on global state: its ``config`` object reseeds torch's
@@ -16,12 +16,14 @@ True
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
-from ..errors import SymcodecError
+from ...errors import SymcodecError
 
-__all__ = ["INSTALL_HINT", "require_sionna", "sionna_available"]
+__all__ = ["INSTALL_HINT", "require_sionna", "sionna_available", "torch_threads"]
 
 INSTALL_HINT = "5G NR links need Sionna: install symcodec[links] (sionna-no-rt)"
 
@@ -52,3 +54,28 @@ def require_sionna() -> None:
         raise SymcodecError(f"{INSTALL_HINT}; importing it failed: {exc}") from None
     finally:
         torch.set_rng_state(state)
+
+
+@contextmanager
+def torch_threads(count: int = 1) -> Iterator[None]:
+    """Run the block with ``count`` torch intra-op threads, then restore the previous count.
+
+    Sionna's LDPC decoder is many small torch ops: on busy cores one thread is several times
+    faster than two. (torch's thread count is process-wide; it is restored on exit.)
+
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    previous = torch.get_num_threads()
+    if previous == count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
