@@ -59,8 +59,9 @@ def transmit(
         model: an ``nn.Module`` or a state dict.
         plan: what each tensor gets on the wire.
         channel: a channel from :func:`symcodec.channel.make_channel`.
-        seed: seed of the channel noise for this transmission (None: the channel's own
-            generator).
+        seed: the noise seed of this transmission (None: drawn from the channel's own
+            generator). On analog links every tensor's noise depends only on it and the
+            tensor's name (paired noise, :mod:`symcodec.receiver.noise`).
         link: bit rate for the air time (default: the channel's modulation at 1 MHz).
         options: receiver options (projection strength, strictness, equal energy).
 
@@ -76,11 +77,12 @@ def transmit(
 
     header = read_header(blob)
     payload = np.frombuffer(blob, dtype=np.uint8)[header.payload_offset :]
-    rng = _own_generator(channel) if seed is None else torch.Generator().manual_seed(int(seed))
+    noise_seed = _noise_seed(channel) if seed is None else int(seed)
 
     digital = channel.domain in ("digital", "both")
     if digital:
         start = time.perf_counter()
+        rng = torch.Generator().manual_seed(noise_seed)
         received, stats = receive_digital(header, payload, channel, rng)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
@@ -91,7 +93,9 @@ def transmit(
         bit_errors = sum(t.bit_errors for t in tensors)
     else:
         start = time.perf_counter()
-        decoded, tensors, all_stats = receive_analog(header, payload, channel, rng, options)
+        decoded, tensors, all_stats = receive_analog(
+            header, payload, channel, noise_seed, options
+        )
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         state = rebuild_state_dict(decoded, alpha=options.alpha)
@@ -119,7 +123,6 @@ def transmit(
     )
 
 
-def _own_generator(channel: Channel) -> torch.Generator:
-    """The channel's own generator: a transmission without a seed draws from it, also
-    through the per-tensor channels of an equal-energy analog link."""
-    return channel.generator
+def _noise_seed(channel: Channel) -> int:
+    """A noise seed drawn from the channel's own generator (a transmission without a seed)."""
+    return int(torch.randint(0, 2**62, (1,), generator=channel.generator))
