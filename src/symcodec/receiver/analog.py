@@ -8,6 +8,8 @@ plan's bits, arrive with noise; the receiver clamps them to the quantizer's rang
   orbit of size ``m`` is multiplied by ``sqrt(m)`` before the link and divided by it after,
   so the energy per DoF is the kernel's energy and, at equal energy, ``dof`` receives
   exactly the kernel noise that ``full-project`` keeps after its projection.
+* With ``protect="side"`` the tensors that are not conv kernels arrive exact (the protected
+  sub-link, :mod:`.protection`).
 * With ``equal_energy`` the SNR is per degree of freedom: a tensor that sends ``n`` values
   for ``d`` DoF gets ``snr_db - 10 log10(n / d)`` per value
   (:func:`~symcodec.channel.equal_energy_snr_db`, SPEC section 5).
@@ -24,6 +26,7 @@ from ..channel import AWGNChannel, Channel, ChannelStats, IdealChannel, equal_en
 from ..codec.format import DecodedTensor, Header, clamp_to_range, decode_payload
 from ..errors import SymcodecError
 from .noise import orbit_scales, sent_noise, standard_normal
+from .protection import is_protected
 from .reception import ReceiverOptions, TensorReception
 
 
@@ -43,7 +46,9 @@ def receive_analog(
     for item in decode_payload(header, payload, strict=False):  # what goes on the air
         record, values = item.record, item.values
         per_value_snr = None
-        if values.is_floating_point():  # integer buffers travel as data, not as values
+        protected = is_protected(record, options.protect)
+        energy = _energy(item)
+        if not protected:  # protected values (and integer buffers) arrive exact
             if isinstance(channel, AWGNChannel):
                 per_value_snr = channel.snr_db
                 if options.equal_energy and record.count:
@@ -69,6 +74,8 @@ def receive_analog(
                 snr_db=per_value_snr,
                 coder=record.coder,
                 chunks=len(record.chunks),
+                protected=protected,
+                energy=energy,
             )
         )
     return received, rows, stats
@@ -88,3 +95,16 @@ def _noisy(
     coordinates = values.to(torch.float64) * scales
     arrived, s = link.add_noise(coordinates, z.reshape(coordinates.shape))
     return (arrived / scales).to(values.dtype), s
+
+
+def _energy(item: DecodedTensor) -> float:
+    """Sum of the squared values ``item`` sends (``dof``: in the orthonormal basis, i.e. the
+    energy of the rebuilt kernel); 0 for integer buffers."""
+    values = item.values
+    if not values.is_floating_point():
+        return 0.0
+    values = values.to(torch.float64)
+    if item.record.mode == "dof":
+        assert item.record.symmetry is not None
+        values = values * orbit_scales(item.record.symmetry, tuple(item.record.shape[-2:]))
+    return float(values.pow(2).sum())

@@ -16,6 +16,7 @@ from ..codec.format import pruning_mask, read_header, rebuild_state_dict
 from ..errors import SymcodecError
 from .analog import receive_analog
 from .digital import decode_received, receive_digital
+from .protection import channel_uses, transmitted_energy
 from .reception import ReceiverOptions, Reception
 
 
@@ -63,7 +64,8 @@ def transmit(
             generator). On analog links every tensor's noise depends only on it and the
             tensor's name (paired noise, :mod:`symcodec.receiver.noise`).
         link: bit rate for the air time (default: the channel's modulation at 1 MHz).
-        options: receiver options (projection strength, strictness, equal energy).
+        options: receiver options (projection strength, strictness, equal energy,
+            protection of the side tensors and its charges).
 
     The same inputs and seed give the same received state dict.
     """
@@ -83,7 +85,7 @@ def transmit(
     if digital:
         start = time.perf_counter()
         rng = torch.Generator().manual_seed(noise_seed)
-        received, stats = receive_digital(header, payload, channel, rng)
+        received, stats = receive_digital(header, payload, channel, rng, options.protect)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         decoded, tensors = decode_received(header, payload, received, stats, options)
@@ -93,9 +95,7 @@ def transmit(
         bit_errors = sum(t.bit_errors for t in tensors)
     else:
         start = time.perf_counter()
-        decoded, tensors, all_stats = receive_analog(
-            header, payload, channel, noise_seed, options
-        )
+        decoded, tensors, all_stats = receive_analog(header, payload, channel, noise_seed, options)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         state = rebuild_state_dict(decoded, alpha=options.alpha)
@@ -103,11 +103,13 @@ def transmit(
         bit_errors = 0
 
     bits_sent = 8 * len(blob)
+    domain = "digital" if digital else "analog"
+    charges = {"repetition": options.repetition, "code_rate": options.code_rate}
     return Reception(
         state_dict=state,
         tensors=tensors,
         channel=channel.name,
-        domain="digital" if digital else "analog",
+        domain=domain,
         payload_bits=sum(r.payload_bits for r in header.records),
         payload_bytes=header.payload_bytes,
         header_bits=header.header_bits,
@@ -120,6 +122,9 @@ def transmit(
         latency_ms=link.latency_ms(encode_s, bits_sent, decode_s),
         link=link,
         stats=all_stats,
+        channel_uses=channel_uses(tensors, domain, bits_per_symbol=link.bits_per_symbol, **charges),
+        energy=transmitted_energy(tensors, domain, **charges),
+        protect=options.protect,
     )
 
 
