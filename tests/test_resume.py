@@ -1,9 +1,10 @@
 """Honest resume: which rows of an existing results.csv a study may reuse.
 
-Rows are keyed by (spec_id, configuration, channel value, trial, protection, training seed). The spec id hashes every
-setting that changes a result and leaves out the grid axes, so a study that only grows its
-grid keeps its rows, and one whose channel, energy convention, training ... changed sets the
-old rows aside with a one-line message. (End to end, with real trials: tests/test_experiment.py.)
+Rows are keyed by (spec_id, configuration, channel value, trial, protection, training
+seed). The spec id hashes every setting that changes a result and leaves out the grid axes,
+so a study that only grows its grid keeps its rows, and one whose channel, energy
+convention, training ... changed sets the old rows aside with a one-line message. (End to
+end, with real trials: tests/test_experiment.py.)
 """
 
 from __future__ import annotations

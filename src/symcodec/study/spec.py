@@ -231,9 +231,7 @@ def _one_of(doc: dict, key: str, default: str, known: list[str], what: str) -> s
     return value
 
 
-def _strings(
-    doc: dict, key: str, default: list[str], allowed, prefix: str = ""
-) -> tuple[str, ...]:
+def _strings(doc: dict, key: str, default: list[str], allowed, prefix: str = "") -> tuple[str, ...]:
     value = doc.get(key, default)
     if isinstance(value, str):
         value = [value]
@@ -286,9 +284,7 @@ def _channel(ch) -> ChannelSpec:
     protect = _strings(ch, "protect", ["none"], PROTECT_OPTIONS, "channel.")
     if len(set(protect)) != len(protect):
         _fail("channel.protect", "lists a setting twice")
-    return ChannelSpec(
-        name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect
-    )
+    return ChannelSpec(name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect)
 
 
 def _channel_values(ch: dict, param: str) -> list:
