@@ -160,7 +160,6 @@ GROUP_KEYS: tuple[str, ...] = (
     "channel_param",
     "channel_value",
     "energy",
-    "protect",
     "alpha",
 )
 """The columns that define one setting (one summary row / table row)."""
