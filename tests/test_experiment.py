@@ -129,7 +129,15 @@ def test_ray_executor_gives_the_local_results(tiny_run, tmp_path, cache, monkeyp
     run_study(parse_study(TINY), out, executor="ray", progress=False, log=lambda _m: None)
     local = read_results_csv(tiny_run.directory / "results.csv")
     remote = read_results_csv(out / "results.csv")
-    fields = ["acc_tx", "acc_txq", "acc_rx", "payload_bits", "bits_sent", "seed", "bit_errors"]
+    fields = [
+        "acc_tx",
+        "acc_txq",
+        "acc_rx",
+        "payload_bits",
+        "bits_sent",
+        "noise_seed",
+        "bit_errors",
+    ]
     key = lambda r: (r["method"], r["symmetry"], r["mode"], r["channel_value"], r["trial"])  # noqa: E731
     assert {key(r): [r[f] for f in fields] for r in remote} == {
         key(r): [r[f] for f in fields] for r in local
@@ -240,9 +248,12 @@ def test_an_edited_spec_reuses_no_stale_row(tiny_run, tmp_path, cache, monkeypat
     else:
         assert {(r["channel"], r["channel_param"]) for r in rows} == {("bpsk-awgn", "ebn0_db")}
         assert all(math.isfinite(r["ber"]) for r in rows)
-    key = lambda r: (r["method"], r["symmetry"], r["mode"], r["channel_value"], r["trial"])  # noqa: E731
-    seeds = {key(r): r["seed"] for r in before}
-    assert all(r["seed"] == seeds[key(r)] for r in rows)  # the same trials, another spec
+    # paired noise: one noise seed per (setting, trial), shared by every configuration; a new
+    # channel or energy convention is a new setting, with new noise
+    setting = lambda r: (r["channel_value"], r["protect"], r["train_seed"], r["trial"])  # noqa: E731
+    seeds = {setting(r): r["noise_seed"] for r in rows}
+    assert all(r["noise_seed"] == seeds[setting(r)] for r in rows)
+    assert not {r["noise_seed"] for r in rows} & {r["noise_seed"] for r in before}
     # The edited spec, run again unchanged, reuses everything it made.
     messages.clear()
     again = run_study(edited, out, progress=False, log=messages.append)
@@ -263,3 +274,48 @@ def test_an_unchanged_spec_reuses_everything(tiny_run, tmp_path, cache, monkeypa
     ]
     assert (out / "results.csv").read_bytes() == before
     assert not list(out.glob("results.stale-*"))
+
+
+# A near-clean study under equal energy, with both protections and a fine-tuned pruned
+# baseline: what its numbers must be.
+CLEAN = {
+    "name": "clean",
+    "dataset": "mnist-5k",
+    "model": "deepcnn-gap",
+    "symmetries": ["central-skew"],
+    "modes": ["dof", "full-project"],
+    "bits": [8],
+    "baselines": ["pruned", "quant-only"],
+    "trials": 1,
+    "channel": {"name": "awgn", "snr_db": [60], "equal_energy": True, "protect": ["none", "side"]},
+    "training": {
+        "epochs": 2,
+        "prune_finetune_epochs": 1,
+        "batch_size": 32,
+        "max_steps": 12,
+        "lr": 0.003,
+    },
+    "test_limit": 300,
+}
+
+
+def test_a_near_clean_equal_energy_study_receives_what_it_sent(tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    run = run_study(parse_study(CLEAN), tmp_path, progress=False, log=lambda _m: None)
+    rows = run.rows
+    assert len(rows) == 4 * 2  # (dof, full-project, pruned eq., quant-only) x protections
+    assert {r["energy"] for r in rows} == {"equal-energy"}
+    for r in rows:  # 60 dB: the link costs (almost) nothing
+        assert abs(r["acc_rx"] - r["acc_txq"]) <= 1.0, (r["method"], r["mode"], r["protect"])
+        assert r["epochs_total"] == 2
+    # paired noise: one seed per (setting, trial), another one per protection
+    by_protect = {p: {r["noise_seed"] for r in rows if r["protect"] == p} for p in ("none", "side")}
+    assert all(len(seeds) == 1 for seeds in by_protect.values())
+    assert by_protect["none"] != by_protect["side"]
+    uses = {(r["method"], r["mode"], r["protect"]): r["channel_uses"] for r in rows}
+    dof, full = uses[("symmetric", "dof", "none")], uses[("symmetric", "full-project", "none")]
+    assert dof < full  # the same kernel noise at equal energy, fewer channel uses
+    for method, mode in [("symmetric", "dof"), ("pruned", "pruned"), ("quant-only", "full")]:
+        assert uses[(method, mode, "side")] > uses[(method, mode, "none")]  # r = 4
+    for r in rows:
+        assert r["channel_uses"] >= r["values_sent"] - 1  # int buffers: charged r x 1, not sent

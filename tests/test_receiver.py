@@ -184,3 +184,79 @@ def test_erased_value_mapping():
     mask[2] = True  # bits 16..23
     lost = _erased_values(mask, count=8, bits=10)  # value i spans bits 10i .. 10i+9
     assert lost.tolist() == [False, True, True, False, False, False, False, False]
+
+
+# --- protect: the side tensors on a protected sub-link, charged in channel uses (SPEC 10)
+
+
+def test_protect_side_on_an_analog_link_keeps_the_side_tensors_exact_and_charges_them():
+    sd = model()
+    plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=32, mode="dof")
+    channel = make_channel("awgn", snr_db=5.0)
+    none = transmit(sd, plan, channel, seed=3)
+    side = transmit(sd, plan, channel, seed=3, options=ReceiverOptions(protect="side"))
+    for name in ("conv1.bias", "fc.weight"):
+        assert torch.equal(side.state_dict[name], sd[name])
+        assert not torch.equal(none.state_dict[name], sd[name])
+    assert torch.equal(side.state_dict["conv1.weight"], none.state_dict["conv1.weight"])  # paired
+    kernel_values = 32 * 16 * 4
+    side_values = 32 + 10 * 32
+    assert none.channel_uses == kernel_values + side_values + 4 * 1  # the int buffer: r x 1
+    assert side.channel_uses == kernel_values + 4 * (side_values + 1)
+    energy = {
+        n: float(sd[n].double().pow(2).sum()) for n in ("conv1.weight", "conv1.bias", "fc.weight")
+    }
+    # dof in the orthonormal basis: the kernel's own energy
+    assert side.energy == pytest.approx(
+        energy["conv1.weight"] + 4 * (energy["conv1.bias"] + energy["fc.weight"]), rel=1e-5
+    )
+    assert none.energy == pytest.approx(sum(energy.values()), rel=1e-5)
+    assert side.protect == "side" and none.protect == "none"
+
+
+def test_protect_side_charges_pruning_masks_r_times_their_bits_on_analog_links():
+    sd = model("none")
+    plan = TransmissionPlan.pruned(sd, "central-skew", bits=8)
+    rx = transmit(
+        sd,
+        plan,
+        make_channel("awgn", snr_db=20.0),
+        seed=0,
+        options=ReceiverOptions(protect="side", repetition=3),
+    )
+    kept = 32 * 16 * 4
+    assert rx.mask_bits > 0
+    assert rx.channel_uses == kept + 3 * (32 + 320 + 1 + rx.mask_bits)
+
+
+def test_protect_side_on_a_digital_link_keeps_the_side_tensors_exact_and_charges_the_code_rate():
+    sd = model()
+    plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=8)
+    channel = make_channel("qpsk-awgn", ebn0_db=0.0)
+    options = ReceiverOptions(protect="side", code_rate=0.5)
+    rx = transmit(sd, plan, channel, seed=1, options=options)
+    expected = decode(encode(sd, plan))
+    for name in ("conv1.bias", "fc.weight", "bn.num_batches_tracked"):
+        assert torch.equal(rx.state_dict[name], expected[name])
+    assert rx.crc_failures == ["conv1.weight"]
+    kernel_bits = 32 * 16 * 4 * 8
+    side_bits = (32 + 320) * 8 + 64  # the int64 buffer travels raw
+    assert rx.channel_uses == math.ceil((kernel_bits + side_bits / 0.5) / 2)
+    none = transmit(sd, plan, channel, seed=1)
+    assert none.channel_uses == math.ceil((kernel_bits + side_bits) / 2)
+
+
+def test_protect_side_on_an_erasure_link_erases_no_side_value():
+    sd = model()
+    plan = TransmissionPlan.default(sd, symmetry="central-skew", bits=8)
+    channel = make_channel("erasure", p=0.5, packet_bytes=8)
+    rx = transmit(sd, plan, channel, seed=2, options=ReceiverOptions(protect="side"))
+    by_name = {t.name: t for t in rx.tensors}
+    assert by_name["fc.weight"].erased_values == 0 and by_name["conv1.bias"].erased_values == 0
+    assert by_name["conv1.weight"].erased_values > 0
+
+
+def test_receiver_options_refuse_an_unknown_protection_or_charge():
+    for bad in ({"protect": "all"}, {"repetition": 0}, {"code_rate": 0.0}, {"code_rate": 1.5}):
+        with pytest.raises(SymcodecError):
+            ReceiverOptions(**bad)

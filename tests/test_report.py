@@ -33,9 +33,11 @@ def make_row(**overrides) -> dict:
         channel_param="snr_db",
         channel_value=10.0,
         energy="per-value",
+        protect="none",
         alpha=1.0,
         trial=0,
-        seed=0,
+        train_seed=0,
+        noise_seed=0,
         epochs_total=5,
         acc_ref=99.0,
         acc_tx=98.5,
@@ -49,6 +51,7 @@ def make_row(**overrides) -> dict:
         payload_bits_oracle=240_000,
         header_bits=1_500,
         bits_sent=241_500,
+        channel_uses=30_000,
         payload_reduction_pct=50.0,
         bit_errors=0,
         ber=0.0,
@@ -70,7 +73,7 @@ def make_row(**overrides) -> dict:
 
 
 def trials(accs, **overrides) -> list[dict]:
-    return [make_row(trial=i, seed=i, acc_rx=a, **overrides) for i, a in enumerate(accs)]
+    return [make_row(trial=i, noise_seed=i, acc_rx=a, **overrides) for i, a in enumerate(accs)]
 
 
 def same(a, b) -> bool:
@@ -85,7 +88,7 @@ def same(a, b) -> bool:
 def test_columns_match_schema():
     assert R.RESULT_COLUMNS[:4] == ("study", "dataset", "model", "method")
     assert R.RESULT_COLUMNS[-2:] == ("distance", "conv_share")
-    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) >= 38
+    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) == 41
     assert set(make_row()) == set(R.RESULT_COLUMNS)
 
 

@@ -1,9 +1,10 @@
 """Honest resume: which rows of an existing results.csv a study may reuse.
 
-Rows are keyed by (spec_id, configuration, channel value, trial). The spec id hashes every
-setting that changes a result and leaves out the grid axes, so a study that only grows its
-grid keeps its rows, and one whose channel, energy convention, training ... changed sets the
-old rows aside with a one-line message. (End to end, with real trials: tests/test_experiment.py.)
+Rows are keyed by (spec_id, configuration, channel value, trial, protection, training
+seed). The spec id hashes every setting that changes a result and leaves out the grid axes,
+so a study that only grows its grid keeps its rows, and one whose channel, energy
+convention, training ... changed sets the old rows aside with a one-line message. (End to
+end, with real trials: tests/test_experiment.py.)
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from symcodec.study import (
     parse_study,
     read_results_csv,
     spec_id,
+    trial_seed,
     tx_configs,
     write_results_csv,
 )
 from symcodec.study.resume import reusable_rows
+from symcodec.study.trials import study_grid
 
 BASE = {
     "name": "resume",
@@ -58,15 +61,18 @@ def rows_of(doc: dict, acc_rx: float = 50.0) -> list[TrialRow]:
                 "channel_param": spec.channel.param,
                 "channel_value": value,
                 "energy": spec.channel.energy,
+                "protect": protect,
                 "alpha": spec.alpha,
                 "spec_id": spec_id(spec),
                 "trial": trial,
+                "train_seed": spec.training.seed,
                 "epochs_total": spec.training.epochs,
                 "acc_rx": acc_rx,
             }
         )
         for config in tx_configs(spec)
         for value in spec.channel.values
+        for protect in spec.channel.protect
         for trial in range(spec.trials)
     ]
 
@@ -251,3 +257,48 @@ def test_trial_keys_normalise_the_channel_value():
         "x", "a", "b", "c", 4.0, 10.0000001, 0
     )
     assert TrialKey.make("x", "a", "b", "c", 4, math.nan, 0).channel_value == "nan"
+
+
+def test_adding_side_protection_keeps_the_rows_of_none(results):
+    both = {**BASE, "channel": {**BASE["channel"], "protect": ["none", "side"]}}
+    spec = parse_study(both)
+    assert spec.channel.protect == ("none", "side")
+    assert spec_id(spec) == spec_id(parse_study(BASE))  # protect is a grid axis
+    assert len(study_grid(spec)) == 2 * len(study_grid(parse_study(BASE)))
+    messages: list[str] = []
+    kept = reusable_rows(spec, results, messages.append)
+    assert len(kept) == 12 and messages == [] and {r["protect"] for r in kept} == {"none"}
+
+
+def test_a_side_only_spec_keeps_none_of_the_unprotected_rows(results):
+    side = {**BASE, "channel": {**BASE["channel"], "protect": "side"}}
+    messages: list[str] = []
+    kept = reusable_rows(parse_study(side), results, messages.append)
+    assert kept == [] and messages == ["dropping 12 rows outside this study's grid"]
+
+
+def test_a_bad_protection_is_named():
+    for bad in ("all", ["none", "none"], []):
+        with pytest.raises(SymcodecError, match="channel.protect"):
+            parse_study({**BASE, "channel": {**BASE["channel"], "protect": bad}})
+
+
+def test_the_noise_seed_depends_on_the_setting_not_on_the_configuration():
+    spec = parse_study(BASE)
+    seed = trial_seed(spec, 10.0, 0)
+    assert seed == trial_seed(spec, 10, 0, "none", 0)  # the spec's training seed, no protection
+    others = [
+        trial_seed(spec, 10.0, 1),
+        trial_seed(spec, 30.0, 0),
+        trial_seed(spec, 10.0, 0, "side"),
+        trial_seed(spec, 10.0, 0, train_seed=1),
+        trial_seed(parse_study({**BASE, "seed": 1}), 10.0, 0),
+        trial_seed(
+            parse_study({**BASE, "channel": {**BASE["channel"], "equal_energy": True}}), 10, 0
+        ),
+        trial_seed(parse_study({**BASE, "channel": {"name": "bpsk-awgn", "ebn0_db": [10]}}), 10, 0),
+    ]
+    assert len({seed, *others}) == len(others) + 1
+    # the configuration (method, mode, symmetry, bits) is not an input: a grown grid pairs
+    grown = parse_study({**BASE, "symmetries": ["central"], "bits": [8], "modes": ["full"]})
+    assert trial_seed(grown, 10.0, 0) == seed

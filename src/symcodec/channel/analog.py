@@ -78,9 +78,24 @@ class AWGNChannel(Channel):
         return {"snr_db": self.snr_db}
 
     def _values(self, x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ChannelStats]:
+        work_dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+        z = torch.empty(x.numel(), dtype=work_dtype).normal_(generator=gen)
+        return self.add_noise(x, z)
+
+    def add_noise(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, ChannelStats]:
+        """``x + sigma z`` for a given standard-normal draw ``z`` (one value per element of
+        ``x``), ``sigma^2 = mean(x^2) 10^(-snr_db/10)``: the channel with its noise drawn by
+        the caller (paired noise, SPEC section 10). An all-zero tensor gets no noise.
+
+        >>> y, s = AWGNChannel(snr_db=0.0).add_noise(torch.ones(2), torch.tensor([1.0, -1.0]))
+        >>> y.tolist()
+        [2.0, 0.0]
+        """
         # arithmetic in numpy on CPU (see ModulatedChannel: torch's threaded element-wise ops
-        # crawl on busy cores); noise from torch's generator
+        # crawl on busy cores)
         n = x.numel()
+        if z.numel() != n:
+            raise SymcodecError(f"awgn: {z.numel()} noise values for a tensor of {n}")
         stats = ChannelStats(
             self.name, "analog", values_sent=n, symbols=n, snr_db=self.snr_db,
             empirical_snr_db=math.nan, noise_energy=0.0,
@@ -93,7 +108,7 @@ class AWGNChannel(Channel):
         if power == 0.0:
             return x.detach().clone(), stats
         std = math.sqrt(power * 10.0 ** (-self.snr_db / 10.0))
-        noise = torch.empty(n, dtype=work_dtype).normal_(generator=gen).numpy()
+        noise = z.detach().to("cpu", work_dtype).reshape(-1).numpy().copy()
         noise *= std
         noise += a  # received: x + n
         y = torch.from_numpy(noise).reshape(x.shape).to(x.device, x.dtype)

@@ -20,9 +20,16 @@ bits sent, bit errors, CRC failures, erasures and end-to-end latency.
   projects ``full-project`` kernels onto ``V_S`` (partial strength ``alpha``), and leaves
   ``full`` tensors as they arrived.
 
+* Analog noise is paired (:mod:`.noise`): it depends only on the seed and the tensor's name;
+  ``dof`` coefficients travel in the orthonormal basis of ``V_S``.
+* ``ReceiverOptions(protect="side")`` sends every tensor that is not a conv kernel over a
+  protected sub-link; :attr:`Reception.channel_uses` and :attr:`Reception.energy` charge it
+  (:mod:`.protection`).
+
 Modules: :mod:`.transmission` (:func:`transmit`, :func:`transmitter_view`),
 :mod:`.reception` (what a transmission reports), :mod:`.digital` and :mod:`.analog` (the
-receiving end of each kind of link).
+receiving end of each kind of link), :mod:`.noise` (paired noise), :mod:`.protection`
+(protected side tensors, channel uses and energy).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan

@@ -1,5 +1,7 @@
 """The receiving end of a digital link: the payload bytes arrive with bit errors and
-erasures; the pruning positions travel protected, like the header (SPEC sections 4 and 6).
+erasures; the pruning positions travel protected, like the header (SPEC sections 4 and 6),
+and so, with ``protect="side"``, does every tensor that is not a conv kernel (SPEC
+section 10, :mod:`.protection`).
 
 Every tensor is decoded anyway (:func:`~symcodec.codec.format.decode_payload` with
 ``strict=False``): a payload CRC mismatch is reported per tensor, ``fixed`` codes are clamped
@@ -22,18 +24,24 @@ from ..codec.format import (
     decode_payload,
     record_payloads,
 )
+from .protection import is_protected
 from .reception import ReceiverOptions, TensorReception
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
 def receive_digital(
-    header: Header, payload: np.ndarray, channel: Channel, rng: torch.Generator
+    header: Header,
+    payload: np.ndarray,
+    channel: Channel,
+    rng: torch.Generator,
+    protect: str = "none",
 ) -> tuple[np.ndarray, ChannelStats]:
     """Send ``payload`` (the stream's bytes after its header) through ``channel``: the bytes
-    as received, the pruning positions restored, and the channel's stats."""
+    as received, the pruning positions (and with ``protect="side"`` the tensors that are not
+    conv kernels) restored, and the channel's stats."""
     received, stats = channel.transmit_bits(payload, rng=rng)
-    return _restore_protected(header, payload, received), stats
+    return _restore_protected(header, payload, received, protect), stats
 
 
 def decode_received(
@@ -46,23 +54,32 @@ def decode_received(
     """Every tensor as decoded from the ``received`` payload (erased values set to zero) and
     what happened to it on the link."""
     decoded = decode_payload(header, received, strict=options.strict)
-    erased = _erased(header, stats)
-    rows = _receptions(header, sent, received, decoded, erased)
+    erased = _erased(header, stats, options.protect)
+    rows = _receptions(header, sent, received, decoded, erased, options.protect)
     decoded = [_conceal(item, lost) for item, lost in zip(decoded, erased, strict=True)]
     return decoded, rows
 
 
-def _restore_protected(header: Header, sent: np.ndarray, received: np.ndarray) -> np.ndarray:
-    """Pruning positions travel protected, like the header: undo what the channel did to
-    them (their bits are counted in the payload all the same; SPEC section 6)."""
-    if not any(r.positions_length for r in header.records):
+def _restore_protected(
+    header: Header, sent: np.ndarray, received: np.ndarray, protect: str
+) -> np.ndarray:
+    """Pruning positions travel protected, like the header, and so do the protected tensors
+    (:func:`~.protection.is_protected`): undo what the channel did to them (their bits are
+    counted in the payload all the same; SPEC sections 6 and 10)."""
+    if not any(r.positions_length or _protected(r, protect) for r in header.records):
         return received
     received = np.array(received, copy=True)
     pairs = zip(record_payloads(header, sent), record_payloads(header, received), strict=True)
     for (record, sent_data), (_, received_data) in pairs:
-        n = record.positions_length
+        n = len(sent_data) if _protected(record, protect) else record.positions_length
         received_data[:n] = sent_data[:n]  # a view: writes into ``received``
     return received
+
+
+def _protected(record, protect: str) -> bool:
+    """A record protected by ``protect`` on a digital link (integer buffers travel on the
+    noisy link unless ``side``: they are part of the payload bytes)."""
+    return protect == "side" and is_protected(record, protect)
 
 
 def _receptions(
@@ -71,6 +88,7 @@ def _receptions(
     received: np.ndarray,
     decoded: list[DecodedTensor],
     erased: list[np.ndarray],
+    protect: str,
 ) -> list[TensorReception]:
     """What happened to every tensor on a digital link: bit errors (counted in the tensors
     whose CRC failed), erased values, lost ``ans`` chunks."""
@@ -96,19 +114,21 @@ def _receptions(
                 chunks=len(record.chunks),
                 lost_chunks=item.lost_chunks,
                 concealed_values=item.concealed_values,
+                protected=_protected(record, protect),
             )
         )
     return rows
 
 
-def _erased(header: Header, stats: ChannelStats) -> list[np.ndarray]:
+def _erased(header: Header, stats: ChannelStats, protect: str) -> list[np.ndarray]:
     """For every record, which of its values touch a byte the channel erased (a flag per
-    value of a ``fixed`` record; empty for the others, and when nothing was erased)."""
+    value of a ``fixed`` record; empty for the others, for protected records, and when
+    nothing was erased)."""
     if stats.erased_mask is None:
         return [np.zeros(0, dtype=bool) for _ in header.records]
     out = []
     for record, erased_bytes in record_payloads(header, stats.erased_mask):
-        if record.coder != "fixed":
+        if record.coder != "fixed" or _protected(record, protect):
             out.append(np.zeros(0, dtype=bool))
             continue
         value_bytes = erased_bytes[record.positions_length :]

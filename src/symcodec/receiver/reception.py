@@ -5,6 +5,7 @@ returns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
@@ -21,15 +22,34 @@ class ReceiverOptions:
             (1: orthogonal projection onto ``V_S``; 0: none).
         strict: raise on a payload CRC mismatch instead of decoding anyway.
         equal_energy: analog channels: SNR per degree of freedom instead of per value.
+        protect: ``none`` (every tensor crosses the noisy link) or ``side`` (every tensor
+            that is not a conv kernel crosses a protected sub-link error-free; see
+            :mod:`symcodec.receiver.protection`).
+        repetition: analog: the repetition factor ``r`` a protected value (or mask bit)
+            is charged in channel uses and energy.
+        code_rate: digital: the code rate protected bits are charged at.
     """
 
     alpha: float = 1.0
     strict: bool = False
     equal_energy: bool = False
+    protect: Literal["none", "side"] = "none"
+    repetition: int = 4
+    code_rate: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise SymcodecError(f"alpha must be in [0, 1], got {self.alpha}")
+        if self.protect not in ("none", "side"):
+            raise SymcodecError(f"protect must be 'none' or 'side', got {self.protect!r}")
+        if (
+            isinstance(self.repetition, bool)
+            or not isinstance(self.repetition, int)
+            or (self.repetition < 1)
+        ):
+            raise SymcodecError(f"repetition must be an integer >= 1, got {self.repetition!r}")
+        if not 0.0 < self.code_rate <= 1.0:
+            raise SymcodecError(f"code_rate must be in (0, 1], got {self.code_rate!r}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,8 @@ class TensorReception:
     chunks: int = 0  # ans: chunks of the record
     lost_chunks: tuple[int, ...] = ()  # ans: chunks that failed their CRC (concealed)
     concealed_values: int = 0  # ans: values of the lost chunks, set to 0
+    protected: bool = False  # crossed the protected sub-link (error-free)
+    energy: float = 0.0  # analog: sum of squared values as sent (dof: orthonormal basis)
 
 
 @dataclass
@@ -74,6 +96,9 @@ class Reception:
     latency_ms: float  # encode + air time + decode
     link: Link
     stats: list[ChannelStats] = field(default_factory=list, repr=False)
+    channel_uses: int = 0  # see symcodec.receiver.protection
+    energy: float = 0.0  # relative; see symcodec.receiver.protection
+    protect: str = "none"
 
     @property
     def values_sent(self) -> int:

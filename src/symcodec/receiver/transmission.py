@@ -16,6 +16,7 @@ from ..codec.format import pruning_mask, read_header, rebuild_state_dict
 from ..errors import SymcodecError
 from .analog import receive_analog
 from .digital import decode_received, receive_digital
+from .protection import channel_uses, transmitted_energy
 from .reception import ReceiverOptions, Reception
 
 
@@ -59,10 +60,12 @@ def transmit(
         model: an ``nn.Module`` or a state dict.
         plan: what each tensor gets on the wire.
         channel: a channel from :func:`symcodec.channel.make_channel`.
-        seed: seed of the channel noise for this transmission (None: the channel's own
-            generator).
+        seed: the noise seed of this transmission (None: drawn from the channel's own
+            generator). On analog links every tensor's noise depends only on it and the
+            tensor's name (paired noise, :mod:`symcodec.receiver.noise`).
         link: bit rate for the air time (default: the channel's modulation at 1 MHz).
-        options: receiver options (projection strength, strictness, equal energy).
+        options: receiver options (projection strength, strictness, equal energy,
+            protection of the side tensors and its charges).
 
     The same inputs and seed give the same received state dict.
     """
@@ -76,12 +79,13 @@ def transmit(
 
     header = read_header(blob)
     payload = np.frombuffer(blob, dtype=np.uint8)[header.payload_offset :]
-    rng = _own_generator(channel) if seed is None else torch.Generator().manual_seed(int(seed))
+    noise_seed = _noise_seed(channel) if seed is None else int(seed)
 
     digital = channel.domain in ("digital", "both")
     if digital:
         start = time.perf_counter()
-        received, stats = receive_digital(header, payload, channel, rng)
+        rng = torch.Generator().manual_seed(noise_seed)
+        received, stats = receive_digital(header, payload, channel, rng, options.protect)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         decoded, tensors = decode_received(header, payload, received, stats, options)
@@ -91,7 +95,7 @@ def transmit(
         bit_errors = sum(t.bit_errors for t in tensors)
     else:
         start = time.perf_counter()
-        decoded, tensors, all_stats = receive_analog(header, payload, channel, rng, options)
+        decoded, tensors, all_stats = receive_analog(header, payload, channel, noise_seed, options)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         state = rebuild_state_dict(decoded, alpha=options.alpha)
@@ -99,11 +103,13 @@ def transmit(
         bit_errors = 0
 
     bits_sent = 8 * len(blob)
+    domain = "digital" if digital else "analog"
+    charges = {"repetition": options.repetition, "code_rate": options.code_rate}
     return Reception(
         state_dict=state,
         tensors=tensors,
         channel=channel.name,
-        domain="digital" if digital else "analog",
+        domain=domain,
         payload_bits=sum(r.payload_bits for r in header.records),
         payload_bytes=header.payload_bytes,
         header_bits=header.header_bits,
@@ -116,10 +122,12 @@ def transmit(
         latency_ms=link.latency_ms(encode_s, bits_sent, decode_s),
         link=link,
         stats=all_stats,
+        channel_uses=channel_uses(tensors, domain, bits_per_symbol=link.bits_per_symbol, **charges),
+        energy=transmitted_energy(tensors, domain, **charges),
+        protect=options.protect,
     )
 
 
-def _own_generator(channel: Channel) -> torch.Generator:
-    """The channel's own generator: a transmission without a seed draws from it, also
-    through the per-tensor channels of an equal-energy analog link."""
-    return channel.generator
+def _noise_seed(channel: Channel) -> int:
+    """A noise seed drawn from the channel's own generator (a transmission without a seed)."""
+    return int(torch.randint(0, 2**62, (1,), generator=channel.generator))

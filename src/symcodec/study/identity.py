@@ -5,9 +5,10 @@ everything that changes a result: the data set, the model and its training, the 
 (name, packet size, SNR convention), the receiver's projection strength, the noise seed,
 the link rate and the test subset. :func:`spec_fingerprint` lists those settings and
 :func:`spec_id` hashes them. The grid axes (symmetries, modes, bits, baselines, channel
-values, number of trials) are left out: a study that adds channel values or trials keeps
-the rows it shares with the smaller one. A trial is identified by its spec id, its
-transmitter configuration, its channel value and its number
+values, protection settings ``channel.protect``, number of trials) are left out: a study
+that adds channel values, ``side`` protection or trials keeps the rows it shares with the
+smaller one. A trial is identified by its spec id, its transmitter configuration, its
+channel value, its protection, its training seed and its number
 (:class:`symcodec.study.rows.TrialKey`).
 """
 
@@ -58,10 +59,13 @@ def spec_id(spec: StudySpec) -> str:
     """A short stable hash (12 hex digits) of :func:`spec_fingerprint`: rows with the same
     spec id and trial key are the same trial.
 
+    >>> import dataclasses
     >>> a = StudySpec(name="a")
     >>> spec_id(a) == spec_id(StudySpec(name="b", trials=9, bits=(2, 3)))  # grid: same id
     True
-    >>> import dataclasses
+    >>> side = dataclasses.replace(a.channel, protect=("none", "side"))
+    >>> spec_id(a) == spec_id(dataclasses.replace(a, channel=side))  # protect: a grid axis
+    True
     >>> spec_id(a) == spec_id(dataclasses.replace(a, alpha=0.5))
     False
     """

@@ -26,6 +26,7 @@ from ..io import atomic_open, read_bytes
 __all__ = [
     "TrialRow",
     "TrialKey",
+    "channel_value_text",
     "RESULT_COLUMNS",
     "GROUP_KEYS",
     "write_results_csv",
@@ -54,10 +55,15 @@ class TrialRow:
         channel_param: the swept parameter (``snr_db``, ``ebn0_db``, ``p``; empty for ideal).
         channel_value: its value in this trial (``nan`` for the ideal channel).
         energy: the SNR convention, ``per-value`` or ``equal-energy``.
+        protect: ``none`` or ``side`` (SPEC section 10: the tensors that are not conv
+            kernels cross a protected sub-link).
         alpha: the receiver's projection strength.
         spec_id: the study spec the row was made under (:func:`symcodec.study.spec_id`).
         trial: the trial's number (0 ..).
-        seed: the channel noise seed of this trial.
+        train_seed: the training seed of the models (today the spec's ``training.seed``).
+        noise_seed: the noise seed of this trial: the same in every row that shares the
+            channel setting, energy convention, protection, training seed and trial
+            (paired noise, :func:`symcodec.study.trial_seed`).
         epochs_total: training epochs of every model (training plus fine-tuning).
         acc_ref: test accuracy (%) of the unconstrained float model.
         acc_tx: test accuracy (%) of the transmitter's float model.
@@ -71,6 +77,9 @@ class TrialRow:
         payload_bits_oracle: ``payload_bits - mask_bits``.
         header_bits: stream header and framing.
         bits_sent: every bit put on the channel.
+        channel_uses: channel uses, the resource of analog links (noisy values plus the
+            protected ones charged at the repetition factor; digital: coded bits over bits
+            per symbol; see :mod:`symcodec.receiver.protection`).
         payload_reduction_pct: payload saved against the full model at the same bits, %.
         bit_errors: bits flipped by the channel.
         ber: bit error rate.
@@ -95,10 +104,12 @@ class TrialRow:
     channel_param: str
     channel_value: float
     energy: str
+    protect: str
     alpha: float
     spec_id: str
     trial: int
-    seed: int
+    train_seed: int
+    noise_seed: int
     epochs_total: int
     acc_ref: float
     acc_tx: float
@@ -112,6 +123,7 @@ class TrialRow:
     payload_bits_oracle: int
     header_bits: int
     bits_sent: int
+    channel_uses: int
     payload_reduction_pct: float
     bit_errors: int
     ber: float
@@ -155,13 +167,14 @@ GROUP_KEYS: tuple[str, ...] = (
 
 class TrialKey(NamedTuple):
     """What identifies a trial in ``results.csv``: the spec it was made under, the
-    transmitter configuration, the channel setting and the trial number.
+    transmitter configuration, the channel setting, the protection, the training seed and
+    the trial number.
 
     Build it with :meth:`of` (from a row) or :meth:`make` (from the parts); both normalise
     the channel value the same way (``nan`` for no parameter, 6 significant digits).
 
     >>> row = {"spec_id": "ab12", "method": "symmetric", "symmetry": "central", "mode": "dof",
-    ...        "bits": 4, "channel_value": 10.0, "trial": 1}
+    ...        "bits": 4, "channel_value": 10.0, "protect": "none", "train_seed": 0, "trial": 1}
     >>> TrialKey.of(row) == TrialKey.make("ab12", "symmetric", "central", "dof", 4, 10, 1)
     True
     """
@@ -173,6 +186,8 @@ class TrialKey(NamedTuple):
     bits: int
     channel_value: str
     trial: int
+    protect: str = "none"
+    train_seed: int = 0
 
     @classmethod
     def make(
@@ -184,11 +199,15 @@ class TrialKey(NamedTuple):
         bits: int,
         channel_value: float,
         trial: int,
+        protect: str = "none",
+        train_seed: int = 0,
     ) -> TrialKey:
         """The key of one trial from its parts."""
-        value = float(channel_value)
-        text = "nan" if math.isnan(value) else f"{value:.6g}"
-        return cls(str(spec_id), method, symmetry, mode, int(bits), text, int(trial))
+        text = channel_value_text(channel_value)
+        return cls(
+            str(spec_id), method, symmetry, mode, int(bits), text, int(trial), str(protect),
+            int(train_seed),
+        )  # fmt: skip
 
     @classmethod
     def of(cls, row: Mapping | TrialRow) -> TrialKey:
@@ -196,6 +215,17 @@ class TrialKey(NamedTuple):
         if isinstance(row, TrialRow):
             row = row.as_dict()
         return cls.make(*(row[column] for column in cls._fields))
+
+
+def channel_value_text(value: float) -> str:
+    """A channel value as trial keys and noise seeds spell it: ``nan`` for no parameter,
+    else 6 significant digits.
+
+    >>> channel_value_text(10), channel_value_text(float("nan")), channel_value_text(0.1 + 0.2)
+    ('10', 'nan', '0.3')
+    """
+    value = float(value)
+    return "nan" if math.isnan(value) else f"{value:.6g}"
 
 
 # ---------------------------------------------------------------------------------------------

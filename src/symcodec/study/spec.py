@@ -20,6 +20,7 @@ from ..data import dataset_names
 from ..errors import SymcodecError
 from ..io import read_bytes
 from ..models import model_names
+from ..receiver.protection import PROTECT_OPTIONS
 from ..symmetry import symmetry_names
 
 __all__ = [
@@ -49,12 +50,14 @@ def _channel_param(name: str) -> str:
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """The channel and the settings swept (SNR in dB, Eb/N0 in dB, or a probability)."""
+    """The channel and the settings swept (SNR in dB, Eb/N0 in dB, or a probability), and
+    the protection settings run (``none``, ``side``: a grid axis, SPEC section 10)."""
 
     name: str = "awgn"
     values: tuple[float, ...] = (0.0, 10.0, 20.0)
     packet_bytes: int | None = None
     equal_energy: bool = False
+    protect: tuple[str, ...] = ("none",)
 
     @property
     def param(self) -> str:
@@ -126,6 +129,7 @@ class StudySpec:
         for key in ("symmetries", "modes", "bits", "baselines"):
             doc[key] = tuple(doc[key])
         channel["values"] = tuple(channel["values"])
+        channel["protect"] = tuple(channel.get("protect", ("none",)))
         return cls(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))
 
 
@@ -149,7 +153,7 @@ _TOP_KEYS = {
     "training",
     "test_limit",
 }
-_CHANNEL_KEYS = {"name", "snr_db", "ebn0_db", "p", "packet_bytes", "equal_energy"}
+_CHANNEL_KEYS = {"name", "snr_db", "ebn0_db", "p", "packet_bytes", "equal_energy", "protect"}
 _TRAINING_KEYS = {"epochs", "prune_finetune_epochs", "batch_size", "lr", "seed", "max_steps"}
 _LINK_KEYS = {"bandwidth_hz"}
 _DEFAULT_CHANNEL = {"name": "awgn", "snr_db": [0, 10, 20]}
@@ -227,15 +231,15 @@ def _one_of(doc: dict, key: str, default: str, known: list[str], what: str) -> s
     return value
 
 
-def _strings(doc: dict, key: str, default: list[str], allowed) -> tuple[str, ...]:
+def _strings(doc: dict, key: str, default: list[str], allowed, prefix: str = "") -> tuple[str, ...]:
     value = doc.get(key, default)
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        _fail(key, "must be a non-empty list of strings")
+        _fail(prefix + key, "must be a non-empty list of strings")
     for v in value:
         if v not in allowed:
-            _fail(key, f"unknown value {v!r}; known: {', '.join(allowed)}")
+            _fail(prefix + key, f"unknown value {v!r}; known: {', '.join(allowed)}")
     return tuple(value)
 
 
@@ -277,7 +281,10 @@ def _channel(ch) -> ChannelSpec:
     equal_energy = ch.get("equal_energy", False)
     if not isinstance(equal_energy, bool):
         _fail("channel.equal_energy", "must be true or false")
-    return ChannelSpec(name, tuple(float(v) for v in values), packet_bytes, equal_energy)
+    protect = _strings(ch, "protect", ["none"], PROTECT_OPTIONS, "channel.")
+    if len(set(protect)) != len(protect):
+        _fail("channel.protect", "lists a setting twice")
+    return ChannelSpec(name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect)
 
 
 def _channel_values(ch: dict, param: str) -> list:

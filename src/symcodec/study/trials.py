@@ -3,8 +3,11 @@ trial of one configuration (:func:`run_config`) into :class:`~symcodec.study.row
 instances.
 
 A trial is one transmitter configuration (:class:`TxConfig`: method, symmetry, mode, bits)
-sent once over one channel setting with one noise seed; it is identified by
-:class:`~symcodec.study.rows.TrialKey` (with the study's :func:`~symcodec.study.spec_id`).
+sent once over one channel setting, under one protection setting, with one noise seed; it
+is identified by :class:`~symcodec.study.rows.TrialKey` (with the study's
+:func:`~symcodec.study.spec_id`). The noise seed (:func:`trial_seed`) never depends on the
+configuration: every method, mode, symmetry and bits of a trial sees the same noise
+(paired noise, SPEC section 10).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ..codec import TransmissionPlan, encode, inspect
 from ..receiver import ReceiverOptions, transmit, transmitter_view
 from .context import StudyContext
 from .identity import spec_id
-from .rows import TrialKey, TrialRow
+from .rows import TrialKey, TrialRow, channel_value_text
 from .spec import StudySpec
 
 __all__ = ["TxConfig", "tx_configs", "study_grid", "trial_seed", "plan_for", "run_config"]
@@ -45,11 +48,19 @@ class TxConfig:
             return f"pruned eq. {self.symmetry} {self.bits}b"
         return f"{self.symmetry} {self.mode} {self.bits}b"
 
-    def trial_key(self, spec_id: str, channel_value: float, trial: int) -> TrialKey:
+    def trial_key(
+        self,
+        spec_id: str,
+        channel_value: float,
+        trial: int,
+        protect: str = "none",
+        train_seed: int = 0,
+    ) -> TrialKey:
         """The key of one trial of this configuration under the spec ``spec_id``."""
         return TrialKey.make(
-            spec_id, self.method, self.symmetry, self.mode, self.bits, channel_value, trial
-        )
+            spec_id, self.method, self.symmetry, self.mode, self.bits, channel_value, trial,
+            protect, train_seed,
+        )  # fmt: skip
 
 
 def tx_configs(spec: StudySpec) -> list[TxConfig]:
@@ -73,18 +84,37 @@ def study_grid(spec: StudySpec) -> set[TrialKey]:
     """The keys of every trial of a study."""
     sid = spec_id(spec)
     return {
-        config.trial_key(sid, value, trial)
+        config.trial_key(sid, value, trial, protect, spec.training.seed)
         for config in tx_configs(spec)
         for value in spec.channel.values
+        for protect in spec.channel.protect
         for trial in range(spec.trials)
     }
 
 
-def trial_seed(spec: StudySpec, config: TxConfig, value: float, trial: int) -> int:
-    """Noise seed of one trial: a hash of the study seed, configuration, setting and trial,
-    so any subset of the grid can be run (and resumed) with the same noise."""
-    text = f"{spec.seed}|{config.method}|{config.symmetry}|{config.mode}|{config.bits}|"
-    text += f"{value!r}|{trial}"
+def trial_seed(
+    spec: StudySpec, value: float, trial: int, protect: str = "none", train_seed: int | None = None
+) -> int:
+    """Noise seed of one trial: a hash of the study seed, the channel (name and value), the
+    energy convention, the protection, the training seed (default: the spec's) and the
+    trial; never of the method, mode, symmetry or bits, so every configuration of a trial
+    sees the same noise, and any subset of the grid can be run (and resumed) with it.
+
+    >>> spec = StudySpec(name="s")
+    >>> trial_seed(spec, 10.0, 0) == trial_seed(spec, 10, 0) != trial_seed(spec, 10.0, 1)
+    True
+    """
+    train_seed = spec.training.seed if train_seed is None else train_seed
+    parts = [
+        spec.seed,
+        spec.channel.name,
+        channel_value_text(value),
+        spec.channel.energy,
+        protect,
+        train_seed,
+        trial,
+    ]
+    text = "|".join(str(part) for part in parts)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
@@ -107,12 +137,13 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
     values_total = inspect(encode(state_dict, plan)).values_total
     full_same = plan_for(TxConfig("quant-only", "none", "full", config.bits), state_dict)
     full_bits = inspect(encode(state_dict, full_same)).payload_bits
-    options = ReceiverOptions(alpha=spec.alpha, equal_energy=spec.channel.equal_energy)
+    train_seed = spec.training.seed
     pending = [
-        (value, trial)
+        (value, protect, trial)
         for value in spec.channel.values
+        for protect in spec.channel.protect
         for trial in range(spec.trials)
-        if config.trial_key(sid, value, trial) not in done
+        if config.trial_key(sid, value, trial, protect, train_seed) not in done
     ]
     if not pending:
         return []
@@ -123,12 +154,15 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
         ]
     )
     receptions = []
-    for value, trial in pending:
+    for value, protect, trial in pending:
         channel = spec.channel.make(value)
         link = Link.for_channel(channel, bandwidth_hz=spec.bandwidth_hz)
-        seed = trial_seed(spec, config, value, trial)
+        seed = trial_seed(spec, value, trial, protect, train_seed)
+        options = ReceiverOptions(
+            alpha=spec.alpha, equal_energy=spec.channel.equal_energy, protect=protect
+        )
         rx = transmit(state_dict, plan, channel, seed=seed, link=link, options=options)
-        receptions.append((value, trial, seed, rx))
+        receptions.append((value, protect, trial, seed, rx))
     accuracies = ctx.evaluate([rx.state_dict for *_, rx in receptions])
     distance = ctx.distances.get(config.symmetry, 0.0) if config.method != "symmetric" else 0.0
     return [
@@ -144,10 +178,12 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
             channel_param=spec.channel.param,
             channel_value=value,
             energy=spec.channel.energy,
+            protect=protect,
             alpha=spec.alpha,
             spec_id=sid,
             trial=trial,
-            seed=seed,
+            train_seed=train_seed,
+            noise_seed=seed,
             epochs_total=spec.training.epochs,
             acc_ref=ctx.acc_ref,
             acc_tx=acc_tx,
@@ -161,6 +197,7 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
             payload_bits_oracle=rx.payload_bits - rx.mask_bits,
             header_bits=rx.header_bits,
             bits_sent=rx.bits_sent,
+            channel_uses=rx.channel_uses,
             payload_reduction_pct=100.0 * (1.0 - rx.payload_bits / full_bits),
             bit_errors=rx.bit_errors,
             ber=rx.ber,
@@ -172,5 +209,5 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
             distance=distance,
             conv_share=ctx.conv_share,
         )
-        for (value, trial, seed, rx), acc_rx in zip(receptions, accuracies, strict=True)
+        for (value, protect, trial, seed, rx), acc_rx in zip(receptions, accuracies, strict=True)
     ]
