@@ -11,6 +11,7 @@ import pytest
 
 from symcodec import report as R
 from symcodec.report import claim_curves, claim_rules
+from symcodec.report.trial_fields import LEGACY_DEFAULTS
 from symcodec.study.rows import RESULT_COLUMNS, TrialRow
 
 # Paired-CI threshold cases use 5 trials whose differences are mean + SPREAD: the sample std is
@@ -78,7 +79,7 @@ def trials_of(accs, train_seed: int = 0, **overrides) -> list[dict]:
 
 def legacy(rows: list[dict]) -> list[dict]:
     """The rows as an older study wrote them: without the pairing columns."""
-    return [{c: r[c] for c in RESULT_COLUMNS if c in r} for r in rows]
+    return [{c: v for c, v in r.items() if c not in LEGACY_DEFAULTS} for r in rows]
 
 
 def claim(rows, number: int, meta=None) -> R.Claim:

@@ -427,12 +427,10 @@ def test_table_protect_column_and_legacy_note():
     assert old[0]["acc_rx_median"] == 92.0 and old[0]["train_seeds"] == 1
     text = R.table_markdown(old, {})
     assert "| Protect |" not in text
-    pairing_columns = dict(train_seed=0, noise_seed=5, channel_uses=30_000)
+    pairing_columns = dict(train_seed=0, channel_uses=30_000)
     new = trials([90.0], protect="none", **pairing_columns)
     new += trials([91.0], protect="side", **pairing_columns)
     text_new = R.table_markdown(R.summarize(new), {})
-    if "train_seed" not in R.RESULT_COLUMNS:  # rows of an older schema: the defaults are named
-        assert "Note: These results predate the columns" in text
     assert "predate" not in text_new
     assert "| Protect |" in text_new and "| side |" in text_new
 
@@ -528,8 +526,8 @@ def test_claims_read_trial_rows():
         (5, "not tested"),
     ]
     assert "4 of 4 settings" in claims[1].evidence and "+67.00 pp" in claims[1].evidence
-    # these rows lack train_seed, noise_seed, protect and channel_uses: said once
-    assert "predate the columns" in claims[1].note
+    # these rows carry train_seed, noise_seed, protect and channel_uses: no legacy note
+    assert claims[1].note == ""
     close = R.evaluate_claims(pruning_rows([97.0, 98.0, 99.0], [96.0, 98.5, 97.5]))[1]
     assert close.verdict == "does not hold" and "0 of 4 settings" in close.evidence
 
