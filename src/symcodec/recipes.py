@@ -112,10 +112,12 @@ def dataset_family(dataset: str) -> str:
     >>> dataset_family("mnist"), dataset_family("cifar10")
     ('grayscale-28', 'cifar')
     """
-    key = str(dataset).strip().lower()
+    key = str(dataset).strip().lower().replace("_", "-")
+    key = "cifar10" if key == "cifar-10" else key
     if key not in _FAMILY:
         raise SymcodecError(
-            f"no training recipe for data set {dataset!r}; known: {', '.join(_FAMILY)}"
+            f"unknown dataset {dataset!r} (no training recipe); known datasets: "
+            f"{', '.join(_FAMILY)}"
         )
     return _FAMILY[key]
 

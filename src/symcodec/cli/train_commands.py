@@ -101,6 +101,7 @@ def cmd_train(args) -> int:
     out = output_path(args.output, (".safetensors",))
     device = _check_device(args.device)
     sym = get_symmetry(args.symmetry)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, download=args.download)
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -110,9 +111,8 @@ def cmd_train(args) -> int:
         "weight_decay": args.weight_decay,
     }
     overrides = [key for key, value in given.items() if value is not None]
-    recipe = recipe_for(args.dataset, args.model).replace(**given)
+    recipe = recipe_for(data.name, args.model).replace(**given)
     config = recipe.train_config(seed=args.seed, device=str(device), max_steps=args.max_steps)
-    data = load_dataset(args.dataset, data_dir=args.data_dir, download=args.download)
     channels, height, _ = data.input_shape
     with seeded(args.seed):
         model = build_model(
