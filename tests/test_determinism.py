@@ -59,7 +59,8 @@ def _weights_and_metadata(path) -> tuple[dict, dict]:
     with safe_open(str(path), "pt") as handle:
         metadata = dict(handle.metadata())
         tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-    metadata.pop("created")  # a timestamp: the one field allowed to differ
+    metadata.pop("created")  # a timestamp and a wall time: the fields allowed to differ
+    metadata.pop("train_seconds")
     return tensors, metadata
 
 

@@ -34,13 +34,21 @@ def trunk_kernels(cin: int) -> int:
 
 def expected_params(name: str, k: int) -> int:
     cin, side = (3, 32) if name.endswith("cifar") else (1, 28)
+    if name.endswith("-bn"):  # convs without bias, each followed by BN (gamma and beta)
+        return trunk(cin) - 192 + 2 * 192 + linear(64, k)
     if "gap" in name:
         return trunk(cin) + linear(64, k)
     return trunk(cin) + linear(64 * (side // 4) ** 2, 128) + linear(128, k)
 
 
 def test_names():
-    assert model_names() == ["deepcnn", "deepcnn-gap", "deepcnn-cifar", "deepcnn-gap-cifar"]
+    assert model_names() == [
+        "deepcnn",
+        "deepcnn-gap",
+        "deepcnn-gap-bn",
+        "deepcnn-cifar",
+        "deepcnn-gap-cifar",
+    ]
     assert default_input_shape("deepcnn") == (1, 28, 28)
     assert default_input_shape("deepcnn-gap-cifar") == (3, 32, 32)
 
@@ -71,6 +79,7 @@ def test_forward_and_param_counts(name, k):
 
 def test_known_totals():
     assert expected_params("deepcnn-gap", 10) == 65642
+    assert expected_params("deepcnn-gap-bn", 10) == 65834
     assert expected_params("deepcnn-cifar", 10) == 591274
     assert expected_params("deepcnn-gap-cifar", 10) == 66218
     s = model_summary(build_model("deepcnn"))
@@ -141,3 +150,19 @@ def test_unknown_model():
 def test_bad_arguments(kwargs):
     with pytest.raises(SymcodecError):
         build_model("deepcnn", **kwargs)
+
+
+def test_plain_model_name_and_folded_weights_rebuild_as_the_plain_model():
+    from symcodec.models import model_from_weights, plain_model_name
+
+    assert plain_model_name("deepcnn-gap-bn") == "deepcnn-gap"
+    assert plain_model_name("deepcnn") == "deepcnn"
+    bn = build_model("deepcnn-gap-bn")
+    # weights with batch-norm buffers rebuild the batch-norm model ...
+    assert type(model_from_weights(bn.state_dict(), {"model": "deepcnn-gap-bn"})) is type(bn)
+    # ... and plain conv weights (folded) the plain one, whichever name the file carries
+    plain = build_model("deepcnn-gap").state_dict()
+    for name in ("deepcnn-gap-bn", "deepcnn-gap"):
+        assert type(model_from_weights(plain, {"model": name})).__name__ == "DeepCNNGAP"
+    with pytest.raises(SymcodecError, match="do not fit"):
+        model_from_weights(plain, {"model": "deepcnn"})

@@ -151,3 +151,132 @@ def test_schedules_change_the_run_and_stay_deterministic():
     assert not torch.equal(constant, onecycle) and not torch.equal(constant, cosine)
     with pytest.raises(SymcodecError, match="unknown schedule 'linear'"):
         TrainConfig(schedule="linear")
+
+
+# ------------------------------------------------------------------ the training recipe
+
+
+def test_one_recipe_per_family_for_every_model():
+    from symcodec.models import model_names
+    from symcodec.recipes import Recipe, recipe_for
+
+    recipe = recipe_for("fashion-mnist", "deepcnn")
+    assert isinstance(recipe, Recipe)
+    assert recipe.schedule in ("onecycle", "cosine") and recipe.epochs >= 5
+    for dataset in ("mnist-5k", "mnist", "fashion-mnist"):
+        for model in model_names():
+            assert recipe_for(dataset, model) == recipe
+    with pytest.raises(SymcodecError, match="imagenet"):
+        recipe_for("imagenet", "deepcnn")
+    with pytest.raises(SymcodecError, match="resnet"):
+        recipe_for("mnist-5k", "resnet")
+
+
+def test_recipe_is_frozen_validated_and_becomes_a_train_config():
+    import dataclasses
+
+    from symcodec.recipes import Recipe, recipe_for
+
+    recipe = recipe_for("mnist-5k", "deepcnn")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipe.lr = 1.0
+    config = recipe.train_config(seed=4, max_steps=3)
+    assert (config.optimizer, config.lr, config.schedule, config.epochs) == (
+        recipe.optimizer,
+        recipe.lr,
+        recipe.schedule,
+        recipe.epochs,
+    )
+    assert (config.weight_decay, config.seed, config.max_steps) == (recipe.weight_decay, 4, 3)
+    assert recipe.replace(epochs=1, lr=None) == dataclasses.replace(recipe, epochs=1)
+    with pytest.raises(SymcodecError, match="optimizer"):
+        Recipe(optimizer="lbfgs")
+    with pytest.raises(SymcodecError, match="schedule"):
+        Recipe(schedule="step")
+    meta = recipe.to_metadata()
+    assert meta["recipe.optimizer"] == recipe.optimizer and meta["recipe.epochs"] == "10"
+
+
+def test_train_cli_follows_the_recipe_and_records_it(tmp_path, capsys):
+    from safetensors import safe_open
+
+    from symcodec.cli import main
+    from symcodec.recipes import recipe_for
+
+    recipe = recipe_for("mnist-5k", "deepcnn-gap")
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--model", "deepcnn-gap", "--max-steps", "4", "--no-progress"]
+    assert main([*args, "-o", str(out)]) == 0
+    assert f"{recipe.epochs} epochs of {recipe.optimizer}" in capsys.readouterr().out
+    with safe_open(str(out), "pt") as f:
+        meta = f.metadata()
+    assert meta["recipe.schedule"] == recipe.schedule and meta["recipe.overrides"] == "none"
+    assert meta["epochs"] == str(recipe.epochs) and meta["lr"] == str(recipe.lr)
+    assert float(meta["train_seconds"]) > 0 and 0 <= float(meta["accuracy"]) <= 100
+    # explicit options override single fields of the recipe
+    override = ["--epochs", "1", "--lr", "0.01", "--schedule", "constant", "--optimizer", "sgd"]
+    assert main([*args, *override, "-o", str(out)]) == 0
+    with safe_open(str(out), "pt") as f:
+        meta = f.metadata()
+    assert (meta["recipe.epochs"], meta["recipe.lr"]) == ("1", "0.01")
+    assert (meta["recipe.schedule"], meta["recipe.optimizer"]) == ("constant", "sgd")
+    assert meta["recipe.weight_decay"] == str(recipe.weight_decay)
+    assert meta["recipe.overrides"] == "epochs,lr,optimizer,schedule"
+
+
+def test_train_help_says_the_defaults_come_from_the_recipe(capsys):
+    from symcodec.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--epochs", "--lr", "--schedule", "--optimizer", "--weight-decay"):
+        assert option in text
+    assert text.count("default from the data set's recipe") >= 5
+
+
+# ------------------------------------------------------------ the study's training table
+
+
+def test_study_training_defaults_to_the_recipe_and_enters_the_spec_id():
+    import dataclasses
+
+    from symcodec.recipes import recipe_for
+    from symcodec.study import StudySpec, parse_study
+    from symcodec.study.identity import spec_fingerprint, spec_id
+
+    recipe = recipe_for("mnist-5k", "deepcnn")
+    spec = parse_study({"name": "s", "training": {"epochs": 1}})
+    t = spec.training
+    assert (t.optimizer, t.schedule, t.weight_decay) == (
+        recipe.optimizer,
+        recipe.schedule,
+        recipe.weight_decay,
+    )
+    config = t.train_config(epochs=1, seed=0)
+    assert (config.optimizer, config.schedule) == (recipe.optimizer, recipe.schedule)
+    cosine = parse_study({"name": "s", "training": {"epochs": 1, "schedule": "cosine"}})
+    assert cosine.training.schedule == "cosine"
+    assert spec_fingerprint(cosine)["training.schedule"] == "cosine"
+    assert spec_id(cosine) != spec_id(spec)
+    no_decay = dataclasses.replace(spec, training=dataclasses.replace(t, weight_decay=0.0))
+    assert spec_id(no_decay) != spec_id(spec)
+    # a stored spec from before recipes trained with Adam at a constant rate
+    old = spec.to_dict()
+    for key in ("optimizer", "schedule", "weight_decay"):
+        del old["training"][key]
+    legacy = StudySpec.from_dict(old).training
+    assert (legacy.optimizer, legacy.schedule, legacy.weight_decay) == ("adam", "constant", 0.0)
+    assert StudySpec.from_dict(spec.to_dict()) == spec
+    for bad, key in (({"schedule": "step"}, "schedule"), ({"weight_decay": -1}, "weight_decay")):
+        with pytest.raises(SymcodecError, match=f"training.{key}"):
+            parse_study({"name": "s", "training": bad})
+
+
+def test_committed_quick_study_keeps_its_short_budget():
+    from pathlib import Path
+
+    from symcodec.study import load_study
+
+    quick = load_study(Path(__file__).parent.parent / "studies" / "quick.toml")
+    assert quick.training.epochs == 3 and quick.training.batch_size == 64

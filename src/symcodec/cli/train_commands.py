@@ -8,6 +8,7 @@ import time
 import torch
 
 from ..symmetry import get_symmetry, symmetry_names
+from ..training import OPTIMIZERS, SCHEDULES
 from ._common import console, new_table, nonnegative_int, output_path
 
 _SKEW_NOTE = "(distance 0 under several symmetries: the one with the fewest DoF is marked)"
@@ -22,7 +23,10 @@ def register(subparsers) -> None:
         help="train a model with symmetric conv kernels",
         description="Train a reference model whose conv kernels are constrained to a symmetry "
         "(only their degrees of freedom are trainable), evaluate it on the test set, and save "
-        "it as .safetensors with its metadata.",
+        "it as .safetensors with its metadata (recipe, accuracy, wall time). Training follows "
+        "the data set's recipe (symcodec.recipes: optimizer, schedule, epochs, ...); each "
+        "option given overrides one field of it. A batch-norm model (deepcnn-gap-bn) is "
+        "saved with its batch norm folded into the convs, as the plain model it is sent as.",
     )
     p.add_argument("--dataset", default="mnist-5k", help=f"one of {', '.join(dataset_names())}")
     p.add_argument("--data-dir", default=None, help="directory of the data set files")
@@ -32,9 +36,12 @@ def register(subparsers) -> None:
         "--symmetry", default="none", help=f"one of {', '.join(symmetry_names())} (default none)"
     )
     p.add_argument("--layers", default=None, help="comma-separated conv layers to constrain")
-    p.add_argument("--epochs", type=nonnegative_int, default=2, help="epochs (default 2)")
-    p.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--epochs", type=nonnegative_int, default=None, help=_from_recipe("epochs"))
+    p.add_argument("--batch-size", type=int, default=None, help=_from_recipe("batch_size"))
+    p.add_argument("--lr", type=float, default=None, help=_from_recipe("lr", "peak learning rate"))
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS, help=_from_recipe("optimizer"))
+    p.add_argument("--schedule", default=None, choices=SCHEDULES, help=_from_recipe("schedule"))
+    p.add_argument("--weight-decay", type=float, default=None, help=_from_recipe("weight_decay"))
     p.add_argument("--max-steps", type=nonnegative_int, default=None, help="stop after N steps")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and shuffling")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -54,6 +61,21 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
+def _from_recipe(field: str, what: str | None = None) -> str:
+    """Help text of a training option whose default is a field of the data set's recipe."""
+    from ..recipes import RECIPES
+
+    by_value: dict[str, list[str]] = {}
+    for family, recipe in RECIPES.items():
+        by_value.setdefault(str(getattr(recipe, field)), []).append(family)
+    if len(by_value) == 1:
+        values = next(iter(by_value))
+    else:
+        values = ", ".join(f"{v} for {' and '.join(fams)}" for v, fams in by_value.items())
+    label = what or field.replace("_", " ")
+    return f"{label} (default from the data set's recipe, symcodec.recipes: {values})"
+
+
 def _check_device(device: str) -> torch.device:
     from ..errors import SymcodecError
 
@@ -69,23 +91,28 @@ def _check_device(device: str) -> torch.device:
 def cmd_train(args) -> int:
     from ..constrain import symmetric_layers, train_symmetric
     from ..data import load_dataset
+    from ..fold import fold_batch_norm
     from ..io import save_state_dict
-    from ..models import build_model
-    from ..training import TrainConfig, evaluate, seeded
+    from ..models import build_model, plain_model_name
+    from ..recipes import recipe_for
+    from ..training import evaluate, seeded
     from ..version import __version__
 
     out = output_path(args.output, (".safetensors",))
     device = _check_device(args.device)
     sym = get_symmetry(args.symmetry)
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=str(device),
-        max_steps=args.max_steps,
-    )
     data = load_dataset(args.dataset, data_dir=args.data_dir, download=args.download)
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+    }
+    overrides = [key for key, value in given.items() if value is not None]
+    recipe = recipe_for(data.name, args.model).replace(**given)
+    config = recipe.train_config(seed=args.seed, device=str(device), max_steps=args.max_steps)
     channels, height, _ = data.input_shape
     with seeded(args.seed):
         model = build_model(
@@ -95,8 +122,9 @@ def cmd_train(args) -> int:
     con = console()
     con.print(
         f"training {args.model} on {data.name} ({data.num_train:,} train / {data.num_test:,} "
-        f"test images from {data.source}), symmetry {sym.name}, {args.epochs} epochs, "
-        f"seed {args.seed}"
+        f"test images from {data.source}), symmetry {sym.name}, {recipe.epochs} epochs of "
+        f"{recipe.optimizer} (lr {recipe.lr:g}, {recipe.schedule}, weight decay "
+        f"{recipe.weight_decay:g}, batch {recipe.batch_size}), seed {args.seed}"
     )
     if sym.name != "none":
         for name, reason in symmetric_layers(model, sym, layers=layers).skipped.items():
@@ -105,20 +133,25 @@ def cmd_train(args) -> int:
         model, sym, data.train_x, data.train_y, config, layers=layers, progress=not args.no_progress
     )
     result, trainable = trained.train, trained.trainable
+    model = fold_batch_norm(model.to("cpu"))  # what is transmitted: no batch norm
     accuracy = evaluate(model, data.test_x, data.test_y, device=str(device))
     model.to("cpu")
     metadata = {
         "producer": f"symcodec {__version__}",
         "dataset": data.name,
-        "model": args.model,
+        "model": plain_model_name(args.model),
+        "trained_as": args.model,
         "symmetry": sym.name,
         "layers": args.layers or "all",
-        "epochs": str(args.epochs),
+        "epochs": str(recipe.epochs),
         "steps": str(result.steps),
-        "batch_size": str(args.batch_size),
-        "lr": str(args.lr),
+        "batch_size": str(recipe.batch_size),
+        "lr": str(recipe.lr),
+        **recipe.to_metadata(),
+        "recipe.overrides": ",".join(overrides) or "none",
         "seed": str(args.seed),
         "accuracy": f"{accuracy:.4f}",
+        "train_seconds": f"{result.seconds:.1f}",
         "num_classes": str(data.num_classes),
         "in_channels": str(channels),
         "image_size": str(height),

@@ -3,8 +3,13 @@
 :func:`trained_model` trains (or loads) the model of a study under one symmetry;
 :func:`pruned_model` magnitude-prunes the unconstrained model to a symmetry's DoF count (the
 pruning baseline). The cache key covers everything that changes the weights (data set,
-model, symmetry, epochs, batch size, learning rate, seed, step limit, torch threads,
-symcodec and torch versions). The cache lives in :func:`model_cache_dir`.
+model, symmetry, epochs, batch size, learning rate, optimizer, schedule, weight decay, seed,
+step limit, torch threads, symcodec and torch versions). The cache lives in
+:func:`model_cache_dir`.
+
+A model with batch norm (``deepcnn-gap-bn``) is cached as trained, with its batch norm, so
+that the pruning baseline's checkpoint can be continued; :func:`trained_model` returns it
+folded (:func:`symcodec.fold.fold_batch_norm`): the study transmits the plain model.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from torch import nn
 from ..codec import TransmissionPlan
 from ..codec.format import pruning_mask
 from ..constrain import train_symmetric
+from ..fold import fold_batch_norm
 from ..io import load_state_dict, save_state_dict
 from ..models import build_model
-from ..training import TrainConfig, evaluate, seeded, train
+from ..training import evaluate, seeded, train
 from ..version import __version__
 from .spec import StudySpec
 
@@ -62,21 +68,7 @@ def trained_model(
     ``start=(model, epochs_done)`` continues a model already trained ``epochs_done``
     epochs (the pruning baseline's checkpoint) instead of training from scratch."""
     t = spec.training
-    key = _cache_key(
-        {
-            "dataset": spec.dataset,
-            "model": spec.model,
-            "symmetry": symmetry,
-            "epochs": epochs,
-            "batch_size": t.batch_size,
-            "lr": t.lr,
-            "seed": t.seed,
-            "max_steps": t.max_steps,
-            "threads": torch.get_num_threads(),
-            "continued_from": None if start is None else start[1],
-        }
-    )
-    path = model_cache_dir() / f"{spec.model}-{spec.dataset}-{symmetry}-e{epochs}-{key}.safetensors"
+    path = _trained_path(spec, symmetry, epochs, None if start is None else start[1])
     channels, height, _ = data.input_shape
     with seeded(t.seed):
         model = build_model(
@@ -85,27 +77,25 @@ def trained_model(
     if path.exists():
         state_dict, meta = load_state_dict(path)
         model.load_state_dict(state_dict)
-        return model, {**meta, "cached": "yes", "path": str(path)}
+        return fold_batch_norm(model), {**meta, "cached": "yes", "path": str(path)}
     done = 0
     if start is not None:
-        model.load_state_dict(start[0].state_dict())
         done = start[1]
+        if type(start[0]) is type(model):
+            model.load_state_dict(start[0].state_dict())
+        else:  # a folded checkpoint: continue from the cached model with its batch norm
+            model.load_state_dict(load_state_dict(_trained_path(spec, "none", done, None))[0])
     log(
         f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, "
         + (f"epochs {done + 1}-{epochs}" if done else f"{epochs} epochs")
     )
     began = time.perf_counter()
-    config = TrainConfig(
-        epochs=epochs - done,
-        batch_size=t.batch_size,
-        lr=t.lr,
-        seed=t.seed + done,
-        max_steps=t.max_steps,
-    )
+    config = t.train_config(epochs=epochs - done, seed=t.seed + done)
     result = train_symmetric(
         model, symmetry, data.train_x, data.train_y, config, progress=progress
     ).train
-    accuracy = evaluate(model, data.test_x, data.test_y)
+    folded = fold_batch_norm(model)
+    accuracy = evaluate(folded, data.test_x, data.test_y)
     meta = {
         "dataset": spec.dataset,
         "model": spec.model,
@@ -113,6 +103,11 @@ def trained_model(
         "epochs": str(epochs),
         "steps": str(result.steps),
         "seed": str(t.seed),
+        "optimizer": t.optimizer,
+        "schedule": t.schedule,
+        "weight_decay": str(t.weight_decay),
+        "lr": str(t.lr),
+        "batch_size": str(t.batch_size),
         "accuracy": f"{accuracy:.4f}",
         "train_seconds": f"{time.perf_counter() - began:.1f}",
         "num_classes": str(data.num_classes),
@@ -121,7 +116,37 @@ def trained_model(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     save_state_dict(path, model.state_dict(), meta)
-    return model, {**meta, "cached": "no", "path": str(path)}
+    return folded, {**meta, "cached": "no", "path": str(path)}
+
+
+def _training_key(spec: StudySpec) -> dict:
+    """The training settings of ``spec`` that change the weights (part of every cache key)."""
+    t = spec.training
+    return {
+        "dataset": spec.dataset,
+        "model": spec.model,
+        "batch_size": t.batch_size,
+        "lr": t.lr,
+        "optimizer": t.optimizer,
+        "schedule": t.schedule,
+        "weight_decay": t.weight_decay,
+        "seed": t.seed,
+        "max_steps": t.max_steps,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _trained_path(spec: StudySpec, symmetry: str, epochs: int, continued_from: int | None):
+    """Where :func:`trained_model` caches a model."""
+    key = _cache_key(
+        {
+            **_training_key(spec),
+            "symmetry": symmetry,
+            "epochs": epochs,
+            "continued_from": continued_from,
+        }
+    )
+    return model_cache_dir() / f"{spec.model}-{spec.dataset}-{symmetry}-e{epochs}-{key}.safetensors"
 
 
 def pruned_model(
@@ -141,16 +166,10 @@ def pruned_model(
     model = copy.deepcopy(base)
     key = _cache_key(
         {
-            "dataset": spec.dataset,
-            "model": spec.model,
+            **_training_key(spec),
             "pruned": symmetry,
             "base_epochs": base_epochs,
             "finetune_epochs": epochs,
-            "batch_size": t.batch_size,
-            "lr": t.lr,
-            "seed": t.seed,
-            "max_steps": t.max_steps,
-            "threads": torch.get_num_threads(),
         }
     )
     path = model_cache_dir() / f"{spec.model}-{spec.dataset}-pruned-{symmetry}-{key}.safetensors"
@@ -172,9 +191,7 @@ def pruned_model(
             for n, p in model.named_parameters()
             if n in masks
         ]
-        config = TrainConfig(
-            epochs=epochs, batch_size=t.batch_size, lr=t.lr, seed=t.seed + 1, max_steps=t.max_steps
-        )
+        config = t.train_config(epochs=epochs, seed=t.seed + 1)
         train(model, data.train_x, data.train_y, config, progress=progress)
         for h in hooks:
             h.remove()

@@ -21,7 +21,9 @@ from ..errors import SymcodecError
 from ..io import read_bytes
 from ..models import model_names
 from ..receiver.protection import PROTECT_OPTIONS
+from ..recipes import RECIPES, Recipe, recipe_for
 from ..symmetry import symmetry_names
+from ..training import SCHEDULES, Schedule, TrainConfig
 
 __all__ = [
     "ChannelSpec",
@@ -79,9 +81,21 @@ class ChannelSpec:
         return make_channel(self.name, **kwargs)
 
 
+_RECIPE = RECIPES["grayscale-28"]  # the recipe of the default data set (mnist-5k)
+#: What a stored spec without optimizer, schedule or weight decay (written before
+#: :mod:`symcodec.recipes`) was trained with.
+_LEGACY_TRAINING = {"optimizer": "adam", "schedule": "constant", "weight_decay": 0.0}
+
+
 @dataclass(frozen=True)
 class TrainingSpec:
-    """Training budget: ``epochs`` in total for every model (training plus fine-tuning)."""
+    """Training budget: ``epochs`` in total for every model (training plus fine-tuning).
+
+    Every model of a study trains with the same optimizer, schedule and weight decay; a
+    TOML that omits ``schedule`` or ``weight_decay`` gets the value of the data set's
+    recipe (:func:`symcodec.recipes.recipe_for`), and the optimizer is always the
+    recipe's (not a study key).
+    """
 
     epochs: int = 2
     prune_finetune_epochs: int = 0
@@ -89,6 +103,26 @@ class TrainingSpec:
     lr: float = 1e-3
     seed: int = 0
     max_steps: int | None = None  # per training run; for smoke tests
+    optimizer: str = _RECIPE.optimizer
+    schedule: Schedule = _RECIPE.schedule
+    weight_decay: float = _RECIPE.weight_decay
+
+    def train_config(self, epochs: int, seed: int) -> TrainConfig:
+        """The :class:`~symcodec.training.TrainConfig` of one training run of ``epochs``.
+
+        >>> TrainingSpec(schedule="cosine").train_config(epochs=3, seed=1).schedule
+        'cosine'
+        """
+        return TrainConfig(
+            epochs=epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
+            seed=seed,
+            max_steps=self.max_steps,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,13 +153,16 @@ class StudySpec:
     def from_dict(cls, doc: dict) -> StudySpec:
         """The inverse of :meth:`to_dict` (lists accepted for tuples, as after JSON).
 
+        A training table without optimizer, schedule or weight decay comes from a study run
+        before training recipes: it trained with Adam at a constant rate, no weight decay.
+
         >>> spec = parse_study({"name": "s", "bits": [4]})
         >>> StudySpec.from_dict(spec.to_dict()) == spec
         True
         """
         doc = dict(doc)
         channel = dict(doc.pop("channel"))
-        training = doc.pop("training")
+        training = {**_LEGACY_TRAINING, **doc.pop("training")}
         for key in ("symmetries", "modes", "bits", "baselines"):
             doc[key] = tuple(doc[key])
         channel["values"] = tuple(channel["values"])
@@ -154,7 +191,16 @@ _TOP_KEYS = {
     "test_limit",
 }
 _CHANNEL_KEYS = {"name", "snr_db", "ebn0_db", "p", "packet_bytes", "equal_energy", "protect"}
-_TRAINING_KEYS = {"epochs", "prune_finetune_epochs", "batch_size", "lr", "seed", "max_steps"}
+_TRAINING_KEYS = {
+    "epochs",
+    "prune_finetune_epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "max_steps",
+    "schedule",
+    "weight_decay",
+}
 _LINK_KEYS = {"bandwidth_hz"}
 _DEFAULT_CHANNEL = {"name": "awgn", "snr_db": [0, 10, 20]}
 
@@ -190,7 +236,7 @@ def parse_study(doc: dict) -> StudySpec:
     baselines = _baselines(doc)
     bits = _bits(doc)
     channel = _channel(doc.get("channel", _DEFAULT_CHANNEL))
-    training = _training(doc.get("training", {}))
+    training = _training(doc.get("training", {}), recipe_for(dataset, model))
     bandwidth = _bandwidth(doc.get("link", {}))
     alpha = _float(doc, "alpha", 1.0, "")
     if not 0 <= alpha <= 1:
@@ -301,10 +347,16 @@ def _channel_values(ch: dict, param: str) -> list:
     return values
 
 
-def _training(tr) -> TrainingSpec:
+def _training(tr, recipe: Recipe) -> TrainingSpec:
     if not isinstance(tr, dict):
         _fail("training", "must be a table")
     _reject_unknown(tr, _TRAINING_KEYS, "training.")
+    schedule = tr.get("schedule", recipe.schedule)
+    if schedule not in SCHEDULES:
+        _fail("training.schedule", f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
+    weight_decay = _float(tr, "weight_decay", recipe.weight_decay, "training.")
+    if weight_decay < 0:
+        _fail("training.weight_decay", "must be >= 0")
     training = TrainingSpec(
         epochs=_int(tr, "epochs", 2, 0, "training."),
         prune_finetune_epochs=_int(tr, "prune_finetune_epochs", 0, 0, "training."),
@@ -312,6 +364,9 @@ def _training(tr) -> TrainingSpec:
         lr=_float(tr, "lr", 1e-3, "training."),
         seed=_int(tr, "seed", 0, 0, "training."),
         max_steps=_int(tr, "max_steps", None, 1, "training."),
+        optimizer=recipe.optimizer,
+        schedule=schedule,
+        weight_decay=weight_decay,
     )
     if training.prune_finetune_epochs > training.epochs:
         _fail("training.prune_finetune_epochs", "cannot exceed training.epochs (equal budget)")
