@@ -46,24 +46,23 @@ _DEFAULTS: dict = dict(
     bits_sent=241_500,
     payload_reduction_pct=45.0,
     conv_share=0.9,
+    train_seed=0,
+    protect="none",
 )
-_NEW_COLUMNS: dict = dict(train_seed=0, protect="none")
 _TYPES = typing.get_type_hints(TrialRow)
 
 
 def synthetic_row(**overrides) -> dict:
-    """One results.csv row with every :class:`TrialRow` field filled (plus the pairing
-    columns ``train_seed``, ``noise_seed``, ``protect``, ``channel_uses`` when the schema
-    does not have them yet)."""
+    """One results.csv row with every :class:`TrialRow` field filled; the noise seed is the
+    pairing key of (training seed, trial) and the channel uses are the values sent, unless
+    given."""
     row = {c: _DEFAULTS.get(c, {int: 0, float: 0.0, str: ""}[_TYPES[c]]) for c in RESULT_COLUMNS}
-    row.update(_NEW_COLUMNS)
     row.update(overrides)
     row.setdefault("trial", 0)
     # the same in every row that shares setting, training seed and trial: the pairing key
     row["noise_seed"] = overrides.get(
         "noise_seed", 10_000 * int(row["train_seed"]) + 100 * int(row["trial"]) + 7
     )
-    row["seed"] = row["noise_seed"]
     if "channel_uses" not in overrides:
         row["channel_uses"] = row["values_sent"]
     row["d_acc_pp"] = row["acc_rx"] - row["acc_ref"]
