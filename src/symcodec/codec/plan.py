@@ -253,10 +253,14 @@ class TransmissionPlan:
         other_bits: int | None = None,
         grid: str = "auto",
         layers: Iterable[str] | None = None,
+        per_channel: bool = False,
+        keep: Mapping[str, int] | None = None,
     ) -> TransmissionPlan:
         """Pruning at equal payload (SPEC section 6): every conv kernel that ``symmetry``
-        would constrain keeps as many largest-magnitude values as its DoF count; every other
-        tensor is sent in full.
+        would constrain keeps as many largest-magnitude values as its DoF count (or
+        ``keep[name]``: a model already pruned by another rule, such as
+        :func:`symcodec.codec.pruning.pruning_masks`, sends its own counts); every other
+        tensor is sent in full (with ``per_channel`` ranges if asked).
 
         >>> import torch
         >>> sd = {"conv.weight": torch.randn(8, 3, 3, 3), "conv.bias": torch.zeros(8)}
@@ -271,12 +275,16 @@ class TransmissionPlan:
             other_bits=other_bits,
             grid=grid,
             layers=layers,
+            per_channel=per_channel,
         )
         tensors = {}
         for name, tplan in base.tensors.items():
             if tplan.mode == "dof":
-                keep = tensor_dof(tuple(state_dict[name].shape), tplan.symmetry)
-                tplan = TensorPlan(mode="pruned", bits=bits, grid=grid, keep=keep)
+                count = tensor_dof(tuple(state_dict[name].shape), tplan.symmetry)
+                if keep is not None and name in keep:
+                    count = keep[name]
+                # the kept values have no channel structure: one range per tensor
+                tplan = TensorPlan(mode="pruned", bits=bits, grid=grid, keep=count)
             tensors[name] = tplan
         return cls(tensors=tensors, notes=base.notes)
 

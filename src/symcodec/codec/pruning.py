@@ -17,7 +17,9 @@ figure without them is reported beside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -26,6 +28,8 @@ from ..errors import SymcodecError
 from .bitpack import pack_codes, packed_size, unpack_codes
 
 ENCODINGS = ("bitmap", "indices")
+PruningScope = Literal["layer", "global", "kernel"]
+PRUNING_SCOPES: tuple[str, ...] = ("layer", "global", "kernel")
 
 
 def index_bits(numel: int) -> int:
@@ -56,6 +60,66 @@ def magnitude_mask(weight: torch.Tensor, keep: int) -> torch.Tensor:
     mask = torch.zeros(n, dtype=torch.bool)
     mask[order[:keep]] = True
     return mask.reshape(weight.shape)
+
+
+def kernel_magnitude_mask(weight: torch.Tensor, keep_per_kernel: int) -> torch.Tensor:
+    """Structured magnitude pruning: every ``k x k`` slice of a conv kernel (``out, in, k,
+    k``) keeps its ``keep_per_kernel`` largest magnitudes (ties: lower index first).
+
+    >>> w = torch.tensor([[[[0.1, -3.0], [2.0, 0.0]]], [[[5.0, 1.0], [-1.5, 0.2]]]])
+    >>> kernel_magnitude_mask(w, 2).int().reshape(2, 4).tolist()
+    [[0, 1, 1, 0], [1, 0, 1, 0]]
+    """
+    slices = weight.detach().reshape(-1, weight.shape[-2] * weight.shape[-1])
+    if not 0 <= keep_per_kernel <= slices.shape[1]:
+        raise SymcodecError(f"cannot keep {keep_per_kernel} of {slices.shape[1]} values a kernel")
+    order = torch.argsort(slices.abs().to(torch.float64), dim=1, descending=True, stable=True)
+    mask = torch.zeros_like(slices, dtype=torch.bool)
+    mask.scatter_(1, order[:, :keep_per_kernel], True)
+    return mask.reshape(weight.shape)
+
+
+def pruning_masks(
+    kernels: Mapping[str, torch.Tensor], keep: Mapping[str, int], scope: PruningScope
+) -> dict[str, torch.Tensor]:
+    """Magnitude-pruning masks of conv kernels keeping ``sum(keep.values())`` values in all.
+
+    * ``layer``: each kernel keeps its ``keep[name]`` largest magnitudes;
+    * ``global``: the largest magnitudes over all the kernels together (one threshold), so
+      a layer may keep more or fewer than ``keep[name]``;
+    * ``kernel``: each ``k x k`` slice keeps ``keep[name] / (out * in)`` values (structured:
+      the same count in every slice; ``keep[name]`` must divide evenly).
+
+    >>> ks = {"a": torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), "b": torch.tensor([[[[9.0, 0.5],
+    ...       [0.1, 0.2]]]])}
+    >>> [m.int().sum().item() for m in pruning_masks(ks, {"a": 2, "b": 2}, "global").values()]
+    [3, 1]
+    """
+    if scope == "layer":
+        return {name: magnitude_mask(w, keep[name]) for name, w in kernels.items()}
+    if scope == "kernel":
+        masks = {}
+        for name, w in kernels.items():
+            slices = w.numel() // (w.shape[-2] * w.shape[-1])
+            if keep[name] % slices:
+                raise SymcodecError(
+                    f"{name}: {keep[name]} kept values do not split evenly over {slices} kernels"
+                )
+            masks[name] = kernel_magnitude_mask(w, keep[name] // slices)
+        return masks
+    if scope == "global":
+        names = list(kernels)
+        flat = torch.cat([kernels[n].detach().reshape(-1).abs().to(torch.float64) for n in names])
+        order = torch.argsort(flat, descending=True, stable=True)
+        chosen = torch.zeros(flat.numel(), dtype=torch.bool)
+        chosen[order[: sum(keep[n] for n in names)]] = True
+        masks, start = {}, 0
+        for n in names:
+            size = kernels[n].numel()
+            masks[n] = chosen[start : start + size].reshape(kernels[n].shape)
+            start += size
+        return masks
+    raise SymcodecError(f"unknown pruning scope {scope!r}; known: {', '.join(PRUNING_SCOPES)}")
 
 
 @dataclass(frozen=True)
