@@ -169,10 +169,20 @@ def test_study_files(tmp_path):
 
     quick = load_study(default_study())
     assert quick.name == "quick" and quick.trials >= 5 and quick.dataset == "mnist-5k"
-    paper = load_study(default_study().with_name("paper.toml"))
-    assert paper.dataset == "fashion-mnist" and paper.trials >= 5
-    gap = load_study(default_study().with_name("paper-gap.toml"))
-    assert gap.model == "deepcnn-gap" and gap.dataset == "fashion-mnist"
+    for name, model, equal_energy in [
+        ("paper.toml", "deepcnn", False),
+        ("paper-equal-energy.toml", "deepcnn", True),
+        ("paper-gap.toml", "deepcnn-gap-bn", False),
+        ("paper-gap-equal-energy.toml", "deepcnn-gap-bn", True),
+    ]:
+        paper = load_study(default_study().with_name(name))
+        # the referee's standard (issue 13): converged recipe, 3 seeds, 20 paired trials,
+        # an auto grid across the waterfall, protected and unprotected side tensors
+        assert paper.model == model and paper.dataset == "fashion-mnist"
+        assert paper.channel.equal_energy is equal_energy and paper.channel.auto
+        assert paper.trials >= 20 and len(paper.training.seeds) >= 3
+        assert paper.training.epochs == 10 and paper.channel.protect == ("none", "side")
+        assert {"pruned", "pruned-global", "pruned-kernel"} <= set(paper.baselines)
     bad = tmp_path / "bad.toml"
     bad.write_text("name = [")
     with pytest.raises(SymcodecError, match="not a valid TOML"):

@@ -107,29 +107,35 @@ def test_train_saves_the_batch_norm_model_folded(tmp_path):
     assert type(model_from_weights(sd, meta)).__name__ == "DeepCNNGAP"
 
 
-def test_the_study_gets_the_folded_model_and_can_continue_its_checkpoint(tmp_path, monkeypatch):
+def test_the_study_gets_the_folded_model_and_prunes_it(tmp_path, monkeypatch):
     from symcodec.data import load_dataset
     from symcodec.study import parse_study
-    from symcodec.study.model_cache import trained_model
+    from symcodec.study.model_cache import pruned_model, trained_model
 
     monkeypatch.setenv("SYMCODEC_CACHE", str(tmp_path))
     spec = parse_study(
         {
             "name": "bn",
             "model": "deepcnn-gap-bn",
-            "training": {"epochs": 2, "batch_size": 32, "max_steps": 2},
+            "training": {"epochs": 1, "prune_finetune_epochs": 1, "batch_size": 32, "max_steps": 2},
         }
     )
     data = load_dataset("mnist-5k")
     quiet = lambda message: None  # noqa: E731
-    base, info = trained_model(spec, data, "central", 1, log=quiet)
+    base, info = trained_model(spec, data, "central", log=quiet)
     assert isinstance(base, DeepCNNGAP) and info["cached"] == "no"
     assert get_symmetry("central").is_symmetric(base.conv2.weight.detach())
-    again, info = trained_model(spec, data, "central", 1, log=quiet)
+    again, info = trained_model(spec, data, "central", log=quiet)
     assert info["cached"] == "yes"
     expected = base.state_dict()
     assert all(torch.equal(v, expected[k]) for k, v in again.state_dict().items())
-    first, _ = trained_model(spec, data, "none", 1, log=quiet)
-    longer, info = trained_model(spec, data, "none", 2, log=quiet, start=(first, 1))
-    assert isinstance(longer, DeepCNNGAP) and info["cached"] == "no"
-    assert not torch.equal(longer.conv1.weight, first.conv1.weight)
+    other_seed, info = trained_model(spec, data, "central", train_seed=1, log=quiet)
+    assert info["cached"] == "no" and info["seed"] == "1"
+    assert not torch.equal(other_seed.conv2.weight, base.conv2.weight)
+    # the pruning baseline starts from the folded (plain) reference and keeps the DoF count
+    reference, _ = trained_model(spec, data, "none", log=quiet)
+    pruned = pruned_model(spec, data, reference, "central", "layer", log=quiet)
+    assert isinstance(pruned, DeepCNNGAP)
+    conv2 = pruned.conv2.weight.detach()
+    assert int(torch.count_nonzero(conv2)) == get_symmetry("central").dof(3) * 32 * 32
+    assert not torch.equal(conv2, reference.conv2.weight.detach())

@@ -18,6 +18,8 @@ Where things are:
 - :mod:`.claims`: the SPEC section 8 claims (:class:`Claim`, :func:`write_claims`).
 - :mod:`.claim_rules`: deciding each claim from the trial rows (:func:`evaluate_claims`);
   :mod:`.claim_curves` holds claims 3 and 5 (SNR shift, gain against d_S).
+- :mod:`.snr_targets`: the SNR each configuration needs for Acc Tx,q - 1 pp and the projection
+  gain in dB beside its bound (:func:`write_snr_targets`).
 - :mod:`.ablation`: ``symcodec ablate``'s outputs (:func:`write_ablation`).
 
 Every file is written atomically (temporary file, then rename). matplotlib is imported only
@@ -39,6 +41,7 @@ from .figures import plot_accuracy_vs_bits, plot_accuracy_vs_snr, plot_payload
 from .filters_figure import plot_filters
 from .paired import PairedComparison, compare_paired
 from .plot_style import save_figure
+from .snr_targets import snr_to_target, write_snr_targets
 from .summary import METHOD_ORDER, MODE_ORDER, summarize
 from .tables import table_markdown, write_table
 
@@ -65,11 +68,13 @@ __all__ = [
     "read_ablation_csv",
     "read_results_csv",
     "save_figure",
+    "snr_to_target",
     "summarize",
     "t_critical_975",
     "table_markdown",
     "write_ablation",
     "write_claims",
     "write_results_csv",
+    "write_snr_targets",
     "write_table",
 ]

@@ -155,11 +155,30 @@ EQUAL_RESOURCE_TOLERANCE = 0.01
 
 def claim2_beats_pruning(rows: Sequence[Mapping]) -> Claim:
     """Claim 2: symmetric `dof` is ahead of the pruned baseline beyond the paired CI at a
-    majority of the settings compared (pruning given no fewer channel uses)."""
+    majority of the settings compared (pruning given no fewer channel uses), against every
+    pruning variant in the run (``pruned``: per layer, ``pruned-global``,
+    ``pruned-kernel``); it holds only if it holds against each of them."""
     dof = _by_setting(
         [r for r in rows if r["method"] == "symmetric" and r["mode"] == "dof"], "symmetry"
     )
-    pruned = _by_setting([r for r in rows if r["method"] == "pruned"], "symmetry")
+    variants = sorted({r["mode"] for r in rows if r["method"] == "pruned"})
+    results = []
+    for variant in variants:
+        pruned = _by_setting(
+            [r for r in rows if r["method"] == "pruned" and r["mode"] == variant], "symmetry"
+        )
+        results.append(_claim2_against(variant, dof, pruned))
+    tested = [(v, e) for v, e in results if v != "not tested"]
+    if not tested:
+        evidence = "; ".join(e for _, e in results) if results else "no pruned rows in this run"
+        return decided_claim(2, "not tested", evidence + ".")
+    holds = all(v == "holds" for v, _ in tested)
+    evidence = " | ".join(e for _, e in results)
+    return decided_claim(2, "holds" if holds else "does not hold", evidence + ".")
+
+
+def _claim2_against(variant: str, dof: dict, pruned: dict) -> tuple[str, str]:
+    """Claim 2 against one pruning variant: ``(verdict, evidence)``."""
     compared: list[tuple[Mapping, PairedComparison, float]] = []
     skipped = []
     for key, mine in dof.items():
@@ -174,31 +193,28 @@ def claim2_beats_pruning(rows: Sequence[Mapping]) -> Claim:
         if comparison.n_pairs >= MIN_PAIRS:
             compared.append((mine[0], comparison, ratio))
     if not compared:
-        return decided_claim(
-            2,
-            "not tested",
-            f"no symmetric `dof` setting has {MIN_PAIRS} or more `pruned` trials paired with it "
-            "at the same symmetry, bits, channel setting, energy and protection"
+        return "not tested", (
+            f"against `{variant}`: no symmetric `dof` setting has {MIN_PAIRS} or more trials "
+            "paired with it at the same symmetry, bits, channel setting, energy and protection"
             + (f"; pruning had fewer resources at {_shown(skipped)}" if skipped else "")
-            + ".",
         )
     wins = [c for _, c, _ in compared if c.a_ahead]
     losses = [c for _, c, _ in compared if c.b_ahead]
     holds = len(wins) > len(compared) / 2
     lines = [
-        f"{r['symmetry']} {setting_text(r)}: dof - pruned {c.text()}; outage dof "
-        f"{100 * c.outage_a:.0f}%, pruned {100 * c.outage_b:.0f}%; pruned/dof resources "
+        f"{r['symmetry']} {setting_text(r)}: dof - {variant} {c.text()}; outage dof "
+        f"{100 * c.outage_a:.0f}%, {variant} {100 * c.outage_b:.0f}%; {variant}/dof resources "
         f"{ratio:.3f}"
         for r, c, ratio in compared
     ]
     evidence = (
-        f"dof ahead beyond the paired CI at {len(wins)} of {len(compared)} settings, pruning "
-        f"ahead at {len(losses)} (majority needed: more than {len(compared) / 2:g}). "
-        + _shown(lines, 8)
+        f"against `{variant}`: dof ahead beyond the paired CI at {len(wins)} of "
+        f"{len(compared)} settings, {variant} ahead at {len(losses)} (majority needed: more "
+        f"than {len(compared) / 2:g}). " + _shown(lines, 8)
     )
     if skipped:
         evidence += ". Not compared (pruning had fewer resources): " + _shown(skipped)
-    return decided_claim(2, "holds" if holds else "does not hold", evidence + ".")
+    return ("holds" if holds else "does not hold"), evidence
 
 
 # --- claim 4 ---------------------------------------------------------------------------------

@@ -24,7 +24,13 @@ from .plot_style import (
 )
 from .summary import distinct_values, grouping_key
 
-_MODE_HATCH = {"full-project": "..", "full": "xx", "pruned": "--"}  # bars; dof: plain
+_MODE_HATCH = {  # bars; dof: plain
+    "full-project": "..",
+    "full": "xx",
+    "pruned": "--",
+    "pruned-global": "//",
+    "pruned-kernel": "||",
+}
 _CHANNEL_TITLES = {
     "awgn": "AWGN (analog)",
     "bpsk-awgn": "BPSK over AWGN",

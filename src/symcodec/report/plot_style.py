@@ -35,7 +35,14 @@ def save_figure(fig, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
-_MODE_STYLE = {"dof": "-", "full-project": "--", "full": ":", "pruned": "-."}
+_MODE_STYLE = {
+    "dof": "-",
+    "full-project": "--",
+    "full": ":",
+    "pruned": "-.",
+    "pruned-global": (0, (3, 1, 1, 1, 1, 1)),
+    "pruned-kernel": (0, (5, 2)),
+}
 _METHOD_MARKER = {"symmetric": "o", "pruned": "s", "quant-only": "^"}
 
 
@@ -59,7 +66,8 @@ def line_label(key: dict) -> str:
     if method == "symmetric":
         label = f"{symmetry} ({mode})"
     elif method == "pruned":
-        label = f"pruned eq. {symmetry}"
+        scope = {"pruned-global": " (global)", "pruned-kernel": " (per kernel)"}.get(mode, "")
+        label = f"pruned{scope} eq. {symmetry}"
     elif method == "quant-only":
         label = "quant-only (full model)"
     else:

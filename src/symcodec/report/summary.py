@@ -19,7 +19,14 @@ from .paired import outage_share
 from .trial_fields import channel_uses, legacy_note, protect, train_seed
 
 METHOD_ORDER: tuple[str, ...] = ("symmetric", "pruned", "quant-only")
-MODE_ORDER: tuple[str, ...] = ("dof", "full-project", "full", "pruned")
+MODE_ORDER: tuple[str, ...] = (
+    "dof",
+    "full-project",
+    "full",
+    "pruned",
+    "pruned-global",
+    "pruned-kernel",
+)
 
 _CI_COLUMNS = ("acc_ref", "acc_tx", "acc_txq", "acc_rx", "d_acc_pp")
 _MEAN_COLUMNS = (

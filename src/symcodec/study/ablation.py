@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from ..analysis import overall_distance
 from ..codec import TransmissionPlan
+from ..errors import SymcodecError
 from ..receiver import ReceiverOptions, transmit, transmitter_view
 from ..symmetry import get_symmetry
 from .context import prepare
 from .spec import StudySpec
+from .trials import trial_seed
 
 __all__ = ["ABLATION_ALPHAS", "AblationRun", "run_ablation"]
 
@@ -54,6 +56,8 @@ def run_ablation(
 
     Uses the study's models (from the cache). Returns the rows and the reference accuracy.
     """
+    if not spec.channel.values:
+        raise SymcodecError("the ablation needs an explicit channel grid (not auto)")
     sym = spec.symmetries[0]
     value = sorted(spec.channel.values)[len(spec.channel.values) // 2]
     bits = min(spec.bits)
@@ -61,6 +65,8 @@ def run_ablation(
     lean = dataclasses.replace(spec, symmetries=(sym,))
     ctx = prepare(lean, progress=progress, log=log)
     channel = spec.channel.make(value)
+    # the study's own noise seeds: trial t of the ablation sees trial t's noise
+    seeds = [trial_seed(spec, value, t, "none", ctx.train_seed) for t in range(spec.trials)]
     rows: list[dict] = []
 
     def sweep(kind: str, state_dict: dict, tx_alpha: float, rx_alphas: Sequence[float]):
@@ -76,7 +82,7 @@ def run_ablation(
         for rx_alpha in rx_alphas:
             options = ReceiverOptions(alpha=rx_alpha, equal_energy=spec.channel.equal_energy)
             received = [
-                transmit(state_dict, plan, channel, seed=spec.seed + t, options=options).state_dict
+                transmit(state_dict, plan, channel, seeds[t], options=options).state_dict
                 for t in range(spec.trials)
             ]
             for t, acc in enumerate(ctx.evaluate(received)):

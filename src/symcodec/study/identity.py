@@ -5,10 +5,10 @@ everything that changes a result: the data set, the model and its training, the 
 (name, packet size, SNR convention), the receiver's projection strength, the noise seed,
 the link rate and the test subset. :func:`spec_fingerprint` lists those settings and
 :func:`spec_id` hashes them. The grid axes (symmetries, modes, bits, baselines, channel
-values, protection settings ``channel.protect``, number of trials) are left out: a study
-that adds channel values, ``side`` protection or trials keeps the rows it shares with the
-smaller one. A trial is identified by its spec id, its transmitter configuration, its
-channel value, its protection, its training seed and its number
+values, protection settings ``channel.protect``, training seeds, number of trials) are left
+out: a study that adds channel values, ``side`` protection, seeds or trials keeps the rows
+it shares with the smaller one. A trial is identified by its spec id, its transmitter
+configuration, its channel value, its protection, its training seed and its number
 (:class:`symcodec.study.rows.TrialKey`).
 """
 
@@ -26,8 +26,8 @@ __all__ = ["spec_fingerprint", "spec_id", "row_fingerprint", "describe_changes"]
 def spec_fingerprint(spec: StudySpec) -> dict:
     """The settings of ``spec`` that change a trial's result, by name (flat, plain data).
 
-    The pruning fine-tuning epochs count only with the pruning baseline (they also decide
-    how the reference model is trained); without it they are 0.
+    The pruning fine-tuning epochs count only with a pruning baseline; without one they
+    are 0.
 
     >>> fp = spec_fingerprint(StudySpec(name="s"))
     >>> fp["channel"], fp["energy"], fp["training.epochs"]
@@ -38,12 +38,9 @@ def spec_fingerprint(spec: StudySpec) -> dict:
         "dataset": spec.dataset,
         "model": spec.model,
         "training.epochs": t.epochs,
-        "training.prune_finetune_epochs": t.prune_finetune_epochs
-        if "pruned" in spec.baselines
-        else 0,
+        "training.prune_finetune_epochs": t.prune_finetune_epochs if spec.pruning else 0,
         "training.batch_size": t.batch_size,
         "training.lr": t.lr,
-        "training.seed": t.seed,
         "training.max_steps": t.max_steps,
         "training.optimizer": t.optimizer,
         "training.schedule": t.schedule,
@@ -55,6 +52,7 @@ def spec_fingerprint(spec: StudySpec) -> dict:
         "seed": spec.seed,
         "link.bandwidth_hz": spec.bandwidth_hz,
         "test_limit": spec.test_limit,
+        "per_channel": spec.per_channel,
     }
 
 

@@ -1,20 +1,22 @@
 """The study's trained models, cached on disk under a content-hashed name.
 
 :func:`trained_model` trains (or loads) the model of a study under one symmetry;
-:func:`pruned_model` magnitude-prunes the unconstrained model to a symmetry's DoF count (the
-pruning baseline). The cache key covers everything that changes the weights (data set,
-model, symmetry, epochs, batch size, learning rate, optimizer, schedule, weight decay, seed,
-step limit, torch threads, symcodec and torch versions). The cache lives in
-:func:`model_cache_dir`.
+:func:`pruned_model` magnitude-prunes the converged unconstrained model to a symmetry's DoF
+count (per layer, globally or per kernel) and fine-tunes it (the pruning baselines). Every
+model exists once per training seed. The cache key covers everything that changes the
+weights (data set, model, symmetry, epochs, batch size, learning rate, optimizer, schedule,
+weight decay, seed, step limit, torch threads, symcodec and torch versions). The cache
+lives in :func:`model_cache_dir`.
 
-A model with batch norm (``deepcnn-gap-bn``) is cached as trained, with its batch norm, so
-that the pruning baseline's checkpoint can be continued; :func:`trained_model` returns it
-folded (:func:`symcodec.fold.fold_batch_norm`): the study transmits the plain model.
+A model with batch norm (``deepcnn-gap-bn``) is cached as trained, with its batch norm;
+:func:`trained_model` returns it folded (:func:`symcodec.fold.fold_batch_norm`): the study
+transmits, prunes and fine-tunes the plain model.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,7 +28,7 @@ import torch
 from torch import nn
 
 from ..codec import TransmissionPlan
-from ..codec.format import pruning_mask
+from ..codec.pruning import PruningScope, pruning_masks
 from ..constrain import train_symmetric
 from ..fold import fold_batch_norm
 from ..io import load_state_dict, save_state_dict
@@ -57,20 +59,20 @@ def trained_model(
     spec: StudySpec,
     data,
     symmetry: str,
-    epochs: int,
+    train_seed: int | None = None,
     progress: bool = False,
     log: Callable[[str], None] = print,
-    start: tuple[nn.Module, int] | None = None,
 ) -> tuple[nn.Module, dict]:
-    """The model of ``spec`` trained ``epochs`` epochs under ``symmetry`` (``none``:
-    unconstrained), from the cache when present. Returns ``(model, info)``.
-
-    ``start=(model, epochs_done)`` continues a model already trained ``epochs_done``
-    epochs (the pruning baseline's checkpoint) instead of training from scratch."""
+    """The model of ``spec`` trained ``spec.training.epochs`` epochs under ``symmetry``
+    (``none``: unconstrained) with training seed ``train_seed`` (default: the spec's
+    first), from the cache when present. Returns ``(model, info)``; ``info`` holds the
+    file's metadata (accuracy, ``train_seconds``), ``cached`` and ``path``."""
     t = spec.training
-    path = _trained_path(spec, symmetry, epochs, None if start is None else start[1])
+    seed = t.seeds[0] if train_seed is None else train_seed
+    epochs = t.epochs
+    path = _trained_path(spec, symmetry, seed)
     channels, height, _ = data.input_shape
-    with seeded(t.seed):
+    with seeded(seed):
         model = build_model(
             spec.model, num_classes=data.num_classes, in_channels=channels, image_size=height
         )
@@ -78,19 +80,12 @@ def trained_model(
         state_dict, meta = load_state_dict(path)
         model.load_state_dict(state_dict)
         return fold_batch_norm(model), {**meta, "cached": "yes", "path": str(path)}
-    done = 0
-    if start is not None:
-        done = start[1]
-        if type(start[0]) is type(model):
-            model.load_state_dict(start[0].state_dict())
-        else:  # a folded checkpoint: continue from the cached model with its batch norm
-            model.load_state_dict(load_state_dict(_trained_path(spec, "none", done, None))[0])
     log(
-        f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, "
-        + (f"epochs {done + 1}-{epochs}" if done else f"{epochs} epochs")
+        f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, {epochs} epochs, "
+        f"seed {seed}"
     )
     began = time.perf_counter()
-    config = t.train_config(epochs=epochs - done, seed=t.seed + done)
+    config = t.train_config(epochs=epochs, seed=seed)
     result = train_symmetric(
         model, symmetry, data.train_x, data.train_y, config, progress=progress
     ).train
@@ -102,7 +97,7 @@ def trained_model(
         "symmetry": symmetry,
         "epochs": str(epochs),
         "steps": str(result.steps),
-        "seed": str(t.seed),
+        "seed": str(seed),
         "optimizer": t.optimizer,
         "schedule": t.schedule,
         "weight_decay": str(t.weight_decay),
@@ -119,7 +114,7 @@ def trained_model(
     return folded, {**meta, "cached": "no", "path": str(path)}
 
 
-def _training_key(spec: StudySpec) -> dict:
+def _training_key(spec: StudySpec, seed: int) -> dict:
     """The training settings of ``spec`` that change the weights (part of every cache key)."""
     t = spec.training
     return {
@@ -130,23 +125,23 @@ def _training_key(spec: StudySpec) -> dict:
         "optimizer": t.optimizer,
         "schedule": t.schedule,
         "weight_decay": t.weight_decay,
-        "seed": t.seed,
+        "seed": seed,
         "max_steps": t.max_steps,
         "threads": torch.get_num_threads(),
     }
 
 
-def _trained_path(spec: StudySpec, symmetry: str, epochs: int, continued_from: int | None):
+def _trained_path(spec: StudySpec, symmetry: str, seed: int) -> Path:
     """Where :func:`trained_model` caches a model."""
-    key = _cache_key(
-        {
-            **_training_key(spec),
-            "symmetry": symmetry,
-            "epochs": epochs,
-            "continued_from": continued_from,
-        }
-    )
+    epochs = spec.training.epochs
+    parts = {"symmetry": symmetry, "epochs": epochs, "continued_from": None}
+    key = _cache_key({**_training_key(spec, seed), **parts})
     return model_cache_dir() / f"{spec.model}-{spec.dataset}-{symmetry}-e{epochs}-{key}.safetensors"
+
+
+#: Fine-tuning a pruned model: the recipe's optimizer at this fraction of the peak rate,
+#: cosine schedule (a converged model is pruned; a fresh warm-up would undo it).
+FINETUNE_LR_FACTOR = 0.1
 
 
 def pruned_model(
@@ -154,53 +149,61 @@ def pruned_model(
     data,
     base: nn.Module,
     symmetry: str,
-    base_epochs: int,
+    scope: PruningScope = "layer",
+    train_seed: int | None = None,
     progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> nn.Module:
-    """``base`` (trained ``base_epochs`` epochs) magnitude-pruned to the DoF count of
-    ``symmetry`` per conv layer, fine-tuned ``prune_finetune_epochs`` epochs with the mask
-    fixed (a copy; cached like the trained models)."""
+    """``base`` (the converged unconstrained model of ``train_seed``) magnitude-pruned to the
+    DoF count of ``symmetry`` (per layer, globally or per kernel: ``scope``, see
+    :func:`symcodec.codec.pruning.pruning_masks`), then fine-tuned ``prune_finetune_epochs``
+    epochs with the mask fixed, at :data:`FINETUNE_LR_FACTOR` times the peak rate with a
+    cosine schedule (a copy; cached like the trained models)."""
     t = spec.training
+    seed = t.seeds[0] if train_seed is None else train_seed
     epochs = t.prune_finetune_epochs
     model = copy.deepcopy(base)
     key = _cache_key(
         {
-            **_training_key(spec),
+            **_training_key(spec, seed),
             "pruned": symmetry,
-            "base_epochs": base_epochs,
+            "scope": scope,
+            "base_epochs": t.epochs,
             "finetune_epochs": epochs,
+            "finetune_lr_factor": FINETUNE_LR_FACTOR,
         }
     )
-    path = model_cache_dir() / f"{spec.model}-{spec.dataset}-pruned-{symmetry}-{key}.safetensors"
+    name = f"{spec.model}-{spec.dataset}-pruned-{scope}-{symmetry}-{key}.safetensors"
+    path = model_cache_dir() / name
     if path.exists():
         model.load_state_dict(load_state_dict(path)[0])
         return model
     plan = TransmissionPlan.pruned(model.state_dict(), symmetry, bits=32)
-    masks = {}
+    params = dict(model.named_parameters())
+    kernels = {n: params[n].detach() for n in plan.tensors if plan[n].mode == "pruned"}
+    masks = pruning_masks(kernels, {n: plan[n].keep for n in kernels}, scope)
     with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name in plan and plan[name].mode == "pruned":
-                mask = pruning_mask(param.detach(), plan[name])
-                param.mul_(mask)
-                masks[name] = mask
+        for name, mask in masks.items():
+            params[name].mul_(mask)
     if epochs > 0:
-        log(f"fine-tuning {spec.model} pruned to the {symmetry} DoF count, {epochs} epochs")
-        hooks = [
-            p.register_hook(lambda g, m=masks[n]: g * m)
-            for n, p in model.named_parameters()
-            if n in masks
-        ]
-        config = t.train_config(epochs=epochs, seed=t.seed + 1)
+        log(
+            f"fine-tuning {spec.model} pruned ({scope}) to the {symmetry} DoF count, "
+            f"{epochs} epochs, seed {seed}"
+        )
+        hooks = [params[n].register_hook(lambda g, m=m: g * m) for n, m in masks.items()]
+        config = dataclasses.replace(
+            t.train_config(epochs=epochs, seed=seed + 1),
+            lr=t.lr * FINETUNE_LR_FACTOR,
+            schedule="cosine",
+        )
         train(model, data.train_x, data.train_y, config, progress=progress)
         for h in hooks:
             h.remove()
-        # Adam's momentum can move masked weights even with zero gradients: re-apply the
-        # mask so the fine-tuned model keeps exactly the pruned positions.
-        params = dict(model.named_parameters())
+        # AdamW's momentum and weight decay can move masked weights even with zero
+        # gradients: re-apply the mask so the model keeps exactly the pruned positions.
         with torch.no_grad():
             for name, mask in masks.items():
                 params[name].mul_(mask)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_state_dict(path, model.state_dict(), {"pruned": symmetry, "base_epochs": str(base_epochs)})
+    save_state_dict(path, model.state_dict(), {"pruned": symmetry, "scope": scope})
     return model

@@ -39,17 +39,17 @@ def _worker_setup(threads: int, cache: str | None) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_task(spec_doc: dict, threads: int, cache: str | None) -> str:
+def _train_task(spec_doc: dict, seed: int, threads: int, cache: str | None) -> str:
     _worker_setup(threads, cache)
-    prepare(StudySpec.from_dict(spec_doc), progress=False, log=lambda _m: None)
+    prepare(StudySpec.from_dict(spec_doc), seed, progress=False, log=lambda _m: None)
     return "trained"
 
 
 def _config_task(
-    spec_doc: dict, config: dict, done: list, threads: int, cache: str | None
+    spec_doc: dict, seed: int, config: dict, done: list, threads: int, cache: str | None
 ) -> list[TrialRow]:
     _worker_setup(threads, cache)
-    ctx = prepare(StudySpec.from_dict(spec_doc), progress=False, log=lambda _m: None)
+    ctx = prepare(StudySpec.from_dict(spec_doc), seed, progress=False, log=lambda _m: None)
     return run_config(ctx, TxConfig(**config), {TrialKey(*k) for k in done})
 
 
@@ -60,10 +60,9 @@ def run_configs_ray(
     results_path: Path,
     address: str | None,
     log: Callable[[str], None] = print,
-) -> tuple[None, list[TrialRow]]:
-    """Run every pending trial as Ray tasks; append rows to ``results_path`` as they come.
-
-    Returns ``(None, new_rows)`` (the study context lives in the workers)."""
+) -> list[TrialRow]:
+    """Run every pending trial as Ray tasks (one per training seed and configuration);
+    append rows to ``results_path`` as they come and return them."""
     ray = _require_ray()
     threads = torch.get_num_threads()
     cache = os.environ.get("SYMCODEC_CACHE")
@@ -77,12 +76,15 @@ def run_configs_ray(
     try:
         spec_doc = spec.to_dict()
         train = ray.remote(num_cpus=1)(_train_task)
-        # one training job first: it trains (or finds in the cache) every model of the study
-        ray.get(train.remote(spec_doc, threads, cache))
+        # training jobs first (one per seed): each trains (or finds in the cache) its models
+        seeds = spec.training.seeds
+        ray.get([train.remote(spec_doc, seed, threads, cache) for seed in seeds])
         task = ray.remote(num_cpus=1)(_config_task)
         done_list = [list(k) for k in done]
         pending = [
-            task.remote(spec_doc, dataclasses.asdict(c), done_list, threads, cache) for c in configs
+            task.remote(spec_doc, seed, dataclasses.asdict(c), done_list, threads, cache)
+            for seed in seeds
+            for c in configs
         ]
         new_rows: list[TrialRow] = []
         while pending:
@@ -92,7 +94,7 @@ def run_configs_ray(
                 append_results_csv(rows, results_path)
                 new_rows += rows
             log(f"ray: {len(new_rows)} new trials")
-        return None, new_rows
+        return new_rows
     finally:
         if started_here:
             ray.shutdown()

@@ -10,6 +10,7 @@ figures, claims) is written from it by ``symcodec reproduce``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import platform
@@ -30,6 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..data import load_dataset
 from ..errors import SymcodecError
 from ..version import __version__
 from .context import StudyContext, prepare
@@ -37,7 +39,8 @@ from .ray_executor import run_configs_ray
 from .resume import reusable_rows
 from .rows import TrialKey, TrialRow, append_results_csv
 from .spec import StudySpec
-from .trials import TxConfig, run_config, tx_configs
+from .trials import TxConfig, run_config, study_grid, tx_configs
+from .waterfall import resolve_auto_grid
 
 __all__ = ["StudyRun", "run_study", "run_metadata"]
 
@@ -82,27 +85,52 @@ def run_study(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.csv"
+    if executor not in ("local", "ray"):
+        raise SymcodecError(f"unknown executor {executor!r}; known: local, ray")
+    data = None
+    grid_search = None
+    searched_ctx = None
+    if spec.channel.auto:
+        data = load_dataset(spec.dataset, data_dir=spec.data_dir)
+        searched_ctx = prepare(spec, progress=progress, log=log, data=data)
+        grid_search = resolve_auto_grid(searched_ctx, out, log)
+        spec = grid_search.spec
+        searched_ctx = dataclasses.replace(searched_ctx, spec=spec)
     configs = tx_configs(spec)
-    total = len(configs) * len(spec.channel.values) * spec.trials
+    seeds = spec.training.seeds
+    per_seed = len(configs) * len(spec.channel.values) * len(spec.channel.protect) * spec.trials
+    total = per_seed * len(seeds)
     rows = reusable_rows(spec, results_path, log)
     done = {TrialKey.of(r) for r in rows}
-    ctx = None
+    reused = len(done)
+    contexts: list[StudyContext] = []
     if len(done) >= total and rows:
         log(f"all {total} trials already in {results_path}; writing the outputs")
     else:
         if done:
             log(f"resuming: {len(done)} of {total} trials already in {results_path}")
         if executor == "ray":
-            ctx, new_rows = run_configs_ray(spec, configs, done, results_path, address, log)
-        elif executor == "local":
-            ctx = prepare(spec, progress=progress, log=log)
-            new_rows = _run_local(ctx, configs, done, results_path, total, progress)
+            new_rows = run_configs_ray(spec, configs, done, results_path, address, log)
         else:
-            raise SymcodecError(f"unknown executor {executor!r}; known: local, ray")
+            if data is None:
+                data = load_dataset(spec.dataset, data_dir=spec.data_dir)
+            new_rows = []
+            for seed in seeds:
+                pending = {k for k in study_grid(spec) if k.train_seed == seed} - done
+                if not pending:
+                    continue
+                if searched_ctx is not None and searched_ctx.train_seed == seed:
+                    ctx = searched_ctx
+                else:
+                    ctx = prepare(spec, seed, progress=progress, log=log, data=data)
+                contexts.append(ctx)
+                new_rows += _run_local(ctx, configs, done, results_path, total, progress)
         rows += [row.as_dict() for row in new_rows]
     seconds = time.perf_counter() - start
-    meta = run_metadata(spec, ctx, rows, command, seconds, executor)
-    return StudyRun(spec, out, rows, seconds, total - len(done), meta)
+    meta = run_metadata(spec, contexts, rows, command, seconds, executor)
+    if grid_search is not None:
+        meta["auto_grid"] = grid_search.as_dict()
+    return StudyRun(spec, out, rows, seconds, total - reused, meta)
 
 
 def _run_local(
@@ -127,11 +155,12 @@ def _run_local(
         task = bar.add_task("trials", total=total, completed=len(done), rate="")
         finished = 0
         for config in configs:
-            bar.update(task, description=config.label)
+            bar.update(task, description=f"seed {ctx.train_seed}: {config.label}")
             rows = run_config(ctx, config, done)
             if rows:
                 append_results_csv(rows, results_path)
                 new_rows += rows
+                done |= {TrialKey.of(r.as_dict()) for r in rows}
                 finished += len(rows)
             per_s = finished / max(1e-9, time.perf_counter() - started)
             bar.update(task, advance=len(rows), rate=f"{per_s:.1f} trials/s")
@@ -140,17 +169,22 @@ def _run_local(
 
 def run_metadata(
     spec: StudySpec,
-    ctx: StudyContext | None,
+    contexts: Sequence[StudyContext],
     rows: Sequence[dict],
     command: str,
     seconds: float,
     executor: str,
 ) -> dict:
-    """The run's metadata (``run.json``): the spec, the command, the reference accuracy,
-    timing, versions and machine. ``ctx`` is ``None`` when no trial ran here (all reused,
-    or run on Ray): the reference figures then come from the rows."""
-    acc_ref = ctx.acc_ref if ctx is not None else (rows[0]["acc_ref"] if rows else math.nan)
-    conv_share = ctx.conv_share if ctx is not None else (rows[0]["conv_share"] if rows else 0)
+    """The run's metadata (``run.json``): the spec, the command, the reference accuracy
+    (mean over the training seeds, and per seed), timing, versions and machine. The
+    reference figures come from the rows (every seed's rows carry its ``acc_ref``)."""
+    by_seed: dict[int, float] = {}
+    for row in rows:
+        by_seed.setdefault(int(row["train_seed"]), float(row["acc_ref"]))
+    for ctx in contexts:
+        by_seed.setdefault(ctx.train_seed, ctx.acc_ref)
+    acc_ref = sum(by_seed.values()) / len(by_seed) if by_seed else math.nan
+    conv_share = contexts[0].conv_share if contexts else (rows[0]["conv_share"] if rows else 0)
     return {
         "study": spec.name,
         "command": command,
@@ -160,6 +194,8 @@ def run_metadata(
         "trials": spec.trials,
         "epochs_total": spec.training.epochs,
         "acc_ref": acc_ref,
+        "acc_ref_by_train_seed": {str(k): v for k, v in sorted(by_seed.items())},
+        "train_seeds": list(spec.training.seeds),
         "conv_share": conv_share,
         "snr_convention": "equal energy (per DoF)"
         if spec.channel.equal_energy

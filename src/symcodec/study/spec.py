@@ -34,11 +34,15 @@ __all__ = [
     "METHODS",
     "MODES",
     "BASELINES",
+    "PRUNING_BASELINES",
 ]
 
 METHODS = ("symmetric", "pruned", "quant-only")
 MODES = ("dof", "full-project", "full")
-BASELINES = ("pruned", "quant-only")
+BASELINES = ("pruned", "pruned-global", "pruned-kernel", "quant-only")
+#: The pruning baselines and their scope (:func:`symcodec.codec.pruning.pruning_masks`): the
+#: baseline's name is also the ``mode`` of its rows.
+PRUNING_BASELINES = {"pruned": "layer", "pruned-global": "global", "pruned-kernel": "kernel"}
 
 
 def _channel_param(name: str) -> str:
@@ -53,13 +57,19 @@ def _channel_param(name: str) -> str:
 @dataclass(frozen=True)
 class ChannelSpec:
     """The channel and the settings swept (SNR in dB, Eb/N0 in dB, or a probability), and
-    the protection settings run (``none``, ``side``: a grid axis, SPEC section 10)."""
+    the protection settings run (``none``, ``side``: a grid axis, SPEC section 10).
+
+    ``auto``: the SNR (or Eb/N0) list is found at run time by a short search for the
+    waterfall of unprotected ``full`` (:mod:`symcodec.study.waterfall`), laid in steps of
+    ``auto_step_db``; ``values`` is empty until then."""
 
     name: str = "awgn"
     values: tuple[float, ...] = (0.0, 10.0, 20.0)
     packet_bytes: int | None = None
     equal_energy: bool = False
     protect: tuple[str, ...] = ("none",)
+    auto: bool = False
+    auto_step_db: float = 2.0
 
     @property
     def param(self) -> str:
@@ -89,7 +99,12 @@ _LEGACY_TRAINING = {"optimizer": "adam", "schedule": "constant", "weight_decay":
 
 @dataclass(frozen=True)
 class TrainingSpec:
-    """Training budget: ``epochs`` in total for every model (training plus fine-tuning).
+    """How every model of a study is trained: ``epochs`` with one recipe, once per training
+    seed in ``seeds`` (a grid axis: every model, and so every trial, exists once per seed).
+
+    The pruning baseline is the converged unconstrained model, pruned, then fine-tuned
+    ``prune_finetune_epochs`` more epochs with the mask fixed (at a tenth of the peak rate,
+    cosine schedule): it gets more training than any other model, never less.
 
     Every model of a study trains with the same optimizer, schedule and weight decay; a
     TOML that omits ``schedule`` or ``weight_decay`` gets the value of the data set's
@@ -101,7 +116,7 @@ class TrainingSpec:
     prune_finetune_epochs: int = 0
     batch_size: int = 128
     lr: float = 1e-3
-    seed: int = 0
+    seeds: tuple[int, ...] = (0,)
     max_steps: int | None = None  # per training run; for smoke tests
     optimizer: str = _RECIPE.optimizer
     schedule: Schedule = _RECIPE.schedule
@@ -144,6 +159,12 @@ class StudySpec:
     bandwidth_hz: float = 1e6
     training: TrainingSpec = field(default_factory=TrainingSpec)
     test_limit: int | None = None  # evaluate on the first N test images only (smoke tests)
+    per_channel: bool = False  # one quantizer range per output channel (uniform grids)
+
+    @property
+    def pruning(self) -> tuple[str, ...]:
+        """The pruning baselines of the study, in :data:`BASELINES` order."""
+        return tuple(b for b in BASELINES if b in PRUNING_BASELINES and b in self.baselines)
 
     def to_dict(self) -> dict:
         """The spec as plain data (nested dicts); :meth:`from_dict` reads it back."""
@@ -163,6 +184,9 @@ class StudySpec:
         doc = dict(doc)
         channel = dict(doc.pop("channel"))
         training = {**_LEGACY_TRAINING, **doc.pop("training")}
+        if "seed" in training:  # written before training seeds were a grid axis
+            training["seeds"] = (training.pop("seed"),)
+        training["seeds"] = tuple(training["seeds"])
         for key in ("symmetries", "modes", "bits", "baselines"):
             doc[key] = tuple(doc[key])
         channel["values"] = tuple(channel["values"])
@@ -189,14 +213,27 @@ _TOP_KEYS = {
     "link",
     "training",
     "test_limit",
+    "per_channel",
 }
-_CHANNEL_KEYS = {"name", "snr_db", "ebn0_db", "p", "packet_bytes", "equal_energy", "protect"}
+_CHANNEL_KEYS = {
+    "name",
+    "snr_db",
+    "ebn0_db",
+    "p",
+    "packet_bytes",
+    "equal_energy",
+    "protect",
+    "auto_step_db",
+}
+#: ``auto_step_db`` may not exceed this (issue 13: steps of at most 2 dB).
+MAX_AUTO_STEP_DB = 2.0
 _TRAINING_KEYS = {
     "epochs",
     "prune_finetune_epochs",
     "batch_size",
     "lr",
     "seed",
+    "seeds",
     "max_steps",
     "schedule",
     "weight_decay",
@@ -257,6 +294,7 @@ def parse_study(doc: dict) -> StudySpec:
         bandwidth_hz=bandwidth,
         training=training,
         test_limit=_int(doc, "test_limit", None, 1, ""),
+        per_channel=_bool(doc, "per_channel", False, ""),
     )
 
 
@@ -317,20 +355,26 @@ def _channel(ch) -> ChannelSpec:
     if name not in channel_names():
         _fail("channel.name", f"unknown channel {name!r}; known: {', '.join(channel_names())}")
     param = _channel_param(name)
-    values = _channel_values(ch, param) if param else [math.nan]
+    auto = param in ("snr_db", "ebn0_db") and ch.get(param) == "auto"
+    values = [] if auto else (_channel_values(ch, param) if param else [math.nan])
+    step = _float(ch, "auto_step_db", MAX_AUTO_STEP_DB, "channel.")
+    if "auto_step_db" in ch and not auto:
+        _fail("channel.auto_step_db", f'applies only with {param or "snr_db"} = "auto"')
+    if not 0 < step <= MAX_AUTO_STEP_DB:
+        _fail("channel.auto_step_db", f"must be in (0, {MAX_AUTO_STEP_DB:g}] dB")
     for other in CHANNEL_PARAMETERS:
         if other != param and other in ch:
             _fail(f"channel.{other}", f"does not apply to channel {name!r}")
     packet_bytes = ch.get("packet_bytes")
     if packet_bytes is not None and (not isinstance(packet_bytes, int) or packet_bytes < 1):
         _fail("channel.packet_bytes", "must be a positive integer")
-    equal_energy = ch.get("equal_energy", False)
-    if not isinstance(equal_energy, bool):
-        _fail("channel.equal_energy", "must be true or false")
+    equal_energy = _bool(ch, "equal_energy", False, "channel.")
     protect = _strings(ch, "protect", ["none"], PROTECT_OPTIONS, "channel.")
     if len(set(protect)) != len(protect):
         _fail("channel.protect", "lists a setting twice")
-    return ChannelSpec(name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect)
+    return ChannelSpec(
+        name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect, auto, step
+    )
 
 
 def _channel_values(ch: dict, param: str) -> list:
@@ -338,7 +382,8 @@ def _channel_values(ch: dict, param: str) -> list:
     if isinstance(values, int | float) and not isinstance(values, bool):
         values = [values]
     if not isinstance(values, list) or not values:
-        _fail(f"channel.{param}", "must be a non-empty list of numbers")
+        auto = ' or "auto"' if param in ("snr_db", "ebn0_db") else ""
+        _fail(f"channel.{param}", f"must be a non-empty list of numbers{auto}")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             _fail(f"channel.{param}", f"{v!r} is not a finite number")
@@ -362,7 +407,7 @@ def _training(tr, recipe: Recipe) -> TrainingSpec:
         prune_finetune_epochs=_int(tr, "prune_finetune_epochs", 0, 0, "training."),
         batch_size=_int(tr, "batch_size", 128, 1, "training."),
         lr=_float(tr, "lr", 1e-3, "training."),
-        seed=_int(tr, "seed", 0, 0, "training."),
+        seeds=_seeds(tr),
         max_steps=_int(tr, "max_steps", None, 1, "training."),
         optimizer=recipe.optimizer,
         schedule=schedule,
@@ -371,6 +416,23 @@ def _training(tr, recipe: Recipe) -> TrainingSpec:
     if training.prune_finetune_epochs > training.epochs:
         _fail("training.prune_finetune_epochs", "cannot exceed training.epochs (equal budget)")
     return training
+
+
+def _seeds(tr: dict) -> tuple[int, ...]:
+    """``training.seeds`` (a list) or ``training.seed`` (one); not both."""
+    if "seed" in tr and "seeds" in tr:
+        _fail("training.seeds", "give seeds or seed, not both")
+    if "seeds" not in tr:
+        return (_int(tr, "seed", 0, 0, "training."),)
+    seeds = tr["seeds"]
+    if not isinstance(seeds, list) or not seeds:
+        _fail("training.seeds", "must be a non-empty list of integers >= 0")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            _fail("training.seeds", f"must be a non-empty list of integers >= 0, got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        _fail("training.seeds", "lists a seed twice")
+    return tuple(seeds)
 
 
 def _bandwidth(link) -> float:
@@ -388,6 +450,13 @@ def _int(doc: dict, key: str, default: int | None, low: int, prefix: str) -> int
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         _fail(prefix + key, f"must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _bool(doc: dict, key: str, default: bool, prefix: str) -> bool:
+    value = doc.get(key, default)
+    if not isinstance(value, bool):
+        _fail(prefix + key, "must be true or false")
     return value
 
 

@@ -16,6 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
+
 from ..channel import IdealChannel, Link
 from ..codec import TransmissionPlan, encode, inspect
 from ..receiver import ReceiverOptions, transmit, transmitter_view
@@ -27,7 +29,7 @@ from .spec import StudySpec
 __all__ = ["TxConfig", "tx_configs", "study_grid", "trial_seed", "plan_for", "run_config"]
 
 Method = Literal["symmetric", "pruned", "quant-only"]
-Mode = Literal["dof", "full-project", "full", "pruned"]
+Mode = Literal["dof", "full-project", "full", "pruned", "pruned-global", "pruned-kernel"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TxConfig:
         if self.method == "quant-only":
             return f"quant-only {self.bits}b"
         if self.method == "pruned":
-            return f"pruned eq. {self.symmetry} {self.bits}b"
+            return f"{self.mode} eq. {self.symmetry} {self.bits}b"
         return f"{self.symmetry} {self.mode} {self.bits}b"
 
     def trial_key(
@@ -70,10 +72,10 @@ def tx_configs(spec: StudySpec) -> list[TxConfig]:
         for mode in spec.modes:
             for bits in spec.bits:
                 configs.append(TxConfig("symmetric", sym, mode, bits))
-    if "pruned" in spec.baselines:
+    for baseline in spec.pruning:
         for sym in spec.symmetries:
             for bits in spec.bits:
-                configs.append(TxConfig("pruned", sym, "pruned", bits))
+                configs.append(TxConfig("pruned", sym, baseline, bits))
     if "quant-only" in spec.baselines:
         for bits in spec.bits:
             configs.append(TxConfig("quant-only", "none", "full", bits))
@@ -84,10 +86,11 @@ def study_grid(spec: StudySpec) -> set[TrialKey]:
     """The keys of every trial of a study."""
     sid = spec_id(spec)
     return {
-        config.trial_key(sid, value, trial, protect, spec.training.seed)
+        config.trial_key(sid, value, trial, protect, train_seed)
         for config in tx_configs(spec)
         for value in spec.channel.values
         for protect in spec.channel.protect
+        for train_seed in spec.training.seeds
         for trial in range(spec.trials)
     }
 
@@ -96,15 +99,15 @@ def trial_seed(
     spec: StudySpec, value: float, trial: int, protect: str = "none", train_seed: int | None = None
 ) -> int:
     """Noise seed of one trial: a hash of the study seed, the channel (name and value), the
-    energy convention, the protection, the training seed (default: the spec's) and the
-    trial; never of the method, mode, symmetry or bits, so every configuration of a trial
-    sees the same noise, and any subset of the grid can be run (and resumed) with it.
+    energy convention, the protection, the training seed (default: the spec's first) and
+    the trial; never of the method, mode, symmetry or bits, so every configuration of a
+    trial sees the same noise, and any subset of the grid can be run (and resumed) with it.
 
     >>> spec = StudySpec(name="s")
     >>> trial_seed(spec, 10.0, 0) == trial_seed(spec, 10, 0) != trial_seed(spec, 10.0, 1)
     True
     """
-    train_seed = spec.training.seed if train_seed is None else train_seed
+    train_seed = spec.training.seeds[0] if train_seed is None else train_seed
     parts = [
         spec.seed,
         spec.channel.name,
@@ -118,12 +121,25 @@ def trial_seed(
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
-def plan_for(config: TxConfig, state_dict) -> TransmissionPlan:
-    """The transmission plan of a configuration for a model's state dict."""
+def plan_for(config: TxConfig, state_dict, per_channel: bool = False) -> TransmissionPlan:
+    """The transmission plan of a configuration for a model's state dict (``per_channel``:
+    one quantizer range per output channel wherever the plan allows it). A pruned model
+    sends the positions it kept (its nonzero values per conv kernel)."""
     if config.method == "pruned":
-        return TransmissionPlan.pruned(state_dict, config.symmetry, bits=config.bits)
+        keep = {
+            name: int(torch.count_nonzero(t))
+            for name, t in state_dict.items()
+            if t.dim() == 4 and t.dtype.is_floating_point
+        }
+        return TransmissionPlan.pruned(
+            state_dict, config.symmetry, bits=config.bits, per_channel=per_channel, keep=keep
+        )
     return TransmissionPlan.default(
-        state_dict, symmetry=config.symmetry, bits=config.bits, mode=config.mode
+        state_dict,
+        symmetry=config.symmetry,
+        bits=config.bits,
+        mode=config.mode,
+        per_channel=per_channel,
     )
 
 
@@ -131,13 +147,15 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
     """Every trial of one transmitter configuration not yet in ``done``; returns its rows."""
     spec = ctx.spec
     sid = spec_id(spec)
-    model = ctx.tx_model(config.method, config.symmetry)
+    model = ctx.tx_model(config.method, config.symmetry, config.mode)
     state_dict = {k: v.detach() for k, v in model.state_dict().items()}
-    plan = plan_for(config, state_dict)
+    plan = plan_for(config, state_dict, spec.per_channel)
     values_total = inspect(encode(state_dict, plan)).values_total
-    full_same = plan_for(TxConfig("quant-only", "none", "full", config.bits), state_dict)
+    full_same = plan_for(
+        TxConfig("quant-only", "none", "full", config.bits), state_dict, spec.per_channel
+    )
     full_bits = inspect(encode(state_dict, full_same)).payload_bits
-    train_seed = spec.training.seed
+    train_seed = ctx.train_seed
     pending = [
         (value, protect, trial)
         for value in spec.channel.values
