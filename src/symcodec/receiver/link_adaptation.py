@@ -79,8 +79,8 @@ class LossCurve:
         source: where the curve comes from (for the report).
 
     >>> curve = LossCurve({"kernel": ((0.1, 2.0), (0.5, 30.0)), "side": ((0.1, 10.0),)}, 90.0)
-    >>> curve.drop_pp("kernel", 0.05), curve.drop_pp("kernel", 0.3), curve.drop_pp("side", 1.0)
-    (1.0, 16.0, 90.0)
+    >>> curve.drop_pp("kernel", 0.05), curve.drop_pp("kernel", 0.25), curve.drop_pp("side", 1.0)
+    (1.0, 12.5, 90.0)
     """
 
     points: Mapping[str, tuple[tuple[float, float], ...]]
