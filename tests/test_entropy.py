@@ -114,7 +114,7 @@ def test_plan_api_applies_coder_and_step_to_every_float_tensor():
     assert steps.coder == "fixed" and steps.quantizer_for(torch.int64).kind == "raw"
     # other tensors sent as float32 stay fixed; the kernels take ans
     mixed = TransmissionPlan.default(
-        sd, symmetry="central-skew", bits=6, other_bits=32, coder="ans"
+        sd, symmetry="central-skew", bits=6, other_bits=32, coder="ans", ans_fallback=False
     )
     assert mixed["conv1.weight"].coder == "ans" and mixed["fc.weight"].coder == "fixed"
     header = read_header(encode(sd, mixed))
@@ -158,7 +158,8 @@ def test_ans_round_trip_equals_dequantized_levels():
 
 def test_one_level_ranges_and_empty_tensors():
     sd = {"z": torch.zeros(100), "c": torch.full((10,), 0.3), "e": torch.zeros(0, 4)}
-    blob = encode(sd, TransmissionPlan.default(sd, step=0.1, coder="ans", chunk_values=32))
+    plan = TransmissionPlan.default(sd, step=0.1, coder="ans", chunk_values=32, ans_fallback=False)
+    blob = encode(sd, plan)
     header = read_header(blob)
     z = header.records[0]
     assert z.chunks == ((0, 0),) * 4 and z.payload_bits == 0  # nothing to send
@@ -197,7 +198,8 @@ def test_model_choice_follows_the_data():
     bimodal = torch.cat([torch.randn(20000, generator=g) - 5, torch.randn(20000, generator=g) + 5])
     tiny = torch.randn(40, generator=g)
     sd = {"bimodal": bimodal, "tiny": tiny}
-    header = read_header(encode(sd, TransmissionPlan.default(sd, step=0.1, coder="ans")))
+    plan = TransmissionPlan.default(sd, step=0.1, coder="ans", ans_fallback=False)
+    header = read_header(encode(sd, plan))
     families = {r.name: r.model.family for r in header.records}
     assert families["bimodal"] == "histogram"  # no parametric model fits two modes
     assert families["tiny"] in ("laplace", "gaussian")  # a histogram costs more than it saves
@@ -278,7 +280,9 @@ def test_corrupt_chunk_with_a_matching_crc_is_caught():
 def test_receiver_conceals_lost_chunks_and_reports_them():
     torch.manual_seed(2)
     sd = laplace_model()
-    plan = TransmissionPlan.default(sd, symmetry="central-skew", step=0.005, coder="ans")
+    plan = TransmissionPlan.default(
+        sd, symmetry="central-skew", step=0.005, coder="ans", ans_fallback=False
+    )
     plan = TransmissionPlan(
         {k: TensorPlan(**{**v.__dict__, "chunk_values": 64}) for k, v in plan.tensors.items()}
     )

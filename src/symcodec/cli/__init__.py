@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from ..errors import SymcodecError
 
 # Modules that add subcommands; each has ``register(subparsers)``.
-_COMMAND_MODULES = ("codec_commands", "train_commands", "link_commands", "study_commands")
+_COMMAND_MODULES = (
+    "codec_commands",
+    "train_commands",
+    "link_commands",
+    "plan_link_commands",
+    "study_commands",
+)
 
 EXIT_BAD_INPUT = 2
 

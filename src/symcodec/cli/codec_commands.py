@@ -146,6 +146,12 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_CHUNK_VALUES,
         help=f"with --coder ans: values per chunk (default {DEFAULT_CHUNK_VALUES})",
     )
+    p.add_argument(
+        "--ans-only",
+        action="store_true",
+        help="with --coder ans: entropy-code every quantized tensor, even one whose fixed codes "
+        "are smaller than its ans payload and model (by default those are sent fixed)",
+    )
     p.add_argument("--mode", choices=MODES, default="dof", help="how kernels are sent")
     p.add_argument(
         "--other-bits",
@@ -184,6 +190,7 @@ def plan_from_args(args, state_dict) -> TransmissionPlan:
         step=args.step,
         dead_zone=args.dead_zone,
         chunk_values=args.chunk_values,
+        ans_fallback=not args.ans_only,
     )
 
 

@@ -4,7 +4,9 @@ With ``--fec ldpc --mcs N`` (or ``--channel nr-ldpc``) the stream rides a 5G NR 
 (:class:`~symcodec.channel.nr.NrChannel`: NR transport blocks, 5G LDPC, QAM, AWGN or
 Rayleigh; bit-true or abstracted). A coded link delivers the stream exact or says what it lost:
 code blocks that fail their CRC erase their bytes, and unless ``--lenient`` such a loss is an
-error and no model is written. Uncoded channels always write what arrived.
+error and no model is written. Uncoded channels always write what arrived. ``--protect``
+sends each class of the stream at its own MCS (unequal error protection,
+:mod:`symcodec.receiver.unequal_protection`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ _NR_CHANNEL = "nr-ldpc"
 def register(subparsers) -> None:
     from ..channel import channel_names
     from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
+    from ..receiver.unequal_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -63,6 +66,19 @@ def register(subparsers) -> None:
     nr.add_argument("--fading", choices=FADINGS, default=None, help="awgn (default) or rayleigh")
     nr.add_argument(
         "--symbols-per-tb", type=int, default=None, help="channel uses per transport block"
+    )
+    nr.add_argument(
+        "--protect",
+        choices=PROTECT_PRESETS,
+        default=None,
+        help="unequal error protection: none (one MCS for all, header included), side (header "
+        "and non-kernel tensors at --protect-mcs), side+msb (also the kernels' MSB plane)",
+    )
+    nr.add_argument(
+        "--protect-mcs",
+        type=int,
+        default=None,
+        help=f"the robust MCS of --protect (default {PROTECT_MCS_STEP} below --mcs)",
     )
     nr.add_argument(
         "--lenient",
@@ -128,9 +144,25 @@ def cmd_transmit(args) -> int:
     plan = plan_from_args(args, state_dict)
     evaluation = _evaluator(args, metadata) if args.dataset else None
 
-    rx = transmit(state_dict, plan, channel, seed=args.seed, link=link, options=options)
+    protection = _protection(args, channel)
+    rx = transmit(
+        state_dict, plan, channel, seed=args.seed, link=link, options=options,
+        protection=protection,
+    )  # fmt: skip
     nr_stats = _nr_stats(rx)
-    if nr_stats is not None and not nr_stats.lossless and not args.lenient:
+    if rx.protection is not None and not rx.protection.lossless and not args.lenient:
+        report = rx.protection
+        raise SymcodecError(
+            f"the NR link lost {report.failed_code_blocks:,} of {report.code_blocks:,} code "
+            f"blocks ({report.residual_bit_errors:,} residual bit errors); no model written "
+            "(--lenient writes it, losses concealed)"
+        )
+    if (
+        rx.protection is None
+        and nr_stats is not None
+        and not nr_stats.lossless
+        and not args.lenient
+    ):
         raise SymcodecError(
             f"the NR link lost {nr_stats.failed_code_blocks:,} of {nr_stats.code_blocks:,} code "
             f"blocks ({nr_stats.erased_bytes:,} bytes erased; {nr_stats.residual_bit_errors:,} "
@@ -145,7 +177,9 @@ def cmd_transmit(args) -> int:
         f"values sent {rx.values_sent:,}; payload {kbits(rx.payload_bits)} kbits; header "
         f"{kbits(rx.header_bits)} kbits; bits sent {kbits(rx.bits_sent)} kbits"
     )
-    if nr_stats is not None:
+    if rx.protection is not None:
+        _print_protection(con, channel, rx)
+    elif nr_stats is not None:
         _print_nr(con, channel, nr_stats, rx)
     if rx.domain == "digital":
         con.print(
@@ -204,6 +238,8 @@ def _channel_name(args) -> str:
         "--fec-level": args.fec_level,
         "--fading": args.fading,
         "--symbols-per-tb": args.symbols_per_tb,
+        "--protect": args.protect,
+        "--protect-mcs": args.protect_mcs,
     }
     if name != _NR_CHANNEL:
         given = [flag for flag, value in nr_flags.items() if value is not None]
@@ -229,6 +265,61 @@ def _nr_params(args) -> dict:
         "symbol_rate_hz": args.bandwidth_hz,
     }
     return {k: v for k, v in given.items() if v is not None}
+
+
+def _protection(args, channel):
+    """The NR protection of ``--protect`` (None without it)."""
+    from ..receiver import NrProtection
+
+    if args.protect is None:
+        if args.protect_mcs is not None:
+            raise SymcodecError("--protect-mcs needs --protect side or side+msb")
+        return None
+    if args.protect == "none" and args.protect_mcs is not None:
+        raise SymcodecError("--protect none sends everything at --mcs; drop --protect-mcs")
+    return NrProtection.from_preset(
+        args.protect, channel.mcs.index, args.protect_mcs, mcs_table=channel.mcs.table
+    )
+
+
+def _print_protection(con, channel, rx) -> None:
+    """The report of an NR transmission with unequal protection: a row per class and per
+    segment."""
+    from ._common import new_table
+
+    report = rx.protection
+    con.print(
+        f"NR link: protection {report.preset}, {channel.level}, {channel.fading}, "
+        f"SNR {channel.snr_db:g} dB"
+    )
+    table = new_table("stream classes")
+    for column in ("class", "MCS", "bits", "erased bits", "code blocks", "failed", "channel uses"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for c in report.classes:
+        if not c.bits:
+            continue
+        name = c.stream_class
+        if c.concealed_values:
+            name += f" ({c.concealed_values:,} values rebuilt from their MSB)"
+        table.add_row(
+            name, str(c.mcs), f"{c.bits:,}", f"{c.erased_bits:,}", f"{c.code_blocks:,}",
+            f"{c.failed_code_blocks:,}", f"{c.channel_uses:,.0f}",
+        )  # fmt: skip
+    con.print(table)
+    table = new_table("segments (each in its own transport blocks)")
+    for column in ("MCS", "classes", "TBs", "code blocks", "failed", "channel uses", "air ms"):
+        table.add_column(column, justify="left" if column in ("MCS", "classes") else "right")
+    for s in report.segments:
+        table.add_row(
+            s.mcs, ", ".join(s.classes), f"{s.transport_blocks:,}", f"{s.code_blocks:,}",
+            f"{s.failed_code_blocks:,}", f"{s.channel_uses:,}", f"{1000 * s.air_time_s:.3f}",
+        )  # fmt: skip
+    con.print(table)
+    con.print(
+        f"code blocks failed {report.failed_code_blocks:,} of {report.code_blocks:,}; residual "
+        f"bit errors {report.residual_bit_errors:,}; air time {1000 * report.air_time_s:.3f} ms "
+        f"= {report.channel_uses:,} channel uses / {channel.symbol_rate_hz / 1e6:g} M symbols/s"
+    )
 
 
 def _nr_stats(rx):

@@ -74,6 +74,10 @@ class TensorPlan:
             ignored for them), rounded to float32.
         dead_zone: the step quantizer's rounding offset, in ``[0, 0.5)`` (0: rounding).
         chunk_values: values per independently decodable chunk of an ``ans`` record.
+        ans_fallback: with ``coder="ans"``, send the tensor ``fixed`` where that is not
+            larger than ``ans`` with its model and chunk table (a tensor too small to pay
+            for an entropy model); False forces ``ans``. The record says which coder it
+            used.
     """
 
     symmetry: Symmetry | None = None
@@ -87,6 +91,7 @@ class TensorPlan:
     step: float | None = None
     dead_zone: float = 0.0
     chunk_values: int = DEFAULT_CHUNK_VALUES
+    ans_fallback: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -123,6 +128,8 @@ class TensorPlan:
                 f"chunk_values must be an integer in 1..{MAX_CHUNK_VALUES}, "
                 f"got {self.chunk_values!r}"
             )
+        if not isinstance(self.ans_fallback, bool):
+            raise SymcodecError(f"ans_fallback must be True or False, got {self.ans_fallback!r}")
         spec = self.quantizer_for(torch.float32)  # validates bits / float16
         if self.coder == "ans" and not spec.is_quantized:
             raise SymcodecError(
@@ -190,6 +197,7 @@ class TransmissionPlan:
         step: float | None = None,
         dead_zone: float = 0.0,
         chunk_values: int = DEFAULT_CHUNK_VALUES,
+        ans_fallback: bool = True,
     ) -> TransmissionPlan:
         """Apply ``symmetry`` in ``mode`` to every conv kernel (4-D float tensor) where it
         leaves DoF > 0; send every other tensor in ``full`` at ``other_bits`` (default:
@@ -212,6 +220,8 @@ class TransmissionPlan:
                 ``bits`` / ``other_bits``.
             dead_zone: rounding offset of the step quantizer, in ``[0, 0.5)``.
             chunk_values: values per independently decodable ``ans`` chunk.
+            ans_fallback: ``ans`` tensors too small to pay for their model go ``fixed``
+                (see :class:`TensorPlan`).
         """
         sym = get_symmetry(symmetry)
         if mode not in MODES:
@@ -226,6 +236,7 @@ class TransmissionPlan:
             "step": step,
             "dead_zone": dead_zone,
             "chunk_values": chunk_values,
+            "ans_fallback": ans_fallback,
         }
         TensorPlan(bits=bits, **options)  # validated once, also without float tensors
         tensors: dict[str, TensorPlan] = {}
@@ -339,5 +350,6 @@ def _tensor_plan(width: int, floating: bool, options: dict, **kwargs) -> TensorP
         step=options["step"] if floating else None,
         dead_zone=options["dead_zone"] if floating else 0.0,
         chunk_values=options["chunk_values"],
+        ans_fallback=options["ans_fallback"],
         **kwargs,
     )

@@ -60,17 +60,47 @@ def encode(
     when ``compress_header`` is set and that makes it smaller. Deterministic: the same
     tensors and plan give the same bytes.
     """
-    records: list[TensorRecord] = []
-    chunks: list[bytes] = []
-    offset = 0
+    variants: list[list[tuple[TensorRecord, bytes]]] = []
     layouts: dict = {}
     for name, tensor in state_dict.items():
         if not isinstance(tensor, torch.Tensor):
             raise SymcodecError(f"{name}: expected a tensor, got {type(tensor).__name__}")
-        record, data = _encode_tensor(name, tensor, plan[name], offset, layouts)
+        variants.append(_encode_tensor(name, tensor, plan[name], layouts))
+    # a tensor with two codings (ans, and fixed as its fallback) keeps the one that makes
+    # the whole stream (header as stored included) smaller, tried tensor by tensor
+    choice = [0] * len(variants)
+    records, header_bytes, flags = _assemble(variants, choice, metadata, compress_header)
+    size = len(header_bytes) + sum(r.length for r in records)
+    for i, options in enumerate(variants):
+        if len(options) < 2:
+            continue
+        trial = [*choice[:i], 1, *choice[i + 1 :]]
+        try:
+            t_records, t_header, t_flags = _assemble(variants, trial, metadata, compress_header)
+        except SymcodecError:  # the other coding breaks a limit: keep this one
+            continue
+        t_size = len(t_header) + sum(r.length for r in t_records)
+        if t_size < size:
+            choice, size = trial, t_size
+            records, header_bytes, flags = t_records, t_header, t_flags
+    crc = zlib.crc32(header_bytes)
+    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
+    data = [options[c][1] for options, c in zip(variants, choice, strict=True)]
+    return b"".join([preamble, header_bytes, *data])
+
+
+def _assemble(
+    variants: list[list[tuple[TensorRecord, bytes]]],
+    choice: list[int],
+    metadata: Mapping[str, str] | None,
+    compress_header: bool,
+) -> tuple[list[TensorRecord], bytes, int]:
+    """The records of the chosen codings at their offsets, the header as stored, its flags."""
+    records, offset = [], 0
+    for options, c in zip(variants, choice, strict=True):
+        record = replace(options[c][0], offset=offset)
         records.append(record)
-        chunks.append(data)
-        offset += len(data)
+        offset += record.length
     header = {
         "format": "symc",
         "producer": f"symcodec {__version__}",
@@ -86,42 +116,44 @@ def encode(
         packed = zlib.compress(header_bytes, 9)
         if len(packed) < len(header_bytes):
             header_bytes, flags = packed, FLAG_DEFLATE_HEADER
-    crc = zlib.crc32(header_bytes)
-    preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
-    return b"".join([preamble, header_bytes, *chunks])
+    return records, header_bytes, flags
 
 
 def _encode_tensor(
-    name: str, tensor: torch.Tensor, tplan: TensorPlan, offset: int, layouts: dict
-) -> tuple[TensorRecord, bytes]:
-    """One tensor's record (its data at ``offset`` of the payload) and its data."""
+    name: str, tensor: torch.Tensor, tplan: TensorPlan, layouts: dict
+) -> list[tuple[TensorRecord, bytes]]:
+    """One tensor's record (offset 0) and data; two of them, the smaller by
+    :func:`_code_values`'s estimate first, for an ``ans`` tensor that may fall back."""
     dtype_name = _check_tensor(name, tensor, tplan, layouts)
     spec = tplan.quantizer_for(tensor.dtype)
     coder = tplan.coder_for(spec)
     values, positions, positions_data = _sent_values(name, tensor, tplan)
-    spec, params, data, model, chunk_table = _code_values(
-        name, values, spec, coder, tplan.chunk_values, dtype_name
+    out = []
+    codings = _code_values(
+        name, values, spec, coder, tplan.chunk_values, dtype_name, tplan.ans_fallback
     )
-    data = positions_data + data
-    record = TensorRecord(
-        name=name,
-        shape=tuple(int(s) for s in tensor.shape),
-        dtype=dtype_name,
-        symmetry=tplan.symmetry,
-        mode=tplan.mode,
-        coder=coder,
-        quantizer=spec,
-        params=params,
-        count=int(values.numel()),
-        offset=offset,
-        length=len(data),
-        crc32=zlib.crc32(data),
-        positions=positions,
-        model=model,
-        chunk_values=tplan.chunk_values if coder == "ans" else 0,
-        chunks=chunk_table,
-    )
-    return record, data
+    for used, spec_used, params, data, model, chunk_table in codings:
+        data = positions_data + data
+        record = TensorRecord(
+            name=name,
+            shape=tuple(int(s) for s in tensor.shape),
+            dtype=dtype_name,
+            symmetry=tplan.symmetry,
+            mode=tplan.mode,
+            coder=used,
+            quantizer=spec_used,
+            params=params,
+            count=int(values.numel()),
+            offset=0,
+            length=len(data),
+            crc32=zlib.crc32(data),
+            positions=positions,
+            model=model,
+            chunk_values=tplan.chunk_values if used == "ans" else 0,
+            chunks=chunk_table,
+        )
+        out.append((record, data))
+    return out
 
 
 def _check_tensor(name: str, tensor: torch.Tensor, tplan: TensorPlan, layouts: dict) -> str:
@@ -160,6 +192,16 @@ def _sent_values(
     return values, positions, positions_data
 
 
+_Coding = tuple[
+    str,
+    QuantizerSpec,
+    QuantizerParams | StepParams | None,
+    bytes,
+    EntropyModel | None,
+    tuple[tuple[int, int], ...],
+]
+
+
 def _code_values(
     name: str,
     values: torch.Tensor,
@@ -167,16 +209,17 @@ def _code_values(
     coder: str,
     chunk_values: int,
     dtype_name: str,
-) -> tuple[
-    QuantizerSpec,
-    QuantizerParams | StepParams | None,
-    bytes,
-    EntropyModel | None,
-    tuple[tuple[int, int], ...],
-]:
-    """Quantize and code the values: the quantizer as the stream records it (a ``step``
-    quantizer gets the width of its level range), its parameters, the coded bytes, and for
-    ``ans`` the model and chunk table."""
+    fallback: bool = True,
+) -> list[_Coding]:
+    """Quantize and code the values: the coder used, the quantizer as the stream records it
+    (a ``step`` quantizer gets the width of its level range), its parameters, the coded
+    bytes, and for ``ans`` the model and chunk table.
+
+    With ``fallback``, a tensor planned ``ans`` gets two codings, ``ans`` and ``fixed``, the
+    smaller first by an estimate: the fixed codes' bytes against the ``ans`` chunks' bytes
+    plus what its model and chunk table add to the header as JSON (:func:`ans_side_bytes`);
+    :func:`encode` keeps the one that makes the stream as stored smaller.
+    """
     try:
         q = quantize(values, spec)
     except SymcodecError as exc:
@@ -184,20 +227,30 @@ def _code_values(
     if spec.kind == "step":
         assert isinstance(q.params, StepParams)
         spec = replace(spec, bits=q.params.width)
-    if coder == "ans":
-        first, n = symbol_range(spec, q.params)
-        if n > MAX_ALPHABET:
-            raise SymcodecError(
-                f"{name}: coder 'ans' takes at most {MAX_ALPHABET} levels, step "
-                f"{spec.step:g} gives {n} (use a larger step or coder 'fixed')"
-            )
-        symbols = q.codes.astype(np.int32)
-        if first:
-            symbols -= first
-        model, _ = fit_model(symbols, first, n)
-        pieces = encode_chunks(symbols, model, first, n, chunk_values)
-        chunk_table = tuple((len(p), zlib.crc32(p)) for p in pieces)
-        return spec, q.params, b"".join(pieces), model, chunk_table
+    if coder != "ans":
+        return [_fixed_coding(q, spec, dtype_name)]
+    first, n = symbol_range(spec, q.params)
+    if n > MAX_ALPHABET:
+        raise SymcodecError(
+            f"{name}: coder 'ans' takes at most {MAX_ALPHABET} levels, step "
+            f"{spec.step:g} gives {n} (use a larger step or coder 'fixed')"
+        )
+    symbols = q.codes.astype(np.int32)
+    if first:
+        symbols -= first
+    model, _ = fit_model(symbols, first, n)
+    pieces = encode_chunks(symbols, model, first, n, chunk_values)
+    chunk_table = tuple((len(p), zlib.crc32(p)) for p in pieces)
+    ans: _Coding = ("ans", spec, q.params, b"".join(pieces), model, chunk_table)
+    if not fallback:
+        return [ans]
+    ans_bytes = len(ans[3]) + ans_side_bytes(model, chunk_values, chunk_table)
+    fixed = _fixed_coding(q, spec, dtype_name)
+    return [fixed, ans] if len(fixed[3]) <= ans_bytes else [ans, fixed]
+
+
+def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str) -> _Coding:
+    """The values as fixed-length codes (or passthrough / raw bytes)."""
     if spec.kind == "uniform":
         data = pack_codes(q.codes, spec.bits)
     elif spec.kind == "step":
@@ -207,7 +260,25 @@ def _code_values(
         data = q.codes.astype(RAW_NUMPY_DTYPES[dtype_name], copy=False).tobytes()
     else:
         data = q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
-    return spec, q.params, data, None, ()
+    return "fixed", spec, q.params, data, None, ()
+
+
+def ans_side_bytes(
+    model: EntropyModel, chunk_values: int, chunk_table: tuple[tuple[int, int], ...]
+) -> int:
+    """Bytes an ``ans`` record adds to the (uncompressed) header: its ``model``,
+    ``chunk_values`` and ``chunks`` fields, as :attr:`TensorRecord.model_bits` counts them.
+
+    >>> from symcodec.codec.entropy import EntropyModel
+    >>> ans_side_bytes(EntropyModel("histogram", counts=(3, 1)), 16384, ((4, 123),))
+    85
+    """
+    fields = {
+        "model": model.to_json(),
+        "chunk_values": chunk_values,
+        "chunks": [[length, crc] for length, crc in chunk_table],
+    }
+    return len(json.dumps(fields, separators=(",", ":"))) - 2  # without the braces
 
 
 def _check_elements(records: list[TensorRecord], stream_bytes: int) -> None:

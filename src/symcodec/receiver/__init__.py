@@ -25,11 +25,15 @@ bits sent, bit errors, CRC failures, erasures and end-to-end latency.
 * ``ReceiverOptions(protect="side")`` sends every tensor that is not a conv kernel over a
   protected sub-link; :attr:`Reception.channel_uses` and :attr:`Reception.energy` charge it
   (:mod:`.protection`).
+* On an ``nr-ldpc`` link, ``transmit(..., protection=NrProtection.from_preset(...))`` sends
+  each class of the stream at its own MCS, header included, and reports every class
+  (:mod:`.unequal_protection`, classes in :mod:`.stream_classes`).
 
 Modules: :mod:`.transmission` (:func:`transmit`, :func:`transmitter_view`),
 :mod:`.reception` (what a transmission reports), :mod:`.digital` and :mod:`.analog` (the
 receiving end of each kind of link), :mod:`.noise` (paired noise), :mod:`.protection`
-(protected side tensors, channel uses and energy).
+(protected side tensors, channel uses and energy), :mod:`.stream_classes` and
+:mod:`.unequal_protection` (unequal error protection on an NR link).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan
@@ -45,5 +49,21 @@ True
 
 from .reception import ReceiverOptions, Reception, TensorReception
 from .transmission import transmit, transmitter_view
+from .unequal_protection import (
+    PROTECT_PRESETS,
+    HeaderLost,
+    NrProtection,
+    ProtectionReport,
+)
 
-__all__ = ["ReceiverOptions", "Reception", "TensorReception", "transmit", "transmitter_view"]
+__all__ = [
+    "PROTECT_PRESETS",
+    "HeaderLost",
+    "NrProtection",
+    "ProtectionReport",
+    "ReceiverOptions",
+    "Reception",
+    "TensorReception",
+    "transmit",
+    "transmitter_view",
+]

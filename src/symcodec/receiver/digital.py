@@ -6,7 +6,9 @@ section 10, :mod:`.protection`).
 Every tensor is decoded anyway (:func:`~symcodec.codec.format.decode_payload` with
 ``strict=False``): a payload CRC mismatch is reported per tensor, ``fixed`` codes are clamped
 to the quantizer's range, ``ans`` chunks that fail their CRC are concealed with zeros, and
-values that touch an erased byte are set to zero.
+values that touch an erased byte are set to zero. When the link reports erasures (an
+``erasure`` or ``nr-ldpc`` channel's ``erased_mask``), every ``ans`` chunk that overlaps an
+erased byte is lost too, whether or not its CRC passes (:func:`erased_chunks`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import numpy as np
 import torch
 
 from ..channel import Channel, ChannelStats
+from ..codec.entropy import chunk_bounds
 from ..codec.format import (
     DecodedTensor,
     Header,
+    TensorRecord,
     codes_touching,
     decode_payload,
+    lost_chunk_values,
     record_payloads,
 )
 from .protection import is_protected
@@ -54,6 +59,7 @@ def decode_received(
     """Every tensor as decoded from the ``received`` payload (erased values set to zero) and
     what happened to it on the link."""
     decoded = decode_payload(header, received, strict=options.strict)
+    decoded = _lose_erased_chunks(header, decoded, stats, options.protect)
     erased = _erased(header, stats, options.protect)
     rows = _receptions(header, sent, received, decoded, erased, options.protect)
     decoded = [_conceal(item, lost) for item, lost in zip(decoded, erased, strict=True)]
@@ -133,6 +139,62 @@ def _erased(header: Header, stats: ChannelStats, protect: str) -> list[np.ndarra
             continue
         value_bytes = erased_bytes[record.positions_length :]
         out.append(codes_touching(value_bytes, record.count, record.quantizer.bits))
+    return out
+
+
+def erased_chunks(record: TensorRecord, erased_bytes: np.ndarray) -> tuple[int, ...]:
+    """The chunks of an ``ans`` record that overlap an erased byte (``erased_bytes``: one
+    flag per byte of the record's data).
+
+    >>> from types import SimpleNamespace as NS
+    >>> record = NS(positions_length=0, chunks=((4, 0), (8, 0), (0, 0), (4, 0)))
+    >>> erased_chunks(record, np.array([0] * 5 + [1] + [0] * 10, bool))
+    (1,)
+    >>> erased_chunks(record, np.array([0] * 3 + [1] * 10 + [0] * 3, bool))
+    (0, 1, 3)
+    """
+    lengths = np.array([length for length, _ in record.chunks], dtype=np.int64)
+    if lengths.size == 0 or not erased_bytes.any():
+        return ()
+    ends = record.positions_length + np.cumsum(lengths)
+    starts = ends - lengths
+    erased_so_far = np.concatenate(([0], np.cumsum(erased_bytes, dtype=np.int64)))
+    hit = erased_so_far[ends] > erased_so_far[starts]
+    return tuple(int(i) for i in np.flatnonzero(hit))
+
+
+def _lose_erased_chunks(
+    header: Header, decoded: list[DecodedTensor], stats: ChannelStats, protect: str
+) -> list[DecodedTensor]:
+    """Where the link reports erasures, every ``ans`` chunk that overlaps an erased byte is
+    lost (concealed with zeros) whether or not its CRC happens to pass: the erasure positions
+    localise the damage without relying on the CRC."""
+    if stats.erased_mask is None or not stats.erased_mask.any():
+        return decoded
+    out = []
+    pairs = zip(decoded, record_payloads(header, stats.erased_mask), strict=True)
+    for item, (record, erased_bytes) in pairs:
+        if record.coder != "ans" or _protected(record, protect):
+            out.append(item)
+            continue
+        extra = set(erased_chunks(record, erased_bytes)) - set(item.lost_chunks)
+        if not extra:
+            out.append(item)
+            continue
+        flat = item.values.reshape(-1).clone()
+        bounds = chunk_bounds(record.count, record.chunk_values)
+        for index in extra:
+            flat[bounds[index][0] : bounds[index][1]] = 0
+        lost = tuple(sorted({*item.lost_chunks, *extra}))
+        out.append(
+            replace(
+                item,
+                values=flat.reshape(item.values.shape),
+                crc_ok=False,
+                lost_chunks=lost,
+                concealed_values=lost_chunk_values(record, lost),
+            )  # fmt: skip
+        )
     return out
 
 

@@ -5,7 +5,7 @@ returns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -98,7 +98,9 @@ class Reception:
     stats: list[ChannelStats] = field(default_factory=list, repr=False)
     channel_uses: int = 0  # see symcodec.receiver.protection
     energy: float = 0.0  # relative; see symcodec.receiver.protection
-    protect: str = "none"
+    protect: str = "none"  # none / side, or an NR protection's preset name
+    # NR unequal protection: every class and segment (a ProtectionReport); None otherwise
+    protection: Any = field(default=None, repr=False)
 
     @property
     def values_sent(self) -> int:

@@ -1,16 +1,18 @@
 """Sending a model end to end: :func:`transmit` (encode, channel, receiver repair,
-accounting) and :func:`transmitter_view` (the model the transmitter means to send)."""
+accounting; on an NR link optionally with unequal error protection) and
+:func:`transmitter_view` (the model the transmitter means to send)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..channel import Channel, Link
+from ..channel import Channel, Link, NrChannel
 from ..codec import TransmissionPlan, encode
 from ..codec.format import pruning_mask, read_header, rebuild_state_dict
 from ..errors import SymcodecError
@@ -18,6 +20,15 @@ from .analog import receive_analog
 from .digital import decode_received, receive_digital
 from .protection import channel_uses, transmitted_energy
 from .reception import ReceiverOptions, Reception
+from .unequal_protection import (
+    HeaderLost,
+    NrProtection,
+    decode_with_erasures,
+    header_intact,
+    protection_channels,
+    send_protected,
+    with_concealed,
+)
 
 
 def _state_dict(model: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -53,6 +64,7 @@ def transmit(
     seed: int | None = 0,
     link: Link | None = None,
     options: ReceiverOptions | None = None,
+    protection: NrProtection | None = None,
 ) -> Reception:
     """Send ``model`` under ``plan`` over ``channel``; return the :class:`Reception`.
 
@@ -66,12 +78,20 @@ def transmit(
         link: bit rate for the air time (default: the channel's modulation at 1 MHz).
         options: receiver options (projection strength, strictness, equal energy,
             protection of the side tensors and its charges).
+        protection: an ``nr-ldpc`` channel only: send each class of the stream (header,
+            side tensors, kernel MSBs, the rest) at its own MCS
+            (:mod:`symcodec.receiver.unequal_protection`); the header then crosses the
+            link too, and :attr:`Reception.protection` reports every class and segment.
+            ``channel`` gives the SNR, fading, level and TB size. A lost header raises
+            :class:`~symcodec.receiver.unequal_protection.HeaderLost`.
 
     The same inputs and seed give the same received state dict.
     """
     options = options or ReceiverOptions()
-    link = link or Link.for_channel(channel)
     state_dict = _state_dict(model)
+    if protection is not None:
+        return _transmit_protected(state_dict, plan, channel, seed, link, options, protection)
+    link = link or Link.for_channel(channel)
 
     start = time.perf_counter()
     blob = encode(state_dict, plan)
@@ -125,6 +145,76 @@ def transmit(
         channel_uses=channel_uses(tensors, domain, bits_per_symbol=link.bits_per_symbol, **charges),
         energy=transmitted_energy(tensors, domain, **charges),
         protect=options.protect,
+    )
+
+
+def _transmit_protected(
+    state_dict: dict[str, torch.Tensor],
+    plan: TransmissionPlan,
+    channel: Channel,
+    seed: int | None,
+    link: Link | None,
+    options: ReceiverOptions,
+    protection: NrProtection,
+) -> Reception:
+    """:func:`transmit` with unequal error protection on an NR link."""
+    if not isinstance(channel, NrChannel):
+        raise SymcodecError(
+            f"unequal protection needs an nr-ldpc channel (it sets MCS per class), got "
+            f"{channel.name!r}"
+        )
+    if options.protect != "none":
+        raise SymcodecError(
+            "with an NR protection the side tensors really cross the link at their MCS; "
+            "the notional protect='side' sub-link does not apply (use protect='none')"
+        )
+    link = link or Link.for_channel(channel)
+    channels = protection_channels(channel, protection)
+    start = time.perf_counter()
+    blob = encode(state_dict, plan)
+    encode_s = time.perf_counter() - start
+    header = read_header(blob)
+    noise_seed = _noise_seed(channel) if seed is None else int(seed)
+
+    start = time.perf_counter()
+    rng = torch.Generator().manual_seed(noise_seed)
+    received, erased, report = send_protected(blob, header, protection, channels, rng)
+    channel_s = time.perf_counter() - start
+    if not header_intact(header, blob, received, erased):
+        raise HeaderLost(replace(report, header_lost=True))
+    start = time.perf_counter()
+    decoded, tensors, rebuilt = decode_with_erasures(
+        header, blob, received, erased, options, msb_split=protection.msb_split
+    )
+    state = rebuild_state_dict(decoded, alpha=options.alpha)
+    decode_s = time.perf_counter() - start
+    report = with_concealed(report, rebuilt)
+
+    air_s = report.air_time_s
+    coded_bits = sum(
+        s.transport_blocks * channels[s.mcs_index].fmt.coded_bits for s in report.segments
+    )
+    return Reception(
+        state_dict=state,
+        tensors=tensors,
+        channel=channel.name,
+        domain="digital",
+        payload_bits=sum(r.payload_bits for r in header.records),
+        payload_bytes=header.payload_bytes,
+        header_bits=header.header_bits,
+        bits_sent=8 * len(blob),
+        bit_errors=sum(t.bit_errors for t in tensors),
+        encode_s=encode_s,
+        channel_s=channel_s,
+        decode_s=decode_s,
+        air_time_s=air_s,
+        latency_ms=1000.0 * (encode_s + air_s + decode_s),
+        link=link,
+        stats=list(report.stats),
+        channel_uses=report.channel_uses,
+        energy=float(coded_bits),
+        protect=protection.name,
+        protection=report,
     )
 
 

@@ -19,7 +19,7 @@ the Sionna work runs on one torch thread (:func:`.backend.torch_threads`). Needs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -63,6 +63,7 @@ class NrChannelStats(ChannelStats):
         residual_bit_errors: bit errors in bytes delivered as good (CRC misses).
         channel_uses: QAM symbols sent, code redundancy and padding included.
         air_time_s: ``channel_uses / symbol_rate_hz``.
+        failed_blocks: ``[transport_blocks, num_cbs]`` bool, True where a CB failed.
     """
 
     level: str = ""
@@ -73,6 +74,7 @@ class NrChannelStats(ChannelStats):
     residual_bit_errors: int = 0
     channel_uses: int = 0
     air_time_s: float = 0.0
+    failed_blocks: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def bler(self) -> float:
@@ -169,6 +171,6 @@ class NrChannel(Channel):
             mcs=str(self.mcs), transport_blocks=res.transport_blocks,
             code_blocks=res.code_blocks, failed_code_blocks=res.failed_code_blocks,
             residual_bit_errors=res.residual_bit_errors, channel_uses=res.channel_uses,
-            air_time_s=res.air_time_s,
+            air_time_s=res.air_time_s, failed_blocks=res.failed_blocks,
         )  # fmt: skip
         return received, stats

@@ -129,6 +129,20 @@ class NrAbstractLink:
         snr, _ = self.fmt.snr_db(snr_db, ebn0_db)
         return float(self._bler(np.array([10.0 ** (snr / 10.0)]))[0])
 
+    def expected_block_error_rate(
+        self, snr_db: float, fading: Fading = "awgn", *, samples: int = 2000, seed: int = 0
+    ) -> float:
+        """The probability that one of this link's CBs fails at Es/N0 ``snr_db``: the AWGN
+        BLER, or under ``rayleigh`` the mean BLER over ``samples`` fading draws (EESM
+        effective SNR per CB, as :meth:`transmit_bytes` draws them, seeded by ``seed``)."""
+        fading = check_fading(fading)
+        snr, _ = self.fmt.snr_db(snr_db, None)
+        if fading == "awgn":
+            return self.block_error_rate(snr_db=snr)
+        rng = np.random.default_rng(seed_sequence_state(seed))
+        count = -(-int(samples) // self.fmt.num_cbs) * self.fmt.num_cbs
+        return float(self._bler(self._effective_snr(10.0 ** (snr / 10.0), count, rng)).mean())
+
     def _effective_snr(self, snr: float, count: int, rng: np.random.Generator) -> np.ndarray:
         """EESM effective SNR (linear) of ``count`` CBs under per-symbol Rayleigh fading."""
         if self.mcs.table_number not in _EESM_TABLES:
@@ -194,6 +208,7 @@ class NrAbstractLink:
             snr_db=snr_db_, ebn0_db=ebn0, fading=fading, transport_blocks=num_tbs,
             code_blocks=count, failed_code_blocks=int(failed.sum()), residual_bit_errors=0,
             channel_uses=channel_uses, air_time_s=channel_uses / self.symbol_rate_hz,
+            failed_blocks=failed,
         )  # fmt: skip
 
 

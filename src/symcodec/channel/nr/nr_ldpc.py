@@ -167,6 +167,7 @@ class NrLdpcLink:
             code_blocks=int(failed.size), failed_code_blocks=int(failed.sum()),
             residual_bit_errors=int(np.unpackbits(wrong).sum()), channel_uses=channel_uses,
             air_time_s=channel_uses / self.symbol_rate_hz,
+            failed_blocks=failed,
         )  # fmt: skip
 
     def measure_bler(self, snr_dbs: Sequence[float], *, num_blocks: int, seed: int) -> list[float]:

@@ -37,6 +37,7 @@ __all__ = [
     "check_fading",
     "check_seed",
     "check_symbol_rate",
+    "code_block_of_bits",
     "seed_sequence_state",
     "erased_bytes",
     "transport_format",
@@ -191,6 +192,20 @@ def erased_bytes(fmt: TransportFormat, failed: np.ndarray, payload_bytes: int) -
     return mask.reshape(-1)[:payload_bytes].copy()
 
 
+def code_block_of_bits(fmt: TransportFormat, bit_index: np.ndarray) -> np.ndarray:
+    """The CB (``tb * num_cbs + r``, counted from the first TB) that carries each payload bit.
+
+    >>> from types import SimpleNamespace as NS
+    >>> fmt = NS(tb_bits=24, num_cbs=2, cb_bits=20, cb_crc_bits=0)  # K' = 20
+    >>> code_block_of_bits(fmt, np.array([0, 19, 20, 23, 24, 47])).tolist()
+    [0, 0, 1, 1, 2, 3]
+    """
+    bits = np.asarray(bit_index, dtype=np.int64)
+    seg = fmt.cb_bits - fmt.cb_crc_bits
+    tb, within = np.divmod(bits, fmt.tb_bits)
+    return tb * fmt.num_cbs + np.minimum(within // seg, fmt.num_cbs - 1)
+
+
 def as_payload(payload: object) -> np.ndarray:
     """The payload as a 1-D uint8 array (bytes, bytearray, memoryview or a uint8 array)."""
     if isinstance(payload, bytes | bytearray | memoryview):
@@ -246,6 +261,8 @@ class NrResult:
             for the abstraction, which assumes every CRC catches its error).
         channel_uses: QAM symbols sent, code redundancy and padding included.
         air_time_s: ``channel_uses / symbol_rate_hz``.
+        failed_blocks: ``[transport_blocks, num_cbs]`` bool, True where a CB failed (CB r of
+            TB t carries the bits :func:`code_block_of_bits` maps to ``t * num_cbs + r``).
     """
 
     received: bytes
@@ -261,6 +278,7 @@ class NrResult:
     residual_bit_errors: int
     channel_uses: int
     air_time_s: float
+    failed_blocks: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def bler(self) -> float:
