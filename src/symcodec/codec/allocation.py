@@ -1,0 +1,514 @@
+"""Data-aware bit allocation: per-tensor step sizes that minimise the predicted loss of the
+received model at a byte budget (issue 14).
+
+:func:`allocate` takes a model, a transmission plan (which tensors are sent how: symmetry,
+mode, coder), a small calibration set of *training* images and a budget, and returns the
+plan with one ``step`` quantizer per float tensor. The method, in three measured parts:
+
+1. **Sensitivity: diagonal empirical Fisher on the values sent.** For every value ``v_j`` a
+   tensor puts on the wire (:func:`~.wire.transmitted_values`: the DoF coefficients of a
+   ``dof`` kernel, every value otherwise), ``F_j = mean_i (d loss_i / d v_j)**2`` over the
+   calibration images, with per-image gradients (``torch.func.vmap`` of ``grad``) taken
+   *through the receiver's rebuild* (:func:`~.wire.rebuild_tensor`). So in ``dof`` mode the
+   gradient of a coefficient sums the signed gradients of the ``m`` kernel positions of its
+   orbit (noise on a coefficient moves all its copies at once), and in ``full-project`` mode
+   it is the projected gradient. The model is evaluated where the receiver lands at infinite
+   precision (``rebuild(transmitted_values(W))``: projected kernels in ``dof`` mode).
+2. **Rate and distortion, measured per tensor and step.** On a geometric grid of steps
+   (:data:`STEPS_PER_OCTAVE` per octave) each tensor is quantized and encoded on its own by
+   the real encoder: ``bytes_t(S)`` is the length of that one-tensor stream, and the
+   predicted loss increase is ``D_t(S) = 1/2 sum_j F_j (q_S(v_j) - v_j)**2`` with the actual
+   quantization error (no high-resolution ``S**2 / 12`` assumption, so steps that zero a
+   whole tensor are priced correctly).
+3. **Lagrangian allocation, checked with the real encoder.** For a multiplier ``lambda``
+   every tensor takes the step minimising ``D_t + lambda * bytes_t`` (a point of the lower
+   convex hull of its curve). The allocation changes only at the hull's slopes, so
+   :func:`allocate` binary-searches these breakpoints for the finest allocation whose
+   *whole* stream, encoded by :func:`~.writer.encode`, fits ``budget_bytes``. With
+   ``max_accuracy_drop_pp`` instead, it searches for the smallest stream whose decoded model
+   loses at most that many points of accuracy on the calibration images.
+
+Everything is deterministic (no sampling; the calibration images are given). Tensors that
+are not floats keep their plan; ``pruned`` tensors are refused (their positions are chosen
+by magnitude, not by step). Each tensor keeps its plan's symmetry, mode, coder, dead zone and
+chunk size; its ``bits``, ``grid``, ``per_channel`` and ``float16`` give way to the step.
+Per-tensor steps need no new stream field: every record already carries its own quantizer.
+
+>>> import torch
+>>> from torch import nn
+>>> from symcodec.codec import TransmissionPlan, encode
+>>> torch.manual_seed(0) and None
+>>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
+>>> x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 3, (32,))
+>>> base = TransmissionPlan.default(net.state_dict(), symmetry="central-skew", coder="ans")
+>>> plan = allocate(net, base, calibration=(x, y), budget_bytes=600)
+>>> len(encode(net.state_dict(), plan)) <= 600
+True
+>>> plan["0.weight"].mode, plan["0.weight"].step is not None
+('dof', True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import SymcodecError
+from .plan import TensorPlan, TransmissionPlan
+from .quantize import fake_quantize
+from .reader import decode
+from .wire import rebuild_tensor, transmitted_values
+from .writer import encode
+
+__all__ = [
+    "STEPS_PER_OCTAVE",
+    "TensorCurve",
+    "allocate",
+    "calibration_loss",
+    "diagonal_fisher",
+    "rate_curves",
+]
+
+#: Candidate steps per factor of 2 (4: steps ``2**(k/4)``, as NNCodec's ``qp_density=2``).
+STEPS_PER_OCTAVE = 4
+#: The finest candidate step is ``max|v| * 2**-FINEST_OCTAVES`` (about 15 bits per value).
+FINEST_OCTAVES = 14
+#: The coarsest is ``max|v| * 2**-COARSEST_OCTAVES``: the largest values keep a level, so no
+#: tensor is zeroed whole (removing a whole layer is far outside the quadratic model: the
+#: Fisher predicts a small loss increase where the received network is dead).
+COARSEST_OCTAVES = 0
+#: Greedy refinement after the Lagrangian search: at most this many trial encodes.
+MAX_REFINE_ENCODES = 64
+#: Per-image gradients are computed this many images at a time (memory: params x chunk).
+FISHER_CHUNK = 32
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TensorCurve:
+    """One tensor's measured rate-distortion curve: candidate ``steps`` (increasing), the
+    bytes of the one-tensor stream at each, and the predicted loss increase at each."""
+
+    name: str
+    steps: tuple[float, ...]
+    stream_bytes: tuple[int, ...]
+    loss_increase: tuple[float, ...]
+
+    def hull(self) -> list[int]:
+        """Indices of the lower convex hull of ``(bytes, loss)``, from the most bytes to the
+        fewest: the only points a Lagrangian choice ``min loss + lambda * bytes`` takes."""
+        order = sorted(
+            range(len(self.steps)), key=lambda i: (self.stream_bytes[i], self.loss_increase[i])
+        )
+        best: list[int] = []  # by bytes ascending, strictly decreasing loss
+        for i in order:
+            if not best or self.loss_increase[i] < self.loss_increase[best[-1]]:
+                best.append(i)
+        hull: list[int] = []
+        for i in best:
+            while len(hull) >= 2 and _cross(self, hull[-2], hull[-1], i) <= 0:
+                hull.pop()
+            hull.append(i)
+        return hull[::-1]
+
+    def slopes(self) -> list[float]:
+        """The multipliers at which the Lagrangian choice moves one hull point coarser:
+        ``(loss[coarser] - loss[finer]) / (bytes[finer] - bytes[coarser])``, increasing."""
+        h = self.hull()
+        return [
+            (self.loss_increase[c] - self.loss_increase[f])
+            / (self.stream_bytes[f] - self.stream_bytes[c])
+            for f, c in zip(h, h[1:], strict=False)
+        ]
+
+
+def _cross(curve: TensorCurve, a: int, b: int, c: int) -> float:
+    """Cross product of ``b - a`` and ``c - a`` in the ``(bytes, loss)`` plane (> 0: convex)."""
+    xa, ya = curve.stream_bytes[a], curve.loss_increase[a]
+    xb, yb = curve.stream_bytes[b], curve.loss_increase[b]
+    xc, yc = curve.stream_bytes[c], curve.loss_increase[c]
+    return (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
+
+
+def allocate(
+    model_or_state_dict: nn.Module | Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    calibration: tuple[torch.Tensor, torch.Tensor],
+    budget_bytes: int | None = None,
+    model: nn.Module | None = None,
+    *,
+    max_accuracy_drop_pp: float | None = None,
+    loss: Loss = F.cross_entropy,
+) -> TransmissionPlan:
+    """The plan with per-tensor steps that minimise the predicted calibration loss of the
+    received model under a byte budget (see the module docstring for the method).
+
+    Args:
+        model_or_state_dict: the model to send, or its state dict (then give ``model``).
+        plan: the base plan: each tensor's symmetry, mode and coder (``coder="ans"`` is what
+            makes small steps cheap; ``fixed`` works too).
+        calibration: ``(images, labels)``, a few hundred *training* images (never test ones).
+        budget_bytes: the largest stream, in bytes, header included.
+        model: an ``nn.Module`` of the architecture, when a state dict is given (its own
+            weights are not used).
+        max_accuracy_drop_pp: instead of a budget: the smallest stream whose received model
+            is at most this many percentage points less accurate on the calibration images
+            than the model itself.
+        loss: ``loss(logits, labels)``, averaged over the batch (default cross-entropy).
+
+    Returns:
+        A new :class:`TransmissionPlan` whose notes end with a summary of the allocation.
+
+    Raises:
+        SymcodecError: no budget (or both), a budget below the coarsest allocation's stream,
+            a ``pruned`` tensor, or calibration data that does not fit the model.
+    """
+    if (budget_bytes is None) == (max_accuracy_drop_pp is None):
+        raise SymcodecError("allocate needs exactly one of budget_bytes and max_accuracy_drop_pp")
+    module, state = _model_and_state(model_or_state_dict, model)
+    x, y = _check_calibration(calibration)
+    _check_allocatable(state, plan)
+    fisher = diagonal_fisher(module, state, plan, (x, y), loss=loss)
+    curves = rate_curves(state, plan, fisher)
+    slopes = sorted({s for c in curves.values() for s in c.slopes()})
+    # choice i: every tensor at its Lagrangian point for lambdas[i] (coarser as i grows)
+    lambdas = [0.0, *slopes]
+    choices = [{n: _choice(c, lam) for n, c in curves.items()} for lam in lambdas]
+    sizes: dict[int, int] = {}
+
+    def size_at(i: int) -> int:
+        if i not in sizes:
+            sizes[i] = _stream_bytes(state, plan, curves, choices[i])
+        return sizes[i]
+
+    if budget_bytes is not None:
+        coarsest = size_at(len(lambdas) - 1)
+        if coarsest > budget_bytes:
+            raise SymcodecError(
+                f"a budget of {budget_bytes:,} bytes is below the smallest stream this plan "
+                f"makes ({coarsest:,} bytes at the coarsest steps)"
+            )
+        # the finest Lagrangian allocation that fits (bytes fall monotonically along
+        # lambdas, up to the header's compression), then spend what is left greedily
+        chosen = _first(len(lambdas), lambda i: size_at(i) <= budget_bytes)
+        choice, size = _refine(state, plan, curves, choices[chosen], size_at(chosen), budget_bytes)
+        target = f"budget {budget_bytes:,} bytes"
+    else:
+        assert max_accuracy_drop_pp is not None
+        reference = _accuracy(module, state, x, y)
+        floor = reference - max_accuracy_drop_pp
+
+        def accurate(i: int) -> bool:
+            received = decode(encode(state, _plan_with_choice(plan, curves, choices[i])))
+            return _accuracy(module, received, x, y) >= floor
+
+        # the coarsest Lagrangian allocation that still meets the accuracy floor
+        last = _first(len(lambdas), lambda i: not accurate(i))
+        if last == 0:
+            raise SymcodecError(
+                f"even the finest steps lose more than {max_accuracy_drop_pp:g} pp of "
+                f"calibration accuracy (reference {reference:.2f}%)"
+            )
+        choice, size = choices[last - 1], size_at(last - 1)
+        target = (
+            f"calibration accuracy >= {floor:.2f}% ({reference:.2f}% - {max_accuracy_drop_pp:g} pp)"
+        )
+    result = _plan_with_choice(plan, curves, choice)
+    predicted = sum(c.loss_increase[choice[n]] for n, c in curves.items())
+    note = (
+        f"allocation: {target}; stream {size:,} bytes; predicted calibration loss "
+        f"increase {predicted:.4g} (diagonal Fisher, {int(x.shape[0])} images)"
+    )
+    return TransmissionPlan(tensors=result.tensors, notes=(*plan.notes, note))
+
+
+def _first(n: int, ok: Callable[[int], bool]) -> int:
+    """The smallest ``i`` in ``0 .. n - 1`` with ``ok(i)`` for a predicate that is false and
+    then true along ``i`` (binary search); ``n`` if it is never true."""
+    low, high = 0, n
+    while low < high:
+        mid = (low + high) // 2
+        if ok(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def _choice(curve: TensorCurve, lam: float) -> int:
+    """The curve's index minimising ``loss + lam * bytes`` (ties: the fewer bytes)."""
+    return min(
+        range(len(curve.steps)),
+        key=lambda i: (curve.loss_increase[i] + lam * curve.stream_bytes[i], curve.stream_bytes[i]),
+    )
+
+
+def _plan_with_choice(
+    plan: TransmissionPlan, curves: Mapping[str, TensorCurve], choice: Mapping[str, int]
+) -> TransmissionPlan:
+    """``plan`` with every curve's tensor at its chosen candidate step."""
+    tensors = dict(plan.tensors)
+    for name, curve in curves.items():
+        tensors[name] = _with_step(plan[name], curve.steps[choice[name]])
+    return TransmissionPlan(tensors=tensors, notes=plan.notes)
+
+
+def _stream_bytes(
+    state: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    curves: Mapping[str, TensorCurve],
+    choice: Mapping[str, int],
+) -> int:
+    """Bytes of the whole stream under a choice, from the real encoder."""
+    return len(encode(state, _plan_with_choice(plan, curves, choice)))
+
+
+def _refine(
+    state: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    curves: Mapping[str, TensorCurve],
+    choice: dict[str, int],
+    size: int,
+    budget_bytes: int,
+) -> tuple[dict[str, int], int]:
+    """Spend the bytes a Lagrangian choice leaves under the budget (its curves' hulls jump):
+    repeatedly move the one tensor whose move to another candidate lowers the predicted loss
+    most per byte and is predicted to fit, keep it if the real stream fits; at most
+    :data:`MAX_REFINE_ENCODES` trial encodes."""
+    refused: set[tuple[str, int]] = set()
+    for _ in range(MAX_REFINE_ENCODES):
+        best: tuple[float, str, int] | None = None
+        for name, c in curves.items():
+            now = choice[name]
+            for j in range(len(c.steps)):
+                more = c.stream_bytes[j] - c.stream_bytes[now]
+                gain = c.loss_increase[now] - c.loss_increase[j]
+                if gain <= 0 or (name, j) in refused or size + more > budget_bytes:
+                    continue
+                rate = math.inf if more <= 0 else gain / more
+                if best is None or rate > best[0]:
+                    best = (rate, name, j)
+        if best is None:
+            break
+        _, name, j = best
+        trial = {**choice, name: j}
+        trial_size = _stream_bytes(state, plan, curves, trial)
+        if trial_size <= budget_bytes:
+            choice, size = trial, trial_size
+        else:
+            refused.add((name, j))
+    return choice, size
+
+
+def _with_step(tplan: TensorPlan, step: float) -> TensorPlan:
+    """A tensor's plan with a step quantizer (bits, grid, per-channel and float16 give way)."""
+    return replace(tplan, step=step, per_channel=False, float16=False, bits=8, grid="auto")
+
+
+def diagonal_fisher(
+    model: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    calibration: tuple[torch.Tensor, torch.Tensor],
+    loss: Loss = F.cross_entropy,
+) -> dict[str, torch.Tensor]:
+    """Diagonal empirical Fisher of every float tensor's *sent* values: ``mean_i (d loss_i /
+    d v_j)**2`` over the calibration images, with the gradient taken through the receiver's
+    rebuild of the tensor from its values (so a ``dof`` coefficient collects its whole
+    orbit). Keys: the float tensors of ``state_dict``; shapes: those of their sent values.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Linear(3, 2)
+    >>> plan = TransmissionPlan.default(net.state_dict(), bits=8)
+    >>> data = (torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1]))
+    >>> f = diagonal_fisher(net, net.state_dict(), plan, data)
+    >>> sorted(f), tuple(f["weight"].shape), bool((f["bias"] >= 0).all())
+    (['bias', 'weight'], (2, 3), True)
+    """
+    from torch.func import functional_call, grad, vmap
+
+    x, y = _check_calibration(calibration)
+    names = [k for k, t in state_dict.items() if t.dtype.is_floating_point]
+    sent = {k: transmitted_values(state_dict[k].detach().cpu(), plan[k]).float() for k in names}
+    fixed = {k: t for k, t in state_dict.items() if k not in sent}
+    shapes = {k: tuple(state_dict[k].shape) for k in names}
+
+    def loss_of_one(values, image, label):
+        weights = {
+            k: rebuild_tensor(v, shapes[k], plan[k].symmetry, plan[k].mode).to(state_dict[k].dtype)
+            for k, v in values.items()
+        }
+        logits = functional_call(model, {**fixed, **weights}, (image.unsqueeze(0),))
+        return loss(logits, label.unsqueeze(0))
+
+    per_image = vmap(grad(loss_of_one), in_dims=(None, 0, 0))
+    total = {k: torch.zeros_like(v, dtype=torch.float64) for k, v in sent.items()}
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, int(x.shape[0]), FISHER_CHUNK):
+            grads = per_image(
+                sent, x[start : start + FISHER_CHUNK], y[start : start + FISHER_CHUNK]
+            )
+            for k, g in grads.items():
+                total[k] += g.double().square().sum(dim=0)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SymcodecError(f"the calibration data does not fit the model: {first}") from None
+    finally:
+        model.train(was_training)
+    return {k: (v / int(x.shape[0])).float() for k, v in total.items()}
+
+
+def rate_curves(
+    state_dict: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    fisher: Mapping[str, torch.Tensor],
+) -> dict[str, TensorCurve]:
+    """Each Fisher-weighted tensor's :class:`TensorCurve`. Candidate steps: the grid
+    ``2**(k / STEPS_PER_OCTAVE)`` from ``max|v| * 2**-FINEST_OCTAVES`` to
+    ``max|v| * 2**-COARSEST_OCTAVES`` (``v``: its sent values). At each: the bytes of the
+    tensor encoded alone under its plan, and the predicted loss increase
+    ``1/2 sum_j F_j (q(v_j) - v_j)**2``. Steps the encoder refuses (too many levels for
+    ``ans``) are left out."""
+    curves = {}
+    for name, weights in fisher.items():
+        tensor = state_dict[name].detach().cpu()
+        tplan = plan[name]
+        values = transmitted_values(tensor, tplan).float()
+        top = float(values.abs().max()) if values.numel() else 0.0
+        steps: list[float] = []
+        sizes: list[int] = []
+        losses: list[float] = []
+        for step in _candidate_steps(top):
+            single = _with_step(tplan, step)
+            try:
+                size = len(encode({name: tensor}, TransmissionPlan({name: single})))
+            except SymcodecError:
+                continue
+            error = fake_quantize(values, single.quantizer_for(torch.float32)) - values
+            steps.append(float(single.quantizer_for(torch.float32).step))
+            sizes.append(size)
+            losses.append(0.5 * float((weights.double() * error.double().square()).sum()))
+        if not steps:
+            raise SymcodecError(f"{name}: no candidate step can be encoded")
+        curves[name] = TensorCurve(name, tuple(steps), tuple(sizes), tuple(losses))
+    return curves
+
+
+def _candidate_steps(top: float) -> list[float]:
+    """Steps ``2**(k / STEPS_PER_OCTAVE)`` from ``top * 2**-FINEST_OCTAVES`` to
+    ``top * 2**-COARSEST_OCTAVES``
+    (one step, 1.0, for an all-zero tensor)."""
+    if not top > 0:
+        return [1.0]
+    low = math.ceil(STEPS_PER_OCTAVE * (math.log2(top) - FINEST_OCTAVES))
+    high = math.floor(STEPS_PER_OCTAVE * (math.log2(top) - COARSEST_OCTAVES))
+    return [2.0 ** (k / STEPS_PER_OCTAVE) for k in range(low, high + 1)]
+
+
+def _check_allocatable(state: Mapping[str, torch.Tensor], plan: TransmissionPlan) -> None:
+    """Refuse what the allocation cannot set a step for: non-tensors, ``pruned`` tensors."""
+    for name, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise SymcodecError(f"{name}: expected a tensor, got {type(tensor).__name__}")
+        if not tensor.dtype.is_floating_point:
+            continue
+        if plan[name].mode == "pruned":
+            raise SymcodecError(
+                f"{name}: allocation sets step sizes; mode 'pruned' is not supported"
+            )
+
+
+def _model_and_state(
+    model_or_state_dict: nn.Module | Mapping[str, torch.Tensor], model: nn.Module | None
+) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """The module to run and the state dict to send."""
+    if isinstance(model_or_state_dict, nn.Module):
+        module = model_or_state_dict
+        state = {k: v.detach() for k, v in module.state_dict().items()}
+        return module, state
+    if model is None:
+        raise SymcodecError("allocate needs the model (an nn.Module) to measure sensitivities")
+    state = dict(model_or_state_dict)
+    known = set(model.state_dict())
+    if set(state) != known:
+        missing = sorted(known.symmetric_difference(state))
+        raise SymcodecError(f"the state dict does not fit the model: {missing[0]!r} differs")
+    return model, state
+
+
+def _check_calibration(calibration) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, labels)`` as tensors with as many labels as images (at least one)."""
+    try:
+        x, y = calibration
+    except (TypeError, ValueError):
+        raise SymcodecError("calibration must be a pair (images, labels)") from None
+    x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
+    if x.dim() < 1 or x.shape[0] == 0 or y.shape != (x.shape[0],):
+        raise SymcodecError(
+            f"calibration needs N >= 1 images and N labels, got {tuple(x.shape)} and "
+            f"{tuple(y.shape)}"
+        )
+    return x, y
+
+
+def _outputs(
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch: int = 256,
+):
+    """``(logits, labels)`` of ``model`` with the tensors ``state``, batch by batch (eval
+    mode, no gradients; the model's mode is restored)."""
+    from torch.func import functional_call
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, int(x.shape[0]), batch):
+                logits = functional_call(model, dict(state), (x[start : start + batch],))
+                yield logits, y[start : start + batch]
+    finally:
+        model.train(was_training)
+
+
+def _accuracy(
+    model: nn.Module, state: Mapping[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+) -> float:
+    """Accuracy (percent) of ``model`` with the tensors ``state`` on ``(x, y)``."""
+    correct = sum(int((lg.argmax(dim=1) == lb).sum()) for lg, lb in _outputs(model, state, x, y))
+    return 100.0 * correct / int(x.shape[0])
+
+
+def calibration_loss(
+    model: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    calibration: tuple[torch.Tensor, torch.Tensor],
+    loss: Loss = F.cross_entropy,
+) -> float:
+    """The mean ``loss`` of ``model`` with the tensors ``state_dict`` on the calibration set
+    (what :func:`allocate` minimises, here measured instead of predicted).
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.zero_(), net.bias.zero_()
+    >>> round(calibration_loss(net, net.state_dict(), (torch.ones(4, 2), torch.zeros(4).long())), 4)
+    0.6931
+    """
+    x, y = _check_calibration(calibration)
+    total = sum(
+        float(loss(lg, lb)) * int(lb.shape[0]) for lg, lb in _outputs(model, state_dict, x, y)
+    )
+    return total / int(x.shape[0])
