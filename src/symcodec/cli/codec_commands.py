@@ -21,6 +21,7 @@ from ._common import (
     new_table,
     output_path,
 )
+from .allocation_options import add_allocation_arguments, allocated_plan, wants_allocation
 
 DEFAULT_BITS = 8
 
@@ -46,9 +47,14 @@ def register(subparsers) -> None:
         "quantized to --bits bits or with a step size --step, and sent as fixed-length "
         "codes or entropy coded (--coder ans).",
     )
-    p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
+    p.add_argument(
+        "model_file",
+        metavar="model",
+        help="model weights: .safetensors, or .pt/.pth (weights only)",
+    )
     p.add_argument("-o", "--output", required=True, help="output .symc file")
     add_plan_arguments(p)
+    add_allocation_arguments(p)
     p.set_defaults(func=cmd_encode)
 
     p = subparsers.add_parser(
@@ -189,12 +195,19 @@ def plan_from_args(args, state_dict) -> TransmissionPlan:
 
 def cmd_encode(args) -> int:
     out = output_path(args.output, (".symc",))
-    state_dict, metadata = load_state_dict(args.model)
+    state_dict, metadata = load_state_dict(args.model_file)
     plan = plan_from_args(args, state_dict)
+    con = console()
+    if wants_allocation(args):
+        plan, calibration = allocated_plan(args, state_dict, metadata, plan)
+        con.print(calibration)
+        steps = ", ".join(
+            f"{name} {plan[name].step:.3g}" for name in state_dict if plan[name].step is not None
+        )
+        con.print(f"steps: {steps}")
     blob = encode(state_dict, plan, metadata=metadata)
     write_bytes_atomic(out, blob)
     acc = inspect(blob, entropy=True)
-    con = console()
     con.print(
         f"wrote {out}: {len(blob):,} bytes; {acc.values_sent:,} of {acc.values_total:,} values "
         f"sent, payload {kbits(acc.payload_bits)} kbits "

@@ -145,6 +145,7 @@ def allocate(
     *,
     max_accuracy_drop_pp: float | None = None,
     loss: Loss = F.cross_entropy,
+    metadata: Mapping[str, str] | None = None,
 ) -> TransmissionPlan:
     """The plan with per-tensor steps that minimise the predicted calibration loss of the
     received model under a byte budget (see the module docstring for the method).
@@ -161,6 +162,8 @@ def allocate(
             is at most this many percentage points less accurate on the calibration images
             than the model itself.
         loss: ``loss(logits, labels)``, averaged over the batch (default cross-entropy).
+        metadata: the metadata the stream will carry (:func:`~.writer.encode`'s): its header
+            bytes count against the budget.
 
     Returns:
         A new :class:`TransmissionPlan` whose notes end with a summary of the allocation.
@@ -184,7 +187,7 @@ def allocate(
 
     def size_at(i: int) -> int:
         if i not in sizes:
-            sizes[i] = _stream_bytes(state, plan, curves, choices[i])
+            sizes[i] = _stream_bytes(state, plan, curves, choices[i], metadata)
         return sizes[i]
 
     if budget_bytes is not None:
@@ -197,7 +200,9 @@ def allocate(
         # the finest Lagrangian allocation that fits (bytes fall monotonically along
         # lambdas, up to the header's compression), then spend what is left greedily
         chosen = _first(len(lambdas), lambda i: size_at(i) <= budget_bytes)
-        choice, size = _refine(state, plan, curves, choices[chosen], size_at(chosen), budget_bytes)
+        choice, size = _refine(
+            state, plan, curves, choices[chosen], size_at(chosen), budget_bytes, metadata
+        )
         target = f"budget {budget_bytes:,} bytes"
     else:
         assert max_accuracy_drop_pp is not None
@@ -264,9 +269,10 @@ def _stream_bytes(
     plan: TransmissionPlan,
     curves: Mapping[str, TensorCurve],
     choice: Mapping[str, int],
+    metadata: Mapping[str, str] | None,
 ) -> int:
     """Bytes of the whole stream under a choice, from the real encoder."""
-    return len(encode(state, _plan_with_choice(plan, curves, choice)))
+    return len(encode(state, _plan_with_choice(plan, curves, choice), metadata=metadata))
 
 
 def _refine(
@@ -276,6 +282,7 @@ def _refine(
     choice: dict[str, int],
     size: int,
     budget_bytes: int,
+    metadata: Mapping[str, str] | None,
 ) -> tuple[dict[str, int], int]:
     """Spend the bytes a Lagrangian choice leaves under the budget (its curves' hulls jump):
     repeatedly move the one tensor whose move to another candidate lowers the predicted loss
@@ -298,7 +305,7 @@ def _refine(
             break
         _, name, j = best
         trial = {**choice, name: j}
-        trial_size = _stream_bytes(state, plan, curves, trial)
+        trial_size = _stream_bytes(state, plan, curves, trial, metadata)
         if trial_size <= budget_bytes:
             choice, size = trial, trial_size
         else:
