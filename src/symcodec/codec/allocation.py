@@ -146,6 +146,7 @@ def allocate(
     max_accuracy_drop_pp: float | None = None,
     loss: Loss = F.cross_entropy,
     metadata: Mapping[str, str] | None = None,
+    curves: Mapping[str, TensorCurve] | None = None,
 ) -> TransmissionPlan:
     """The plan with per-tensor steps that minimise the predicted calibration loss of the
     received model under a byte budget (see the module docstring for the method).
@@ -164,6 +165,9 @@ def allocate(
         loss: ``loss(logits, labels)``, averaged over the batch (default cross-entropy).
         metadata: the metadata the stream will carry (:func:`~.writer.encode`'s): its header
             bytes count against the budget.
+        curves: the tensors' curves from :func:`rate_curves` for this state dict, plan and
+            calibration set, to allocate several budgets at the cost of one sensitivity
+            measurement (default: measured here).
 
     Returns:
         A new :class:`TransmissionPlan` whose notes end with a summary of the allocation.
@@ -177,8 +181,8 @@ def allocate(
     module, state = _model_and_state(model_or_state_dict, model)
     x, y = _check_calibration(calibration)
     _check_allocatable(state, plan)
-    fisher = diagonal_fisher(module, state, plan, (x, y), loss=loss)
-    curves = rate_curves(state, plan, fisher)
+    if curves is None:
+        curves = rate_curves(state, plan, diagonal_fisher(module, state, plan, (x, y), loss=loss))
     slopes = sorted({s for c in curves.values() for s in c.slopes()})
     # choice i: every tensor at its Lagrangian point for lambdas[i] (coarser as i grows)
     lambdas = [0.0, *slopes]
