@@ -8,7 +8,12 @@ import torch
 from torch import nn
 
 from symcodec.codec import TransmissionPlan, allocate, decode, encode
-from symcodec.codec.allocation import calibration_loss, diagonal_fisher
+from symcodec.codec.allocation import (
+    MeasuredLoss,
+    calibration_loss,
+    diagonal_fisher,
+    rate_curves,
+)
 from symcodec.constrain import train_symmetric
 from symcodec.data import load_dataset
 from symcodec.errors import SymcodecError
@@ -50,13 +55,33 @@ def base_plan(state) -> TransmissionPlan:
     return TransmissionPlan.default(state, symmetry=SYMMETRY, coder="ans", step=0.01)
 
 
+@pytest.fixture(scope="module")
+def curves(trained):
+    """The sensitivity measurement allocate makes, once for the budgets of these tests."""
+    net, state, calibration = trained
+    plan = base_plan(state)
+    fisher = diagonal_fisher(net, state, plan, calibration)
+    return rate_curves(state, plan, fisher, MeasuredLoss.of(net, state, plan, calibration))
+
+
+def test_allocate_measures_what_the_given_curves_hold(trained, curves):
+    net, state, calibration = trained
+    fresh = allocate(net, base_plan(state), calibration=calibration, budget_bytes=12_000)
+    reused = allocate(
+        net, base_plan(state), calibration=calibration, budget_bytes=12_000, curves=curves
+    )
+    assert fresh.tensors == reused.tensors and fresh.notes == reused.notes
+
+
 @pytest.mark.parametrize("step", [2.0**-4, 2.0**-5])
-def test_equal_bytes_give_a_lower_calibration_loss_than_one_step_for_all(trained, step):
+def test_equal_bytes_give_a_lower_calibration_loss_than_one_step_for_all(trained, curves, step):
     net, state, calibration = trained
     uniform = encode(
         state, TransmissionPlan.default(state, symmetry=SYMMETRY, coder="ans", step=step)
     )
-    plan = allocate(net, base_plan(state), calibration=calibration, budget_bytes=len(uniform))
+    plan = allocate(
+        net, base_plan(state), calibration=calibration, budget_bytes=len(uniform), curves=curves
+    )
     allocated = encode(state, plan)
     assert len(allocated) <= len(uniform)
     assert len({plan[k].step for k in state}) > 1  # really per tensor
@@ -78,10 +103,10 @@ def test_the_stream_never_exceeds_the_budget(trained, budget):
     assert all(sym.is_symmetric(received[k]) for k in state if plan[k].mode == "dof")
 
 
-def test_a_budget_too_small_is_one_line(trained):
+def test_a_budget_too_small_is_one_line(trained, curves):
     net, state, calibration = trained
     with pytest.raises(SymcodecError, match=r"below the smallest stream") as info:
-        allocate(net, base_plan(state), calibration=calibration, budget_bytes=100)
+        allocate(net, base_plan(state), calibration, budget_bytes=100, curves=curves)
     assert "\n" not in str(info.value)
 
 
@@ -91,9 +116,9 @@ def test_budget_and_accuracy_target_exclude_each_other(trained):
         allocate(net, base_plan(state), calibration=calibration)
 
 
-def test_an_accuracy_target_is_met_on_the_calibration_images(trained):
+def test_an_accuracy_target_is_met_on_the_calibration_images(trained, curves):
     net, state, calibration = trained
-    plan = allocate(net, base_plan(state), calibration=calibration, max_accuracy_drop_pp=1.0)
+    plan = allocate(net, base_plan(state), calibration, max_accuracy_drop_pp=1.0, curves=curves)
     x, y = calibration
     with torch.no_grad():
         reference = (net(x).argmax(1) == y).float().mean().item() * 100
