@@ -10,6 +10,7 @@ import torch
 from ..codec import MODES, Accounting, TransmissionPlan, decode, encode, inspect
 from ..codec.entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
 from ..codec.plan import CODERS
+from ..errors import SymcodecError
 from ..io import load_state_dict, read_bytes, save_state_dict, write_bytes_atomic
 from ..symmetry import get_symmetry, symmetry_names
 from ._common import (
@@ -21,7 +22,14 @@ from ._common import (
     new_table,
     output_path,
 )
-from .allocation_options import add_allocation_arguments, allocated_plan, wants_allocation
+from .calibration_options import (
+    add_allocation_arguments,
+    allocated_plan,
+    auto_symmetry_plan,
+    calibration_set,
+    wants_allocation,
+    wants_auto_symmetry,
+)
 
 DEFAULT_BITS = 8
 
@@ -112,7 +120,8 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--symmetry",
         default="none",
-        help=f"kernel symmetry: {', '.join(symmetry_names())} (default none)",
+        help=f"kernel symmetry: {', '.join(symmetry_names())} (default none); encode also "
+        "takes auto: a symmetry per conv layer, chosen on calibration images",
     )
     quantizer = p.add_mutually_exclusive_group()
     quantizer.add_argument(
@@ -174,33 +183,47 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def plan_options(args) -> dict:
+    """The arguments of :meth:`TransmissionPlan.default` other than the state dict,
+    symmetry and layers."""
+    return {
+        "bits": DEFAULT_BITS if args.bits is None else args.bits,
+        "mode": args.mode,
+        "other_bits": args.other_bits,
+        "grid": args.grid,
+        "per_channel": args.per_channel,
+        "float16": args.float16,
+        "coder": args.coder,
+        "step": args.step,
+        "dead_zone": args.dead_zone,
+        "chunk_values": args.chunk_values,
+    }
+
+
 def plan_from_args(args, state_dict) -> TransmissionPlan:
     layers = None if args.layers is None else [s for s in args.layers.split(",") if s]
     return TransmissionPlan.default(
-        state_dict,
-        symmetry=get_symmetry(args.symmetry),
-        bits=DEFAULT_BITS if args.bits is None else args.bits,
-        mode=args.mode,
-        other_bits=args.other_bits,
-        grid=args.grid,
-        per_channel=args.per_channel,
-        layers=layers,
-        float16=args.float16,
-        coder=args.coder,
-        step=args.step,
-        dead_zone=args.dead_zone,
-        chunk_values=args.chunk_values,
+        state_dict, symmetry=get_symmetry(args.symmetry), layers=layers, **plan_options(args)
     )
 
 
 def cmd_encode(args) -> int:
     out = output_path(args.output, (".symc",))
     state_dict, metadata = load_state_dict(args.model_file)
-    plan = plan_from_args(args, state_dict)
     con = console()
+    calibration = None
+    if wants_allocation(args) or wants_auto_symmetry(args):
+        model, images, description = calibration_set(args, state_dict, metadata)
+        calibration = (model, images)
+        con.print(description)
+    if wants_auto_symmetry(args):
+        if args.layers is not None:
+            raise SymcodecError("--symmetry auto chooses every layer's symmetry: drop --layers")
+        plan = auto_symmetry_plan(args, state_dict, calibration, plan_options(args))
+    else:
+        plan = plan_from_args(args, state_dict)
     if wants_allocation(args):
-        plan, calibration = allocated_plan(args, state_dict, metadata, plan)
-        con.print(calibration)
+        plan = allocated_plan(args, state_dict, metadata, plan, calibration)
         steps = ", ".join(
             f"{name} {plan[name].step:.3g}" for name in state_dict if plan[name].step is not None
         )
