@@ -289,6 +289,21 @@ class SymcodecAllocated:
         return self.codec.decode(blob)
 
 
+def allocation_budgets(uniform, reference: float) -> list[int]:
+    """The budgets of the allocated points: the sizes of the one-step points within
+    :data:`ALLOCATION_WINDOW_PP` of the reference, and the next smaller size (so that the
+    allocated curve reaches the band's low end as the one-step curve does)."""
+    sizes = sorted(set(uniform.stream_bytes))
+    best = dict.fromkeys(sizes, -math.inf)
+    for b, acc in zip(uniform.stream_bytes, uniform.accuracy, strict=True):
+        best[b] = max(best[b], float(acc))
+    inside = [b for b in sizes if best[b] >= reference - ALLOCATION_WINDOW_PP]
+    if not inside:
+        return []
+    below = [b for b in sizes if b < inside[0]]
+    return sorted(set(inside + below[-1:]))
+
+
 def allocated_plans(model, state, data, symmetry, budgets, images, seed):
     """``({budget: plan}, seconds)``: symcodec's allocation at each budget, sensitivities
     measured once on ``images`` seeded training images."""
@@ -837,13 +852,7 @@ def main(argv: list[str] | None = None) -> int:
                 if "symcodec" in codecs and variant != "none" and args.allocation_images > 0:
                     reference = references.get((ds, model_name), float_acc)
                     uniform = curves[frontier.curve_key(ds, model_name, "symcodec-uniform")]
-                    budgets = sorted(
-                        {
-                            b
-                            for b, acc in zip(uniform.stream_bytes, uniform.accuracy, strict=True)
-                            if acc >= reference - ALLOCATION_WINDOW_PP
-                        }
-                    )
+                    budgets = allocation_budgets(uniform, reference)
                     plans, seconds = allocated_plans(
                         model, state, data, variant, budgets, args.allocation_images, args.seed
                     )
