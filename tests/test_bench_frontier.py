@@ -142,7 +142,8 @@ def test_allocation_budgets_cover_the_window_and_one_point_below(truth):
     curve = synthetic("symcodec-uniform", 1.0, 1, truth)  # accuracies rise with the sizes
     reference = float(curve.accuracy[-1])
     window = vs_nncodec.ALLOCATION_WINDOW_PP
-    inside = [b for b, a in zip(curve.stream_bytes, curve.accuracy) if a >= reference - window]
+    pairs = zip(curve.stream_bytes, curve.accuracy, strict=True)
+    inside = [b for b, a in pairs if a >= reference - window]
     budgets = vs_nncodec.allocation_budgets(curve, reference)
     assert budgets[1:] == sorted(inside)
     assert budgets[0] == max(b for b in curve.stream_bytes if b < min(inside))
