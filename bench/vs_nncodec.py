@@ -66,8 +66,10 @@ Defaults: 1 torch thread for training, coding and evaluation (under load, 2 thre
 several times slower); epochs per model in :data:`EPOCHS`; timings are the median of
 ``--repeats 3`` in-memory runs. Trained models are cached by ``study.trained_model``
 (``$SYMCODEC_CACHE/models``, default ``~/.cache/symcodec/models``), so a re-run only codes
-and evaluates (about 8 minutes on two loaded cores). ``--replot`` redraws the table and plot
-from ``results.csv``.
+and evaluates (about 8 minutes on two loaded cores before issue 14; its dense grids, the
+NNCodec-on-DoF anchor and the allocated points make a run several times longer, not yet
+measured). ``--replot`` redraws the table and plot from ``results.csv``, and the BD-rates and
+frontier from ``correct.npz``.
 """
 
 from __future__ import annotations

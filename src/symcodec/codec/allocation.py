@@ -391,6 +391,14 @@ def diagonal_fisher(
         raise SymcodecError(f"Fisher labels must be 'sampled' or 'given', got {labels!r}")
     per_image = vmap(grad(loss_of_one), in_dims=(None, 0, 0))
     total = {k: torch.zeros_like(v, dtype=torch.float64) for k, v in sent.items()}
+    # the labels are drawn from the model the receiver rebuilds (projected in ``dof`` mode)
+    received = {
+        **fixed,
+        **{
+            k: rebuild_tensor(v, shapes[k], plan[k].symmetry, plan[k].mode).to(state_dict[k].dtype)
+            for k, v in sent.items()
+        },
+    }
     generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
@@ -400,7 +408,7 @@ def diagonal_fisher(
             targets = y[start : start + FISHER_CHUNK]
             if labels == "sampled":
                 with torch.no_grad():
-                    logits = functional_call(model, dict(state_dict), (images,))
+                    logits = functional_call(model, received, (images,))
                 probabilities = torch.softmax(logits.double(), dim=1)
                 targets = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
             grads = per_image(sent, images, targets)
