@@ -310,7 +310,8 @@ def allocated_plans(model, state, data, symmetry, budgets, images, seed):
     """``({budget: plan}, seconds)``: symcodec's allocation at each budget, sensitivities
     measured once on ``images`` seeded training images."""
     from symcodec.codec import TransmissionPlan, allocate
-    from symcodec.codec.allocation import diagonal_fisher, rate_curves
+    from symcodec.codec.allocation import rate_curves
+    from symcodec.codec.sensitivity import MeasuredLoss, diagonal_fisher
     from symcodec.errors import SymcodecError
 
     started = time.perf_counter()
@@ -318,7 +319,9 @@ def allocated_plans(model, state, data, symmetry, budgets, images, seed):
     index = torch.randperm(data.num_train, generator=generator)[: min(images, data.num_train)]
     calibration = (data.train_x[index], data.train_y[index])
     base = TransmissionPlan.default(state, symmetry=symmetry, mode="dof", coder="ans", step=0.01)
-    curves = rate_curves(state, base, diagonal_fisher(model, state, base, calibration))
+    fisher = diagonal_fisher(model, state, base, calibration)
+    measured = MeasuredLoss.of(model, state, base, calibration)
+    curves = rate_curves(state, base, fisher, measured)
     plans = {}
     for budget in budgets:
         try:

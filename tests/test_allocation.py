@@ -8,12 +8,8 @@ import torch
 from torch import nn
 
 from symcodec.codec import TransmissionPlan, allocate, decode, encode
-from symcodec.codec.allocation import (
-    MeasuredLoss,
-    calibration_loss,
-    diagonal_fisher,
-    rate_curves,
-)
+from symcodec.codec.allocation import rate_curves
+from symcodec.codec.sensitivity import MeasuredLoss, calibration_loss, diagonal_fisher
 from symcodec.constrain import train_symmetric
 from symcodec.data import load_dataset
 from symcodec.errors import SymcodecError

@@ -12,7 +12,8 @@ the wire), :mod:`.records` (the stream's records), :mod:`.limits` (the decoder's
 :mod:`.header` and :mod:`.header_fields` (reading and validating a header), :mod:`.writer`
 (encode), :mod:`.reader` (decode), :mod:`.inplace` (decode into existing tensors),
 :mod:`.accounting` (inspect), :mod:`.allocation` (:func:`allocate`: per-tensor steps at
-a byte budget from a calibration set).
+a byte budget from a calibration set), :mod:`.sensitivity` (the loss increase of perturbed
+values), :mod:`.symmetry_choice` (a symmetry per conv layer).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan, encode, decode, inspect

@@ -5,16 +5,17 @@ received model at a byte budget (issue 14).
 mode, coder), a small calibration set of *training* images and a budget, and returns the
 plan with one ``step`` quantizer per float tensor. The method, in three measured parts:
 
-1. **Sensitivity: diagonal Fisher on the values sent.** For every value ``v_j`` a tensor
-   puts on the wire (:func:`~.wire.transmitted_values`: the DoF coefficients of a ``dof``
-   kernel, every value otherwise), ``F_j = mean_i (d loss_i / d v_j)**2`` over the
-   calibration images, labels drawn from the model's softmax (the true Fisher, see
-   :func:`diagonal_fisher`), with per-image gradients (``torch.func.vmap`` of ``grad``) taken
-   *through the receiver's rebuild* (:func:`~.wire.rebuild_tensor`). So in ``dof`` mode the
-   gradient of a coefficient sums the signed gradients of the ``m`` kernel positions of its
-   orbit (noise on a coefficient moves all its copies at once), and in ``full-project`` mode
-   it is the projected gradient. The model is evaluated where the receiver lands at infinite
-   precision (``rebuild(transmitted_values(W))``: projected kernels in ``dof`` mode).
+1. **Sensitivity: diagonal Fisher on the values sent** (:mod:`.sensitivity`). For every
+   value ``v_j`` a tensor puts on the wire (:func:`~.wire.transmitted_values`: the DoF
+   coefficients of a ``dof`` kernel, every value otherwise), ``F_j = mean_i (d loss_i /
+   d v_j)**2`` over the calibration images, labels drawn from the model's softmax (the true
+   Fisher, see :func:`~.sensitivity.diagonal_fisher`), with per-image gradients
+   (``torch.func.vmap`` of ``grad``) taken *through the receiver's rebuild*
+   (:func:`~.wire.rebuild_tensor`). So in ``dof`` mode the gradient of a coefficient sums
+   the signed gradients of the ``m`` kernel positions of its orbit (noise on a coefficient
+   moves all its copies at once), and in ``full-project`` mode it is the projected gradient.
+   The model is evaluated where the receiver lands at infinite precision
+   (``rebuild(transmitted_values(W))``: projected kernels in ``dof`` mode).
 2. **Rate and distortion, measured per tensor and step.** On a geometric grid of steps
    (:data:`STEPS_PER_OCTAVE` per octave) each tensor is quantized and encoded on its own by
    the real encoder: ``bytes_t(S)`` is the length of that one-tensor stream, and the
@@ -22,7 +23,7 @@ plan with one ``step`` quantizer per float tensor. The method, in three measured
    quantization error (no high-resolution ``S**2 / 12`` assumption). The quadratic model
    holds for small perturbations only: at coarse steps it can predict a small increase
    where the received network is badly hurt, so where it predicts at least
-   :data:`MEASURE_ABOVE` the increase is also *measured* (:class:`MeasuredLoss`: the
+   :data:`MEASURE_ABOVE` the increase is also *measured* (:class:`~.sensitivity.MeasuredLoss`: the
    calibration loss with that one tensor quantized) and the larger of the two is used. No
    step coarser than ``max|v|`` is tried (:data:`COARSEST_OCTAVES`): no tensor is zeroed whole.
 3. **Lagrangian allocation, checked with the real encoder.** For a multiplier ``lambda``
@@ -58,7 +59,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -68,19 +68,18 @@ from ..errors import SymcodecError
 from .plan import TensorPlan, TransmissionPlan
 from .quantize import fake_quantize
 from .reader import decode
+from .sensitivity import (
+    Loss,
+    MeasuredLoss,
+    calibration_accuracy,
+    check_calibration,
+    diagonal_fisher,
+    model_and_state,
+)
 from .wire import rebuild_tensor, transmitted_values
 from .writer import encode
 
-__all__ = [
-    "MEASURE_ABOVE",
-    "STEPS_PER_OCTAVE",
-    "MeasuredLoss",
-    "TensorCurve",
-    "allocate",
-    "calibration_loss",
-    "diagonal_fisher",
-    "rate_curves",
-]
+__all__ = ["MEASURE_ABOVE", "STEPS_PER_OCTAVE", "TensorCurve", "allocate", "rate_curves"]
 
 #: Candidate steps per factor of 2 (4: steps ``2**(k/4)``, as NNCodec's ``qp_density=2``).
 STEPS_PER_OCTAVE = 4
@@ -96,12 +95,6 @@ COARSEST_OCTAVES = 0
 MEASURE_ABOVE = 1e-3
 #: Greedy refinement after the Lagrangian search: at most this many trial encodes.
 MAX_REFINE_ENCODES = 24
-#: Per-image gradients are computed this many images at a time (memory: params x chunk).
-FISHER_CHUNK = 32
-
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-#: Labels of the Fisher's gradients: drawn from the model (true Fisher) or the data's.
-FisherLabels = Literal["sampled", "given"]
 
 
 @dataclass(frozen=True)
@@ -195,8 +188,8 @@ def allocate(
     """
     if (budget_bytes is None) == (max_accuracy_drop_pp is None):
         raise SymcodecError("allocate needs exactly one of budget_bytes and max_accuracy_drop_pp")
-    module, state = _model_and_state(model_or_state_dict, model)
-    x, y = _check_calibration(calibration)
+    module, state = model_and_state(model_or_state_dict, model)
+    x, y = check_calibration(calibration)
     _check_allocatable(state, plan)
     if curves is None:
         fisher = diagonal_fisher(module, state, plan, (x, y), loss=loss)
@@ -229,12 +222,12 @@ def allocate(
         target = f"budget {budget_bytes:,} bytes"
     else:
         assert max_accuracy_drop_pp is not None
-        reference = _accuracy(module, state, x, y)
+        reference = calibration_accuracy(module, state, x, y)
         floor = reference - max_accuracy_drop_pp
 
         def accurate(i: int) -> bool:
             received = decode(encode(state, _plan_with_choice(plan, curves, choices[i])))
-            return _accuracy(module, received, x, y) >= floor
+            return calibration_accuracy(module, received, x, y) >= floor
 
         # the coarsest Lagrangian allocation that still meets the accuracy floor
         last = _first(len(lambdas), lambda i: not accurate(i))
@@ -341,87 +334,6 @@ def _with_step(tplan: TensorPlan, step: float) -> TensorPlan:
     return replace(tplan, step=step, per_channel=False, float16=False, bits=8, grid="auto")
 
 
-def diagonal_fisher(
-    model: nn.Module,
-    state_dict: Mapping[str, torch.Tensor],
-    plan: TransmissionPlan,
-    calibration: tuple[torch.Tensor, torch.Tensor],
-    loss: Loss = F.cross_entropy,
-    labels: FisherLabels = "sampled",
-    seed: int = 0,
-) -> dict[str, torch.Tensor]:
-    """Diagonal Fisher of every float tensor's *sent* values: ``mean_i (d loss_i / d v_j)**2``
-    over the calibration images, with the gradient taken through the receiver's rebuild of
-    the tensor from its values (so a ``dof`` coefficient collects its whole orbit). Keys: the
-    float tensors of ``state_dict``; shapes: those of their sent values.
-
-    ``labels="sampled"`` (the default) draws each image's label from the model's own softmax
-    (seeded by ``seed``): the true Fisher, whose expectation is the Gauss-Newton curvature of
-    the cross-entropy. ``"given"`` uses the calibration labels: the empirical Fisher, which
-    on a well-fit model underestimates the curvature (the gradients of images the model
-    already classifies confidently are near zero), measured 5-10x too small on the convs of
-    a trained ``deepcnn``. Sampling assumes ``loss`` takes class logits and labels.
-
-    >>> import torch
-    >>> from torch import nn
-    >>> net = nn.Linear(3, 2)
-    >>> plan = TransmissionPlan.default(net.state_dict(), bits=8)
-    >>> data = (torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1]))
-    >>> f = diagonal_fisher(net, net.state_dict(), plan, data)
-    >>> sorted(f), tuple(f["weight"].shape), bool((f["bias"] >= 0).all())
-    (['bias', 'weight'], (2, 3), True)
-    """
-    from torch.func import functional_call, grad, vmap
-
-    x, y = _check_calibration(calibration)
-    names = [k for k, t in state_dict.items() if t.dtype.is_floating_point]
-    sent = {k: transmitted_values(state_dict[k].detach().cpu(), plan[k]).float() for k in names}
-    fixed = {k: t for k, t in state_dict.items() if k not in sent}
-    shapes = {k: tuple(state_dict[k].shape) for k in names}
-
-    def loss_of_one(values, image, label):
-        weights = {
-            k: rebuild_tensor(v, shapes[k], plan[k].symmetry, plan[k].mode).to(state_dict[k].dtype)
-            for k, v in values.items()
-        }
-        logits = functional_call(model, {**fixed, **weights}, (image.unsqueeze(0),))
-        return loss(logits, label.unsqueeze(0))
-
-    if labels not in ("sampled", "given"):
-        raise SymcodecError(f"Fisher labels must be 'sampled' or 'given', got {labels!r}")
-    per_image = vmap(grad(loss_of_one), in_dims=(None, 0, 0))
-    total = {k: torch.zeros_like(v, dtype=torch.float64) for k, v in sent.items()}
-    # the labels are drawn from the model the receiver rebuilds (projected in ``dof`` mode)
-    received = {
-        **fixed,
-        **{
-            k: rebuild_tensor(v, shapes[k], plan[k].symmetry, plan[k].mode).to(state_dict[k].dtype)
-            for k, v in sent.items()
-        },
-    }
-    generator = torch.Generator().manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
-        for start in range(0, int(x.shape[0]), FISHER_CHUNK):
-            images = x[start : start + FISHER_CHUNK]
-            targets = y[start : start + FISHER_CHUNK]
-            if labels == "sampled":
-                with torch.no_grad():
-                    logits = functional_call(model, received, (images,))
-                probabilities = torch.softmax(logits.double(), dim=1)
-                targets = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
-            grads = per_image(sent, images, targets)
-            for k, g in grads.items():
-                total[k] += g.double().square().sum(dim=0)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SymcodecError(f"the calibration data does not fit the model: {first}") from None
-    finally:
-        model.train(was_training)
-    return {k: (v / int(x.shape[0])).float() for k, v in total.items()}
-
-
 def rate_curves(
     state_dict: Mapping[str, torch.Tensor],
     plan: TransmissionPlan,
@@ -469,43 +381,6 @@ def rate_curves(
     return curves
 
 
-@dataclass(frozen=True)
-class MeasuredLoss:
-    """The calibration loss increase of one tensor received quantized, every other tensor
-    as the receiver rebuilds it at infinite precision (projected kernels in ``dof`` mode)."""
-
-    model: nn.Module
-    received: Mapping[str, torch.Tensor]
-    calibration: tuple[torch.Tensor, torch.Tensor]
-    loss: Loss
-    base: float
-
-    @classmethod
-    def of(
-        cls,
-        model: nn.Module,
-        state_dict: Mapping[str, torch.Tensor],
-        plan: TransmissionPlan,
-        calibration: tuple[torch.Tensor, torch.Tensor],
-        loss: Loss = F.cross_entropy,
-    ) -> MeasuredLoss:
-        """The probe of ``model`` sending ``state_dict`` under ``plan``."""
-        received = {}
-        for name, t in state_dict.items():
-            if t.dtype.is_floating_point:
-                tp = plan[name]
-                values = transmitted_values(t.detach().cpu(), tp)
-                t = rebuild_tensor(values, tuple(t.shape), tp.symmetry, tp.mode).to(t.dtype)
-            received[name] = t
-        base = calibration_loss(model, received, calibration, loss)
-        return cls(model, received, calibration, loss, base)
-
-    def increase(self, name: str, tensor: torch.Tensor) -> float:
-        """The loss with ``tensor`` in place of ``name``, minus the base loss."""
-        changed = {**self.received, name: tensor}
-        return calibration_loss(self.model, changed, self.calibration, self.loss) - self.base
-
-
 def _candidate_steps(top: float) -> list[float]:
     """Steps ``2**(k / STEPS_PER_OCTAVE)`` from ``top * 2**-FINEST_OCTAVES`` to
     ``top * 2**-COARSEST_OCTAVES``
@@ -528,90 +403,3 @@ def _check_allocatable(state: Mapping[str, torch.Tensor], plan: TransmissionPlan
             raise SymcodecError(
                 f"{name}: allocation sets step sizes; mode 'pruned' is not supported"
             )
-
-
-def _model_and_state(
-    model_or_state_dict: nn.Module | Mapping[str, torch.Tensor], model: nn.Module | None
-) -> tuple[nn.Module, dict[str, torch.Tensor]]:
-    """The module to run and the state dict to send."""
-    if isinstance(model_or_state_dict, nn.Module):
-        module = model_or_state_dict
-        state = {k: v.detach() for k, v in module.state_dict().items()}
-        return module, state
-    if model is None:
-        raise SymcodecError("allocate needs the model (an nn.Module) to measure sensitivities")
-    state = dict(model_or_state_dict)
-    known = set(model.state_dict())
-    if set(state) != known:
-        missing = sorted(known.symmetric_difference(state))
-        raise SymcodecError(f"the state dict does not fit the model: {missing[0]!r} differs")
-    return model, state
-
-
-def _check_calibration(calibration) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(images, labels)`` as tensors with as many labels as images (at least one)."""
-    try:
-        x, y = calibration
-    except (TypeError, ValueError):
-        raise SymcodecError("calibration must be a pair (images, labels)") from None
-    x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
-    if x.dim() < 1 or x.shape[0] == 0 or y.shape != (x.shape[0],):
-        raise SymcodecError(
-            f"calibration needs N >= 1 images and N labels, got {tuple(x.shape)} and "
-            f"{tuple(y.shape)}"
-        )
-    return x, y
-
-
-def _outputs(
-    model: nn.Module,
-    state: Mapping[str, torch.Tensor],
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch: int = 256,
-):
-    """``(logits, labels)`` of ``model`` with the tensors ``state``, batch by batch (eval
-    mode, no gradients; the model's mode is restored)."""
-    from torch.func import functional_call
-
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, int(x.shape[0]), batch):
-                logits = functional_call(model, dict(state), (x[start : start + batch],))
-                yield logits, y[start : start + batch]
-    finally:
-        model.train(was_training)
-
-
-def _accuracy(
-    model: nn.Module, state: Mapping[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
-) -> float:
-    """Accuracy (percent) of ``model`` with the tensors ``state`` on ``(x, y)``."""
-    correct = sum(int((lg.argmax(dim=1) == lb).sum()) for lg, lb in _outputs(model, state, x, y))
-    return 100.0 * correct / int(x.shape[0])
-
-
-def calibration_loss(
-    model: nn.Module,
-    state_dict: Mapping[str, torch.Tensor],
-    calibration: tuple[torch.Tensor, torch.Tensor],
-    loss: Loss = F.cross_entropy,
-) -> float:
-    """The mean ``loss`` of ``model`` with the tensors ``state_dict`` on the calibration set
-    (what :func:`allocate` minimises, here measured instead of predicted).
-
-    >>> import torch
-    >>> from torch import nn
-    >>> net = nn.Linear(2, 2)
-    >>> with torch.no_grad():
-    ...     _ = net.weight.zero_(), net.bias.zero_()
-    >>> round(calibration_loss(net, net.state_dict(), (torch.ones(4, 2), torch.zeros(4).long())), 4)
-    0.6931
-    """
-    x, y = _check_calibration(calibration)
-    total = sum(
-        float(loss(lg, lb)) * int(lb.shape[0]) for lg, lb in _outputs(model, state_dict, x, y)
-    )
-    return total / int(x.shape[0])

@@ -42,8 +42,8 @@ from torch import nn
 
 from ..errors import SymcodecError
 from ..symmetry import get_symmetry, symmetry_names
-from .allocation import Loss, calibration_loss
 from .plan import TransmissionPlan, tensor_dof
+from .sensitivity import Loss, calibration_loss, model_and_state
 
 __all__ = ["LayerChoice", "SymmetryChoice", "auto_plan", "choose_symmetries"]
 
@@ -110,13 +110,7 @@ def choose_symmetries(
     """
     if not max_loss_increase >= 0:
         raise SymcodecError(f"max_loss_increase must be >= 0, got {max_loss_increase!r}")
-    if isinstance(model_or_state_dict, nn.Module):
-        module = model_or_state_dict
-        state = {k: v.detach() for k, v in module.state_dict().items()}
-    elif model is None:
-        raise SymcodecError("choosing symmetries needs the model (an nn.Module)")
-    else:
-        module, state = model, dict(model_or_state_dict)
+    module, state = model_and_state(model_or_state_dict, model)
     names = [n for n in (candidates or symmetry_names()) if n != "none"]
     symmetries = [get_symmetry(n) for n in names]
     base = calibration_loss(module, state, calibration, loss)
