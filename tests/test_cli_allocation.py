@@ -59,3 +59,11 @@ def test_a_budget_too_small_is_one_line(model_file, tmp_path, capsys):
 def test_bad_allocation_options(model_file, tmp_path, capsys, extra, pattern):
     code, _, err = run(["encode", model_file, "-o", tmp_path / "m.symc", *ALLOCATE, *extra], capsys)
     assert code == 2 and pattern in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_encode_meets_an_accuracy_target(model_file, tmp_path, capsys):
+    out = tmp_path / "m.symc"
+    argv = ["encode", model_file, "-o", out, *ALLOCATE, "--target-accuracy-drop", 2]
+    code, text, err = run(argv, capsys)
+    assert code == 0, err
+    assert "allocation: calibration accuracy >= " in text and out.exists()
