@@ -12,7 +12,15 @@ decodes, evaluates the decoded model on the test set, and writes to ``--out``
   encode and decode times of both at those points, measured in the same run;
 * ``rate_accuracy.png``: bytes (log) vs accuracy, one line per codec and variant, one panel
   per (data set, model);
-* ``run.json``: the arguments, versions, machine and timings of the run.
+* ``run.json``: the arguments, versions, machine and timings of the run;
+* issue 14, the frontier (``bench/nncodec_frontier.py``): ``bd_rate.csv`` (columns
+  ``dataset, model, anchor, bd_rate_pct, ci_low_pct, ci_high_pct``: symcodec on the
+  symmetric model against ``nncodec-unconstrained``, ``nncodec-symmetric`` and
+  ``nncodec-dof``, over ``[ref - 2 pp, ref - 0.3 pp]`` with ``ref`` the unconstrained float
+  model's accuracy, 95% CI from a paired bootstrap over the test images),
+  ``bd_rate_ablation.csv`` and ``ablation.md`` (each symcodec lever alone: one step for all,
+  the data-aware allocation, and their union), ``correct.npz`` (every point's per-image
+  correctness, so ``--replot`` recomputes all of it) and ``frontier.png`` (all curves).
 
 Run it with ``make bench-nncodec``, which creates the separate environment ``.venv-nncodec``
 (NNCodec pins ``numpy<2`` and needs ``torchvision``; neither belongs in the main ``.venv``)
@@ -36,6 +44,16 @@ tools (no IOQ, LSA, BNF or fine-tuning: they need NNCodec's data-set loaders).
 ``nncodec.nnc.decompress(bytearray)`` decodes. Neither touches a file: timings are pure
 in-memory encode and decode (numpy <-> torch conversion included, zero-copy).
 
+**NNCodec on the DoF (``nncodec-dof``).** The same call on the DoF coefficients of the
+symmetric kernels (each ``dof`` kernel as a 2-D ``(out, in * DoF)`` matrix, the other tensors
+as they are); the receiver scatters them back. Both codecs then code the same values.
+
+**Allocated symcodec points (``symcodec-allocated``).** ``symcodec.codec.allocate`` with
+``--calibration-images`` (512) seeded training images, at budgets equal to the sizes of the
+one-step symcodec points within 3 pp of the reference; the sensitivities are measured once
+per model (``rate_curves``), and the allocation time is reported in ``run.json``, outside the
+timed encode.
+
 **symcodec settings.** ``TransmissionPlan.default(state_dict, symmetry=V, mode="dof",
 coder="ans", step=S, dead_zone=0.0)`` then ``symcodec.codec.encode``/``decode``; ``V`` is
 ``central-skew`` for the central-skew-trained models (conv kernels as their 4 DoF per 3x3
@@ -48,8 +66,10 @@ Defaults: 1 torch thread for training, coding and evaluation (under load, 2 thre
 several times slower); epochs per model in :data:`EPOCHS`; timings are the median of
 ``--repeats 3`` in-memory runs. Trained models are cached by ``study.trained_model``
 (``$SYMCODEC_CACHE/models``, default ``~/.cache/symcodec/models``), so a re-run only codes
-and evaluates (about 8 minutes on two loaded cores). ``--replot`` redraws the table and plot
-from ``results.csv``.
+and evaluates (about 8 minutes on two loaded cores before issue 14; its dense grids, the
+NNCodec-on-DoF anchor and the allocated points make a run several times longer, not yet
+measured). ``--replot`` redraws the table and plot from ``results.csv``, and the BD-rates and
+frontier from ``correct.npz``.
 """
 
 from __future__ import annotations
@@ -77,15 +97,17 @@ if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
 from symcodec.data import load_dataset  # noqa: E402
-from symcodec.evaluation import evaluate_many  # noqa: E402
 from symcodec.io import atomic_open  # noqa: E402
 from symcodec.study import StudySpec, TrainingSpec, trained_model  # noqa: E402
 
-QPS = (-40, -36, -32, -28, -24, -20, -16)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nncodec_frontier as frontier  # noqa: E402
+
+# Dense grids (issue 14): qp in steps of 2 (NNCodec's step 2**(qp/4) grows by 2**0.5), and
+# symcodec's absolute steps 2**(k/4), twice as dense, spanning NNCodec's steps with room.
+QPS = tuple(range(-48, -11, 2))
 QUICK_QPS = (-36, -28, -20)
-# Absolute steps: 2**-12 .. 2**-3, geometric, 14 values; they span NNCodec's steps
-# 2**(qp/4) = 2**-10 .. 2**-4 (qp -40 .. -16) with room on both sides.
-STEPS = tuple(float(s) for s in np.geomspace(2.0**-12, 2.0**-3, 14))
+STEPS = tuple(2.0 ** (k / 4) for k in range(-52, -11))
 QUICK_STEPS = tuple(float(s) for s in np.geomspace(2.0**-10, 2.0**-4, 5))
 # Relative steps (multiples of each tensor's std).
 REL_STEPS = tuple(float(s) for s in np.geomspace(2.0**-7, 2.0**0.5, 14))
@@ -100,6 +122,8 @@ EPOCHS = {
     "mnist-5k/deepcnn-gap": 15,
 }
 VARIANTS = ("none", "central-skew")
+# Allocated points at the sizes of the one-step points within this many pp of the reference.
+ALLOCATION_WINDOW_PP = 3.0
 
 
 # --------------------------------------------------------------------------------------
@@ -176,6 +200,24 @@ class NNCodec:
         return {k: torch.from_numpy(np.asarray(params[k])).reshape(shapes[k]) for k in shapes}
 
 
+class NNCodecDof(NNCodec):
+    """NNCodec coding only the DoF coefficients of a plan's ``dof`` kernels."""
+
+    name = "nncodec-dof"
+
+    def __init__(self, nnc, plan):
+        super().__init__(nnc)
+        self.plan = plan
+
+    def encode(self, state: dict[str, torch.Tensor], qp: int) -> bytes:
+        return super().encode(frontier.dof_arrays(state, self.plan), qp)
+
+    def decode(self, blob: bytes, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+        params = self.nnc.decompress(bytearray(blob), verbose=False)
+        arrays = {k: torch.from_numpy(np.asarray(params[k])) for k in shapes}
+        return frontier.from_dof_arrays(arrays, shapes, self.plan)
+
+
 # --------------------------------------------------------------------------------------
 # symcodec
 
@@ -229,6 +271,66 @@ class Symcodec:
 
     def decode(self, blob: bytes, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
         return self.codec.decode(blob)
+
+
+class SymcodecAllocated:
+    """symcodec with plans allocated beforehand, one per budget (the setting)."""
+
+    name = "symcodec-allocated"
+
+    def __init__(self, plans: dict[int, object]):
+        from symcodec import codec
+
+        self.codec = codec
+        self.plans = plans
+
+    def encode(self, state: dict[str, torch.Tensor], budget: int) -> bytes:
+        return self.codec.encode(state, self.plans[budget])
+
+    def decode(self, blob: bytes, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+        return self.codec.decode(blob)
+
+
+def allocation_budgets(uniform, reference: float) -> list[int]:
+    """The budgets of the allocated points: the sizes of the one-step points within
+    :data:`ALLOCATION_WINDOW_PP` of the reference, and the next smaller size (so that the
+    allocated curve reaches the band's low end as the one-step curve does)."""
+    sizes = sorted(set(uniform.stream_bytes))
+    best = dict.fromkeys(sizes, -math.inf)
+    for b, acc in zip(uniform.stream_bytes, uniform.accuracy, strict=True):
+        best[b] = max(best[b], float(acc))
+    inside = [b for b in sizes if best[b] >= reference - ALLOCATION_WINDOW_PP]
+    if not inside:
+        return []
+    below = [b for b in sizes if b < inside[0]]
+    return sorted(set(inside + below[-1:]))
+
+
+def allocated_plans(model, state, data, symmetry, budgets, images, seed):
+    """``({budget: plan}, seconds)``: symcodec's allocation at each budget, sensitivities
+    measured once on ``images`` seeded training images."""
+    from symcodec.codec import TransmissionPlan, allocate
+    from symcodec.codec.allocation import rate_curves
+    from symcodec.codec.sensitivity import MeasuredLoss, diagonal_fisher
+    from symcodec.errors import SymcodecError
+
+    started = time.perf_counter()
+    generator = torch.Generator().manual_seed(seed)
+    index = torch.randperm(data.num_train, generator=generator)[: min(images, data.num_train)]
+    calibration = (data.train_x[index], data.train_y[index])
+    base = TransmissionPlan.default(state, symmetry=symmetry, mode="dof", coder="ans", step=0.01)
+    fisher = diagonal_fisher(model, state, base, calibration)
+    measured = MeasuredLoss.of(model, state, base, calibration)
+    curves = rate_curves(state, base, fisher, measured)
+    plans = {}
+    for budget in budgets:
+        try:
+            plans[budget] = allocate(
+                model, base, calibration=calibration, budget_bytes=budget, curves=curves
+            )
+        except SymcodecError as exc:
+            print(f"  allocation at {budget:,} B: {exc}")
+    return plans, time.perf_counter() - started
 
 
 # --------------------------------------------------------------------------------------
@@ -466,6 +568,85 @@ def plot(path: Path, points: list[Point]) -> None:
 # Main
 
 
+#: The frontier's curve of each (variant, codec): symmetric variants are the symcodec side.
+def curve_label(variant: str, codec: str) -> str:
+    """``nncodec-unconstrained``, ``nncodec-symmetric``, ``nncodec-dof``,
+    ``symcodec-uniform``, ``symcodec-allocated`` or ``symcodec-unconstrained``."""
+    if variant == "none":
+        return f"{codec}-unconstrained"
+    return {"nncodec": "nncodec-symmetric", "symcodec": "symcodec-uniform"}.get(codec, codec)
+
+
+def add_points(
+    points,
+    curves,
+    codec,
+    key,
+    results,
+    model,
+    state,
+    data,
+    ds,
+    model_name,
+    variant,
+    n_params,
+    float_acc,
+) -> None:
+    """Evaluate a sweep's received models image by image; add its :class:`Point` rows and
+    its frontier curve."""
+    correct = frontier.correctness(model, [r[2] for r in results], data.test_x, data.test_y)
+    settings = []
+    for (s, blob, received, t_enc, t_dec), row in zip(results, correct, strict=True):
+        err = max(float((received[k] - state[k]).abs().max()) for k in state)
+        setting = f"{key}={s:.6g}" if key == "step" else f"{key}={s:g}"
+        settings.append(setting)
+        points.append(
+            Point(
+                dataset=ds,
+                model=model_name,
+                variant=variant,
+                params=n_params,
+                float_acc=float_acc,
+                codec=codec.name,
+                setting=setting,
+                value=float(s),
+                bytes=len(blob),
+                bits_per_param=8 * len(blob) / n_params,
+                acc=100.0 * float(row.mean()),
+                encode_ms=t_enc * 1e3,
+                decode_ms=t_dec * 1e3,
+                max_abs_err=err,
+            )
+        )
+        print(f"    {codec.name} {setting}: {len(blob):,} B, {points[-1].acc:.2f}%")
+    if results:
+        label = curve_label(variant, codec.name)
+        curves[frontier.curve_key(ds, model_name, label)] = frontier.Curve(
+            label, tuple(settings), tuple(len(r[1]) for r in results), correct
+        )
+
+
+def write_frontier(out: Path, curves: dict, resamples: int) -> None:
+    """``bd_rate.csv``, ``bd_rate_ablation.csv``, ``ablation.md`` and ``frontier.png`` from the
+    curves (keyed ``dataset/model/label``)."""
+    headline, ablation = [], []
+    references = {}
+    for key, ref in curves.items():
+        if ref.label != frontier.REFERENCE:
+            continue
+        ds, model_name, _ = key.split("/")
+        references[(ds, model_name)] = float(ref.accuracy[0])
+        mine = {c.label: c for k, c in curves.items() if k.startswith(f"{ds}/{model_name}/")}
+        h, a = frontier.bd_rate_rows(ds, model_name, mine, ref.correct[0], resamples=resamples)
+        headline += h
+        ablation += a
+    write_text(out / "bd_rate.csv", frontier.csv_text(headline, frontier.BD_COLUMNS))
+    write_text(out / "bd_rate_ablation.csv", frontier.csv_text(ablation, frontier.ABLATION_COLUMNS))
+    write_text(out / "ablation.md", frontier.ablation_markdown(ablation))
+    write_bytes(out / "frontier.png", frontier.plot_frontier(curves, references, headline))
+    print(frontier.ablation_markdown(ablation))
+
+
 def git_commit() -> str:
     """HEAD of the work tree and whether src/ differs from it (read-only git calls)."""
     import subprocess
@@ -539,11 +720,21 @@ def main(argv: list[str] | None = None) -> int:
         help="symcodec's rounding offset in [0, 0.5) (0: plain rounding, the issue's setting)",
     )
     ap.add_argument("--codecs", default="nncodec,symcodec")
+    ap.add_argument(
+        "--allocation-images",
+        type=int,
+        default=512,
+        help="training images of symcodec's data-aware allocation (0: no allocated points)",
+    )
+    ap.add_argument(
+        "--bootstrap", type=int, default=1000, help="paired bootstrap resamples of the BD-rates"
+    )
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument(
         "--replot",
         action="store_true",
-        help="only rewrite table.md and rate_accuracy.png from OUT/results.csv",
+        help="only rewrite table.md and rate_accuracy.png from OUT/results.csv, and the "
+        "BD-rates, ablation and frontier.png from OUT/correct.npz",
     )
     ap.add_argument(
         "--out",
@@ -564,6 +755,8 @@ def main(argv: list[str] | None = None) -> int:
         write_text(out / "table.md", format_table(table_rows(points)))
         plot(out / "rate_accuracy.png", points)
         print(format_table(table_rows(points)))
+        if (out / "correct.npz").exists():
+            write_frontier(out, frontier.load_curves(out / "correct.npz"), args.bootstrap)
         return 0
 
     torch.set_num_threads(args.threads)
@@ -593,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     points: list[Point] = []
+    curves: dict[str, frontier.Curve] = {}
+    references: dict[tuple[str, str], float] = {}
+    allocation_seconds: dict[str, float] = {}
     models_info = []
     for ds in datasets:
         data = load_dataset(ds, seed=args.seed)
@@ -612,7 +808,8 @@ def main(argv: list[str] | None = None) -> int:
                 state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 shapes = {k: v.shape for k, v in state.items()}
                 n_params = sum(v.numel() for v in state.values())
-                float_acc = evaluate_many(model, [state], data.test_x, data.test_y)[0]
+                float_correct = frontier.correctness(model, [state], data.test_x, data.test_y)
+                float_acc = 100.0 * float(float_correct.mean())
                 label = f"{ds}/{model_name}/{variant}"
                 print(
                     f"{label}: {n_params:,} params, float {float_acc:.2f}%, "
@@ -621,39 +818,67 @@ def main(argv: list[str] | None = None) -> int:
                 models_info.append(
                     {"label": label, "params": n_params, "float_acc": float_acc, **info}
                 )
+                if variant == "none":
+                    references[(ds, model_name)] = float_acc
+                    curves[frontier.curve_key(ds, model_name, frontier.REFERENCE)] = frontier.Curve(
+                        frontier.REFERENCE, ("float32",), (4 * n_params,), float_correct
+                    )
                 if args.train_only:
                     continue
                 runs = []
                 if "nncodec" in codecs:
                     nc = NNCodec(nnc)
                     runs.append((nc, "qp", sweep(nc, qps, state, shapes, args.repeats, label)))
+                    if variant != "none":
+                        from symcodec.codec import TransmissionPlan
+
+                        dof_plan = TransmissionPlan.default(state, symmetry=variant, bits=32)
+                        nd = NNCodecDof(nnc, dof_plan)
+                        runs.append((nd, "qp", sweep(nd, qps, state, shapes, args.repeats, label)))
                 if "symcodec" in codecs:
                     sc = Symcodec(variant, args.step_mode, args.dead_zone)
                     runs.append((sc, "step", sweep(sc, steps, state, shapes, args.repeats, label)))
                 for codec, key, results in runs:
-                    accs = evaluate_many(model, [r[2] for r in results], data.test_x, data.test_y)
-                    for (s, blob, received, t_enc, t_dec), acc in zip(results, accs, strict=True):
-                        err = max(float((received[k] - state[k]).abs().max()) for k in state)
-                        points.append(
-                            Point(
-                                dataset=ds,
-                                model=model_name,
-                                variant=variant,
-                                params=n_params,
-                                float_acc=float_acc,
-                                codec=codec.name,
-                                setting=f"{key}={s:g}" if key == "qp" else f"{key}={s:.6g}",
-                                value=float(s),
-                                bytes=len(blob),
-                                bits_per_param=8 * len(blob) / n_params,
-                                acc=acc,
-                                encode_ms=t_enc * 1e3,
-                                decode_ms=t_dec * 1e3,
-                                max_abs_err=err,
-                            )
-                        )
-                    for p in points[-len(results) :]:
-                        print(f"    {p.codec} {p.setting}: {p.bytes:,} B, {p.acc:.2f}%")
+                    add_points(
+                        points,
+                        curves,
+                        codec,
+                        key,
+                        results,
+                        model,
+                        state,
+                        data,
+                        ds,
+                        model_name,
+                        variant,
+                        n_params,
+                        float_acc,
+                    )
+                if "symcodec" in codecs and variant != "none" and args.allocation_images > 0:
+                    reference = references.get((ds, model_name), float_acc)
+                    uniform = curves[frontier.curve_key(ds, model_name, "symcodec-uniform")]
+                    budgets = allocation_budgets(uniform, reference)
+                    plans, seconds = allocated_plans(
+                        model, state, data, variant, budgets, args.allocation_images, args.seed
+                    )
+                    allocation_seconds[label] = round(seconds, 1)
+                    sa = SymcodecAllocated(plans)
+                    results = sweep(sa, sorted(plans), state, shapes, args.repeats, label)
+                    add_points(
+                        points,
+                        curves,
+                        sa,
+                        "budget",
+                        results,
+                        model,
+                        state,
+                        data,
+                        ds,
+                        model_name,
+                        variant,
+                        n_params,
+                        float_acc,
+                    )
     if args.train_only:
         return 0
 
@@ -664,6 +889,8 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(rows)
     write_text(out / "table.md", table)
     plot(out / "rate_accuracy.png", points)
+    write_bytes(out / "correct.npz", frontier.save_curves(curves))
+    write_frontier(out, curves, args.bootstrap)
     run = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "args": vars(args),
@@ -682,6 +909,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_end": os.getloadavg(),
         "wall_seconds": round(time.time() - started, 1),
         "models": models_info,
+        "allocation_seconds": allocation_seconds,
+        "bd_band_pp": list(frontier.BAND_PP),
+        "bootstrap_resamples": args.bootstrap,
     }
     write_text(out / "run.json", json.dumps(run, indent=2, default=str) + "\n")
     print(table)

@@ -10,6 +10,7 @@ import torch
 from ..codec import MODES, Accounting, TransmissionPlan, decode, encode, inspect
 from ..codec.entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
 from ..codec.plan import CODERS
+from ..errors import SymcodecError
 from ..io import load_state_dict, read_bytes, save_state_dict, write_bytes_atomic
 from ..symmetry import get_symmetry, symmetry_names
 from ._common import (
@@ -20,6 +21,14 @@ from ._common import (
     kernel_arg,
     new_table,
     output_path,
+)
+from .calibration_options import (
+    add_allocation_arguments,
+    allocated_plan,
+    auto_symmetry_plan,
+    calibration_set,
+    wants_allocation,
+    wants_auto_symmetry,
 )
 
 DEFAULT_BITS = 8
@@ -46,9 +55,14 @@ def register(subparsers) -> None:
         "quantized to --bits bits or with a step size --step, and sent as fixed-length "
         "codes or entropy coded (--coder ans).",
     )
-    p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
+    p.add_argument(
+        "model_file",
+        metavar="model",
+        help="model weights: .safetensors, or .pt/.pth (weights only)",
+    )
     p.add_argument("-o", "--output", required=True, help="output .symc file")
     add_plan_arguments(p)
+    add_allocation_arguments(p)
     p.set_defaults(func=cmd_encode)
 
     p = subparsers.add_parser(
@@ -106,7 +120,8 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--symmetry",
         default="none",
-        help=f"kernel symmetry: {', '.join(symmetry_names())} (default none)",
+        help=f"kernel symmetry: {', '.join(symmetry_names())} (default none); encode also "
+        "takes auto: a symmetry per conv layer, chosen on calibration images",
     )
     quantizer = p.add_mutually_exclusive_group()
     quantizer.add_argument(
@@ -174,34 +189,55 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def plan_options(args) -> dict:
+    """The arguments of :meth:`TransmissionPlan.default` other than the state dict,
+    symmetry and layers."""
+    return {
+        "bits": DEFAULT_BITS if args.bits is None else args.bits,
+        "mode": args.mode,
+        "other_bits": args.other_bits,
+        "grid": args.grid,
+        "per_channel": args.per_channel,
+        "float16": args.float16,
+        "coder": args.coder,
+        "step": args.step,
+        "dead_zone": args.dead_zone,
+        "chunk_values": args.chunk_values,
+        "ans_fallback": not args.ans_only,
+    }
+
+
 def plan_from_args(args, state_dict) -> TransmissionPlan:
     layers = None if args.layers is None else [s for s in args.layers.split(",") if s]
     return TransmissionPlan.default(
-        state_dict,
-        symmetry=get_symmetry(args.symmetry),
-        bits=DEFAULT_BITS if args.bits is None else args.bits,
-        mode=args.mode,
-        other_bits=args.other_bits,
-        grid=args.grid,
-        per_channel=args.per_channel,
-        layers=layers,
-        float16=args.float16,
-        coder=args.coder,
-        step=args.step,
-        dead_zone=args.dead_zone,
-        chunk_values=args.chunk_values,
-        ans_fallback=not args.ans_only,
+        state_dict, symmetry=get_symmetry(args.symmetry), layers=layers, **plan_options(args)
     )
 
 
 def cmd_encode(args) -> int:
     out = output_path(args.output, (".symc",))
-    state_dict, metadata = load_state_dict(args.model)
-    plan = plan_from_args(args, state_dict)
+    state_dict, metadata = load_state_dict(args.model_file)
+    con = console()
+    calibration = None
+    if wants_allocation(args) or wants_auto_symmetry(args):
+        model, images, description = calibration_set(args, state_dict, metadata)
+        calibration = (model, images)
+        con.print(description)
+    if wants_auto_symmetry(args):
+        if args.layers is not None:
+            raise SymcodecError("--symmetry auto chooses every layer's symmetry: drop --layers")
+        plan = auto_symmetry_plan(args, state_dict, calibration, plan_options(args))
+    else:
+        plan = plan_from_args(args, state_dict)
+    if wants_allocation(args):
+        plan = allocated_plan(args, state_dict, metadata, plan, calibration)
+        steps = ", ".join(
+            f"{name} {plan[name].step:.3g}" for name in state_dict if plan[name].step is not None
+        )
+        con.print(f"steps: {steps}")
     blob = encode(state_dict, plan, metadata=metadata)
     write_bytes_atomic(out, blob)
     acc = inspect(blob, entropy=True)
-    con = console()
     con.print(
         f"wrote {out}: {len(blob):,} bytes; {acc.values_sent:,} of {acc.values_total:,} values "
         f"sent, payload {kbits(acc.payload_bits)} kbits "

@@ -11,7 +11,9 @@ Modules: :mod:`.plan` (what each tensor gets), :mod:`.quantize`, :mod:`.bitpack`
 the wire), :mod:`.records` (the stream's records), :mod:`.limits` (the decoder's bounds),
 :mod:`.header` and :mod:`.header_fields` (reading and validating a header), :mod:`.writer`
 (encode), :mod:`.reader` (decode), :mod:`.inplace` (decode into existing tensors),
-:mod:`.accounting` (inspect).
+:mod:`.accounting` (inspect), :mod:`.allocation` (:func:`allocate`: per-tensor steps at
+a byte budget from a calibration set), :mod:`.sensitivity` (the loss increase of perturbed
+values), :mod:`.symmetry_choice` (a symmetry per conv layer).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan, encode, decode, inspect
@@ -29,6 +31,7 @@ True
 """
 
 from .accounting import Accounting, TensorAccount, inspect
+from .allocation import allocate
 from .plan import MODES, TensorPlan, TransmissionPlan
 from .quantize import QuantizerSpec
 from .reader import decode
@@ -44,6 +47,7 @@ __all__ = [
     "TensorAccount",
     "TensorPlan",
     "TransmissionPlan",
+    "allocate",
     "decode",
     "encode",
     "inspect",

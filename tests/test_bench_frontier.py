@@ -1,0 +1,149 @@
+"""The BD-rate plumbing of the NNCodec benchmark (bench/nncodec_frontier.py), on synthetic
+curves with known answers; NNCodec itself is not run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import nncodec_frontier as frontier  # noqa: E402
+
+from symcodec.codec import TransmissionPlan  # noqa: E402
+from symcodec.symmetry import get_symmetry  # noqa: E402
+
+IMAGES = 4000
+SIZES = (10_000, 14_000, 20_000, 28_000, 40_000, 56_000, 80_000)
+
+
+def synthetic(label: str, scale: float, seed: int, truth: np.ndarray) -> frontier.Curve:
+    """A curve whose point k is right on the reference's correct images except a fraction
+    that shrinks with k: accuracy rises with bytes; ``scale`` multiplies every size."""
+    rng = np.random.default_rng(seed)
+    keep = (0.955, 0.97, 0.98, 0.987, 0.992, 0.996, 0.999)
+    rows = np.stack([truth & (rng.random(IMAGES) < p) for p in keep])
+    return frontier.Curve(
+        label, tuple(f"p={k}" for k in keep), tuple(int(s * scale) for s in SIZES), rows
+    )
+
+
+@pytest.fixture()
+def truth():
+    return np.random.default_rng(0).random(IMAGES) < 0.92
+
+
+def same_rows(curve: frontier.Curve, label: str, scale: float) -> frontier.Curve:
+    """``curve``'s points (same correctness) at ``scale`` times the bytes."""
+    return frontier.Curve(
+        label, curve.settings, tuple(int(b * scale) for b in curve.stream_bytes), curve.correct
+    )
+
+
+def test_known_bd_rates_against_the_three_anchors(truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    curves = {
+        "symcodec-uniform": sym,
+        "nncodec-unconstrained": same_rows(sym, "nncodec-unconstrained", 2.0),  # sym: -50%
+        "nncodec-symmetric": same_rows(sym, "nncodec-symmetric", 1.0),  # 0%
+        "nncodec-dof": same_rows(sym, "nncodec-dof", 0.8),  # +25%
+    }
+    headline, ablation = frontier.bd_rate_rows("ds", "m", curves, truth, resamples=100)
+    by_anchor = {r["anchor"]: r for r in headline}
+    assert [r["anchor"] for r in headline] == list(frontier.ANCHORS)
+    assert by_anchor["nncodec-unconstrained"]["bd_rate_pct"] == pytest.approx(-50.0, abs=0.05)
+    assert by_anchor["nncodec-symmetric"]["bd_rate_pct"] == pytest.approx(0.0, abs=0.05)
+    assert by_anchor["nncodec-dof"]["bd_rate_pct"] == pytest.approx(25.0, abs=0.1)
+    for r in headline:  # paired: the same images in every curve, so the ratio is exact
+        assert r["ci_low_pct"] == pytest.approx(r["bd_rate_pct"], abs=0.1)
+        assert r["ci_high_pct"] == pytest.approx(r["bd_rate_pct"], abs=0.1)
+    text = frontier.csv_text(headline, frontier.BD_COLUMNS)
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert list(parsed[0]) == list(frontier.BD_COLUMNS)
+    assert parsed[0]["dataset"] == "ds" and float(parsed[0]["bd_rate_pct"]) == pytest.approx(-50)
+    assert {r["symcodec"] for r in ablation} == {"symcodec-uniform", "symcodec-best"}
+
+
+def test_the_union_of_levers_takes_the_better_points(truth):
+    uniform = synthetic("symcodec-uniform", 1.0, 1, truth)
+    allocated = same_rows(uniform, "symcodec-allocated", 0.5)
+    anchor = same_rows(uniform, "nncodec-unconstrained", 1.0)
+    curves = {c.label: c for c in (uniform, allocated, anchor)}
+    headline, ablation = frontier.bd_rate_rows("ds", "m", curves, truth, resamples=20)
+    rates = {r["symcodec"]: r["bd_rate_pct"] for r in ablation}
+    assert rates["symcodec-uniform"] == pytest.approx(0.0, abs=0.05)
+    assert rates["symcodec-allocated"] == pytest.approx(-50.0, abs=0.05)
+    assert rates["symcodec-best"] == pytest.approx(-50.0, abs=0.05)
+    assert headline[0]["bd_rate_pct"] == rates["symcodec-best"]
+
+
+def test_curves_that_miss_the_band_give_nan_and_a_note(truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    poor = frontier.Curve("nncodec-dof", ("x",), (1000,), np.zeros((1, IMAGES), dtype=bool))
+    headline, ablation = frontier.bd_rate_rows("ds", "m", {c.label: c for c in (sym, poor)}, truth)
+    assert math.isnan(headline[0]["bd_rate_pct"]) and "overlap" in ablation[0]["note"]
+    assert "| - |" in frontier.ablation_markdown(ablation)
+
+
+def test_correctness_survives_the_npz(tmp_path, truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    key = frontier.curve_key("mnist-5k", "deepcnn", sym.label)
+    path = tmp_path / "correct.npz"
+    path.write_bytes(frontier.save_curves({key: sym}))
+    back = frontier.load_curves(path)[key]
+    assert back.label == sym.label and back.stream_bytes == sym.stream_bytes
+    assert back.settings == sym.settings and np.array_equal(back.correct, sym.correct)
+
+
+def test_the_frontier_plot_is_a_png(truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    anchor = same_rows(sym, "nncodec-unconstrained", 2.0)
+    curves = {frontier.curve_key("d", "m", c.label): c for c in (sym, anchor)}
+    headline, _ = frontier.bd_rate_rows("d", "m", {c.label: c for c in (sym, anchor)}, truth, 10)
+    png = frontier.plot_frontier(curves, {("d", "m"): 92.0}, headline)
+    assert png.startswith(b"\x89PNG")
+
+
+def test_nncodec_dof_arrays_round_trip():
+    g = torch.Generator().manual_seed(0)
+    sym = get_symmetry("central-skew")
+    state = {
+        "conv.weight": sym.project(torch.randn(8, 4, 3, 3, generator=g)),
+        "conv.bias": torch.randn(8, generator=g),
+        "fc.weight": torch.randn(10, 8, generator=g),
+    }
+    plan = TransmissionPlan.default(state, symmetry="central-skew", bits=32)
+    arrays = frontier.dof_arrays(state, plan)
+    assert tuple(arrays["conv.weight"].shape) == (8, 4 * sym.dof(3))  # 2-D for NNCodec
+    back = frontier.from_dof_arrays(arrays, {k: v.shape for k, v in state.items()}, plan)
+    assert all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_correctness_rows_match_the_accuracy():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2, bias=False))
+    x = torch.eye(4).reshape(4, 1, 2, 2)
+    y = torch.tensor([0, 1, 0, 1])
+    states = [
+        {"1.weight": torch.tensor([[1.0, 0, 1, 0], [0, 1, 0, 1]])},
+        {"1.weight": -torch.ones(2, 4)},
+    ]
+    rows = frontier.correctness(net, states, x, y, batch_size=3)
+    assert rows.tolist() == [[True, True, True, True], [True, False, True, False]]
+
+
+def test_allocation_budgets_cover_the_window_and_one_point_below(truth):
+    vs_nncodec = pytest.importorskip("vs_nncodec")
+    curve = synthetic("symcodec-uniform", 1.0, 1, truth)  # accuracies rise with the sizes
+    reference = float(curve.accuracy[-1])
+    window = vs_nncodec.ALLOCATION_WINDOW_PP
+    pairs = zip(curve.stream_bytes, curve.accuracy, strict=True)
+    inside = [b for b, a in pairs if a >= reference - window]
+    budgets = vs_nncodec.allocation_budgets(curve, reference)
+    assert budgets[1:] == sorted(inside)
+    assert budgets[0] == max(b for b in curve.stream_bytes if b < min(inside))
