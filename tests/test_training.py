@@ -273,10 +273,19 @@ def test_study_training_defaults_to_the_recipe_and_enters_the_spec_id():
             parse_study({"name": "s", "training": bad})
 
 
-def test_committed_quick_study_keeps_its_short_budget():
+def test_every_committed_study_trains_with_the_recipe():
     from pathlib import Path
 
+    from symcodec.recipes import recipe_for
     from symcodec.study import load_study
 
-    quick = load_study(Path(__file__).parent.parent / "studies" / "quick.toml")
-    assert quick.training.epochs == 3 and quick.training.batch_size == 64
+    for path in sorted((Path(__file__).parent.parent / "studies").glob("*.toml")):
+        study = load_study(path)
+        recipe = recipe_for(study.dataset, study.model)
+        t = study.training
+        assert (t.epochs, t.lr, t.batch_size) == (recipe.epochs, recipe.lr, recipe.batch_size)
+        assert (t.optimizer, t.schedule, t.weight_decay) == (
+            recipe.optimizer,
+            recipe.schedule,
+            recipe.weight_decay,
+        ), path.name

@@ -86,6 +86,40 @@ def decided_claim(number: int, verdict: Verdict, evidence: str) -> Claim:
     return Claim(number, CLAIM_STATEMENTS[number], verdict, evidence, CLAIM_RULES[number])
 
 
+#: SPEC section 10: what a verdict needs before it is more than a demonstration.
+MIN_EVIDENCE_TRAIN_SEEDS = 3
+MIN_EVIDENCE_TRIALS = 20
+MIN_EVIDENCE_TEST_IMAGES = 2000
+
+
+def _evidence_lines(meta: Mapping) -> list[str]:
+    """How much data the verdicts rest on, and whether that is a demonstration only.
+
+    >>> _evidence_lines({"test_images": 1000, "train_seeds": [0], "trials": 5})[0][:60]
+    '- Evidence: 1,000 test images, 1 training seed, 5 paired tri'
+    """
+    images, seeds, trials = meta.get("test_images"), meta.get("train_seeds"), meta.get("trials")
+    if images is None or seeds is None or trials is None:
+        return []
+    n_seeds = len(seeds)
+    line = (
+        f"- Evidence: {int(images):,} test images, {n_seeds} training seed"
+        f"{'s' if n_seeds != 1 else ''}, {trials} paired trials per setting and seed."
+    )
+    if (
+        int(images) < MIN_EVIDENCE_TEST_IMAGES
+        or n_seeds < MIN_EVIDENCE_TRAIN_SEEDS
+        or int(trials) < MIN_EVIDENCE_TRIALS
+    ):
+        line += (
+            " **This run is a demonstration, not evidence**: the verdicts below show what the "
+            f"rules decide on it, and a verdict needs at least {MIN_EVIDENCE_TRAIN_SEEDS} "
+            f"training seeds, {MIN_EVIDENCE_TRIALS} paired trials per setting and "
+            f"{MIN_EVIDENCE_TEST_IMAGES:,} test images (SPEC section 10)."
+        )
+    return [line]
+
+
 def claims_markdown(claims: Sequence[Claim], meta: Mapping | None = None) -> str:
     """The claims as Markdown: an overview table, then per claim the SPEC statement, the
     verdict, the evidence and the rule that decided it.
@@ -111,6 +145,7 @@ def claims_markdown(claims: Sequence[Claim], meta: Mapping | None = None) -> str
         "figures (P(Acc Rx < Acc Tx,q - 5 pp)) are given beside. Claims 1-4 use rows at "
         "projection strength alpha = 1 when the run has them.",
     ]
+    lines += _evidence_lines(meta)
     notes = []
     for c in claims:
         if c.note and c.note not in notes:

@@ -167,6 +167,14 @@ def _run_local(
     return new_rows
 
 
+def _test_images(spec: StudySpec, contexts: Sequence[StudyContext]) -> int:
+    """How many test images each trial is scored on."""
+    if contexts:
+        return int(contexts[0].test_y.shape[0])
+    count = int(load_dataset(spec.dataset, data_dir=spec.data_dir).test_y.shape[0])
+    return count if spec.test_limit is None else min(count, spec.test_limit)
+
+
 def run_metadata(
     spec: StudySpec,
     contexts: Sequence[StudyContext],
@@ -195,6 +203,7 @@ def run_metadata(
         "epochs_total": spec.training.epochs,
         "acc_ref": acc_ref,
         "acc_ref_by_train_seed": {str(k): v for k, v in sorted(by_seed.items())},
+        "test_images": _test_images(spec, contexts),
         "train_seeds": list(spec.training.seeds),
         "conv_share": conv_share,
         "snr_convention": "equal energy (per DoF)"
