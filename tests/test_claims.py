@@ -154,6 +154,23 @@ def test_claim2_holds_and_fails():
     assert claim(pruning_rows({0.0: -5.0, 10.0: -5.0}), 2).verdict == "does not hold"
 
 
+def test_claim2_must_hold_against_every_pruning_rule():
+    per_layer = pruning_rows({0.0: 40.0, 10.0: 30.0, 20.0: 20.0})
+    global_wins = [
+        r
+        for r in pruning_rows({0.0: -5.0, 10.0: -5.0, 20.0: -5.0})
+        if r["method"] == "pruned"
+    ]
+    for r in global_wins:
+        r["mode"] = "pruned-global"
+    c = claim(per_layer + global_wins, 2)
+    assert c.verdict == "does not hold"
+    assert "against `pruned`: dof ahead beyond the paired CI at 3 of 3" in c.evidence
+    assert "against `pruned-global`: dof ahead beyond the paired CI at 0 of 3" in c.evidence
+    global_loses = [dict(r, acc_rx=r["acc_rx"] - 50.0) for r in global_wins]
+    assert claim(per_layer + global_loses, 2).verdict == "holds"
+
+
 def test_claim2_paired_ci_just_either_side():
     # one setting: the CI is gap -+ HALF_WIDTH
     just_out = claim(pruning_rows({10.0: HALF_WIDTH + 0.005}), 2)

@@ -283,7 +283,9 @@ def test_every_committed_study_trains_with_the_recipe():
         study = load_study(path)
         recipe = recipe_for(study.dataset, study.model)
         t = study.training
-        assert (t.epochs, t.lr, t.batch_size) == (recipe.epochs, recipe.lr, recipe.batch_size)
+        # quick.toml (the 5-minute demonstration) alone trains fewer epochs
+        epochs = 3 if study.name == "quick" else recipe.epochs
+        assert (t.epochs, t.lr, t.batch_size) == (epochs, recipe.lr, recipe.batch_size)
         assert (t.optimizer, t.schedule, t.weight_decay) == (
             recipe.optimizer,
             recipe.schedule,

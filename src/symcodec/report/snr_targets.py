@@ -161,6 +161,8 @@ def _row(config: tuple, needs: Mapping, targets: Mapping) -> dict:
         gain, gain_low, gain_high = _ci(gains)
         dof = dof_per_kernel(symmetry)
         bound = 10 * math.log10(KERNEL_SIZE**2 / dof) if dof else math.nan
+    if isinstance(bits, float) and bits.is_integer():
+        bits = int(bits)
     return {
         "method": method,
         "symmetry": symmetry,
