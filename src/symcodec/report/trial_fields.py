@@ -6,6 +6,8 @@ row of one channel setting, energy convention, protection, training seed and tri
 pairing key), ``protect`` (``none`` or ``side``) and ``channel_uses`` (analog channel uses,
 the protection's cost included). Older rows lack them; then the training seed is 0, rows
 pair by (setting, trial), nothing is protected and the channel uses are the values sent.
+Rows on the NR link also carry their MCS setting and the MCS their kernels rode
+(:func:`mcs_setting`, :func:`kernel_mcs`); every other row has none.
 :func:`legacy_note` says which defaults a set of rows needed, for the report to print.
 """
 
@@ -76,6 +78,27 @@ def channel_uses(row: Mapping) -> float:
     if _present(row, "channel_uses"):
         return float(row["channel_uses"])
     return float(row.get("values_sent", float("nan")))
+
+
+def mcs_setting(row: Mapping) -> str:
+    """The row's MCS setting on ``nr-ldpc`` (``"9"``, ``"auto"``); ``""`` on channels
+    without an MCS and for rows written before the column.
+
+    >>> mcs_setting({"mcs": "9"}), mcs_setting({"mcs": 9}), mcs_setting({})
+    ('9', '9', '')
+    """
+    return str(row["mcs"]) if _present(row, "mcs") else ""
+
+
+def kernel_mcs(row: Mapping) -> int | None:
+    """The MCS index the row's kernels were sent at (None without an MCS).
+
+    >>> kernel_mcs({"kernel_mcs": 12}), kernel_mcs({"kernel_mcs": -1}), kernel_mcs({})
+    (12, None, None)
+    """
+    if not _present(row, "kernel_mcs") or int(row["kernel_mcs"]) < 0:
+        return None
+    return int(row["kernel_mcs"])
 
 
 def legacy_note(rows: Iterable[Mapping]) -> str:
