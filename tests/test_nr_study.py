@@ -55,23 +55,21 @@ def test_grid_rows_carry_mcs_code_blocks_and_air_time(nr_run):
     rows = read_results_csv(nr_run.directory / "results.csv")
     # 4 configurations x 2 SNRs x 2 presets x 2 MCS x 1 trial
     assert len(rows) == len(nr_run.rows) == 4 * 2 * 2 * 2
-    assert {r["mcs"] for r in rows} == {str(ROBUST_MCS), str(FAST_MCS)}
-    assert all(r["kernel_mcs"] == int(r["mcs"]) for r in rows)
+    assert {r["mcs"] for r in rows} == {ROBUST_MCS, FAST_MCS}
+    assert all(r["mcs_auto"] == 0 for r in rows)
     for r in rows:
         if r["protect"] == "none":
             assert r["protect_mcs"] == -1
         else:  # the preset's robust MCS, below the kernels'
-            assert 0 <= r["protect_mcs"] <= r["kernel_mcs"]
+            assert 0 <= r["protect_mcs"] <= r["mcs"]
         assert r["code_blocks"] > 0 and 0 <= r["failed_code_blocks"] <= r["code_blocks"]
         assert r["air_ms"] > 0 and r["channel"] == "nr-ldpc"
     # a robust MCS at a high SNR: nothing lost, the received model is the quantized one
-    clean = [
-        r for r in rows if r["channel_value"] == HIGH_SNR_DB and r["kernel_mcs"] == ROBUST_MCS
-    ]
+    clean = [r for r in rows if r["channel_value"] == HIGH_SNR_DB and r["mcs"] == ROBUST_MCS]
     assert clean and all(r["failed_code_blocks"] == 0 for r in clean)
     assert all(r["acc_rx"] == r["acc_txq"] for r in clean)
     # a slower MCS takes longer on air for the same stream
-    by = {(r["method"], r["mode"], r["protect"], r["channel_value"], r["kernel_mcs"]): r for r in rows}
+    by = {(r["method"], r["mode"], r["protect"], r["channel_value"], r["mcs"]): r for r in rows}
     for (method, mode, prot, snr, mcs), r in by.items():
         if mcs == ROBUST_MCS:
             assert r["air_ms"] > by[(method, mode, prot, snr, FAST_MCS)]["air_ms"]
@@ -82,12 +80,10 @@ def test_noise_is_paired_across_configurations(nr_run):
     spec = nr_run.spec
     for r in rows:
         expected = trial_seed(
-            spec, r["channel_value"], r["trial"], r["protect"], r["train_seed"], r["mcs"]
+            spec, r["channel_value"], r["trial"], r["protect"], r["train_seed"], str(r["mcs"])
         )
         assert r["noise_seed"] == expected
-    setting = {
-        (r["channel_value"], r["protect"], r["mcs"], r["trial"]): set() for r in rows
-    }
+    setting = {(r["channel_value"], r["protect"], r["mcs"], r["trial"]): set() for r in rows}
     for r in rows:
         setting[(r["channel_value"], r["protect"], r["mcs"], r["trial"])].add(r["noise_seed"])
     assert all(len(seeds) == 1 for seeds in setting.values())  # one seed for every method
@@ -122,9 +118,11 @@ def test_auto_mcs_is_chosen_by_link_adaptation(tmp_path, cache):
     run = run_study(parse_study(doc), tmp_path, progress=False, log=lambda _m: None)
     rows = {r["channel_value"]: r for r in run.rows}
     assert set(rows) == {LOW_SNR_DB, HIGH_SNR_DB}
-    assert all(r["mcs"] == "auto" and r["kernel_mcs"] >= 0 for r in rows.values())
+    assert all(r["mcs_auto"] == 1 and r["mcs"] >= 0 for r in rows.values())
+    # the noise seed is the setting's ("auto"), whatever MCS was chosen
+    assert rows[LOW_SNR_DB]["noise_seed"] == trial_seed(run.spec, LOW_SNR_DB, 0, mcs="auto")
     # a better link carries a faster MCS, and at 30 dB nothing is lost
-    assert rows[HIGH_SNR_DB]["kernel_mcs"] > rows[LOW_SNR_DB]["kernel_mcs"]
+    assert rows[HIGH_SNR_DB]["mcs"] > rows[LOW_SNR_DB]["mcs"]
     assert rows[HIGH_SNR_DB]["failed_code_blocks"] == 0
     assert rows[HIGH_SNR_DB]["acc_rx"] == rows[HIGH_SNR_DB]["acc_txq"]
 

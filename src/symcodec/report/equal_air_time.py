@@ -117,7 +117,7 @@ def _options(rows: Sequence[Mapping]) -> dict[float, dict[tuple, list[dict]]]:
 
         option = {
             "mcs": mcs,
-            "kernel_mcs": int(round(mean("kernel_mcs"))),
+            "kernel_mcs": int(round(mean("mcs"))),
             "protect_mcs": int(round(mean("protect_mcs"))),
             "air_ms": mean("air_ms"),
             "latency_ms": mean("latency_ms"),
@@ -143,7 +143,7 @@ def equal_air_time(rows: Sequence[Mapping]) -> list[dict]:
 
     >>> def trial(mode, mcs, air, acc):
     ...     return dict(method="symmetric", symmetry="central-skew", mode=mode, bits=8,
-    ...                 protect="none", channel_value=5.0, mcs=str(mcs), kernel_mcs=mcs,
+    ...                 protect="none", channel="nr-ldpc", channel_value=5.0, mcs=mcs,
     ...                 protect_mcs=-1, air_ms=air, acc_rx=acc, acc_txq=90.0)
     >>> rows = [trial("full", 9, 3.0, 50.0), trial("full", 15, 2.0, 20.0),
     ...         trial("dof", 9, 1.5, 88.0), trial("dof", 15, 1.0, 60.0)]
@@ -183,7 +183,7 @@ def air_time_to_target(rows: Sequence[Mapping]) -> list[dict]:
 
     >>> def trial(mcs, air, acc):
     ...     return dict(method="quant-only", symmetry="none", mode="full", bits=8,
-    ...                 protect="none", channel_value=5.0, mcs=str(mcs), kernel_mcs=mcs,
+    ...                 protect="none", channel="nr-ldpc", channel_value=5.0, mcs=mcs,
     ...                 protect_mcs=-1, air_ms=air, latency_ms=air + 1, acc_rx=acc,
     ...                 acc_txq=90.0)
     >>> [r["mcs"] for r in air_time_to_target([trial(9, 3.0, 89.5), trial(15, 2.0, 70.0)])]

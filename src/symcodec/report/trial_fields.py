@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ..study.rows import mcs_setting_of
+
 LEGACY_DEFAULTS: dict[str, str] = {
     "train_seed": "training seed 0",
     "noise_seed": "pairing by (setting, trial)",
@@ -81,24 +83,26 @@ def channel_uses(row: Mapping) -> float:
 
 
 def mcs_setting(row: Mapping) -> str:
-    """The row's MCS setting on ``nr-ldpc`` (``"9"``, ``"auto"``); ``""`` on channels
-    without an MCS and for rows written before the column.
+    """The row's MCS setting on ``nr-ldpc`` (``"9"``, ``"auto"``); ``""`` on other channels
+    and for rows written before the columns (:func:`symcodec.study.rows.mcs_setting_of`).
 
-    >>> mcs_setting({"mcs": "9"}), mcs_setting({"mcs": 9}), mcs_setting({})
-    ('9', '9', '')
+    >>> mcs_setting({"channel": "nr-ldpc", "mcs": 9}), mcs_setting({"channel": "awgn", "mcs": 0})
+    ('9', '')
+    >>> mcs_setting({"channel": "nr-ldpc", "mcs": "", "mcs_auto": ""})
+    ''
     """
-    return str(row["mcs"]) if _present(row, "mcs") else ""
+    return mcs_setting_of({k: v for k, v in row.items() if _present(row, k)})
 
 
 def kernel_mcs(row: Mapping) -> int | None:
     """The MCS index the row's kernels were sent at (None without an MCS).
 
-    >>> kernel_mcs({"kernel_mcs": 12}), kernel_mcs({"kernel_mcs": -1}), kernel_mcs({})
+    >>> kernel_mcs({"mcs": 12}), kernel_mcs({"mcs": -1}), kernel_mcs({})
     (12, None, None)
     """
-    if not _present(row, "kernel_mcs") or int(row["kernel_mcs"]) < 0:
+    if not _present(row, "mcs") or int(row["mcs"]) < 0:
         return None
-    return int(row["kernel_mcs"])
+    return int(row["mcs"])
 
 
 def legacy_note(rows: Iterable[Mapping]) -> str:

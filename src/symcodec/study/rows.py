@@ -35,6 +35,7 @@ __all__ = [
     "results_csv_lacks_spec_id",
     "results_csv_is_current",
     "NR_COLUMN_DEFAULTS",
+    "mcs_setting_of",
 ]
 
 
@@ -61,10 +62,11 @@ class TrialRow:
             kernels cross a protected sub-link); on ``nr-ldpc`` a preset of
             :class:`~symcodec.receiver.unequal_protection.NrProtection` (``none``, ``side``,
             ``side+msb``).
-        mcs: the trial's MCS setting on ``nr-ldpc`` (part of its key): an index of the
-            study's MCS table (``"9"``) or ``"auto"`` (chosen by link adaptation); ``""``
-            on channels without an MCS.
-        kernel_mcs: the MCS index the conv kernels were sent at (-1: no MCS).
+        mcs: on ``nr-ldpc``, the MCS index (of the study's MCS table) the conv kernels were
+            sent at; -1 on channels without an MCS.
+        mcs_auto: 1 when link adaptation chose ``mcs`` (the study's ``mcs = "auto"``), else
+            0. With ``mcs`` it makes the trial's MCS setting, part of its key
+            (:attr:`TrialKey.mcs`).
         protect_mcs: the MCS index of the protected classes (header, side tensors, and
             with ``side+msb`` the kernels' MSB plane); -1 with ``protect = none`` or no MCS.
         alpha: the receiver's projection strength.
@@ -117,8 +119,8 @@ class TrialRow:
     channel_value: float
     energy: str
     protect: str
-    mcs: str
-    kernel_mcs: int
+    mcs: int
+    mcs_auto: int
     protect_mcs: int
     alpha: float
     spec_id: str
@@ -163,11 +165,13 @@ class TrialRow:
         return cls(**{column: row[column] for column in RESULT_COLUMNS})
 
 
+_NR_CHANNEL = "nr-ldpc"  # the one channel whose trials have an MCS setting
+
 #: The columns added with studies on the NR link, and the value a row written before them
 #: gets (:func:`read_results_csv` fills them in; the trial was on a channel without an MCS).
 NR_COLUMN_DEFAULTS: dict[str, object] = {
-    "mcs": "",
-    "kernel_mcs": -1,
+    "mcs": -1,
+    "mcs_auto": 0,
     "protect_mcs": -1,
     "code_blocks": 0,
     "failed_code_blocks": 0,
@@ -241,11 +245,30 @@ class TrialKey(NamedTuple):
 
     @classmethod
     def of(cls, row: Mapping | TrialRow) -> TrialKey:
-        """The key of a row (a :class:`TrialRow` or a mapping with its columns; a row
-        without ``mcs``, written before it, has the setting ``""``)."""
+        """The key of a row (a :class:`TrialRow` or a mapping with its columns). The MCS
+        setting counts on the NR link only (``""`` elsewhere, and for rows without it)."""
         if isinstance(row, TrialRow):
             row = row.as_dict()
-        return cls.make(*(row[column] for column in cls._fields[:-1]), row.get("mcs", ""))
+        return cls.make(*(row[column] for column in cls._fields[:-1]), mcs_setting_of(row))
+
+
+def mcs_setting_of(row: Mapping) -> str:
+    """A row's MCS setting as trial keys and noise seeds spell it: ``"auto"``, the index
+    (``"9"``), or ``""`` off the NR link (and for rows without the columns).
+
+    >>> mcs_setting_of({"channel": "nr-ldpc", "mcs": 9, "mcs_auto": 0})
+    '9'
+    >>> mcs_setting_of({"channel": "nr-ldpc", "mcs": 9, "mcs_auto": 1})
+    'auto'
+    >>> mcs_setting_of({"channel": "awgn", "mcs": 0, "mcs_auto": 0}), mcs_setting_of({})
+    ('', '')
+    """
+    if row.get("channel") != _NR_CHANNEL:
+        return ""
+    if int(row.get("mcs_auto") or 0):
+        return "auto"
+    mcs = row.get("mcs", -1)
+    return str(int(mcs)) if mcs not in (None, "") and int(mcs) >= 0 else ""
 
 
 def channel_value_text(value: float) -> str:
@@ -401,8 +424,8 @@ def read_results_csv(path: str | os.PathLike) -> list[dict]:
     >>> old = ",".join(_PRE_NR_COLUMNS) + "\n" + ",".join(["1"] * len(_PRE_NR_COLUMNS)) + "\n"
     >>> _ = open(path, "w").write(old)
     >>> row = read_results_csv(path)[0]
-    >>> row["mcs"], row["kernel_mcs"], row["bits"], list(row) == list(RESULT_COLUMNS)
-    ('', -1, 1, True)
+    >>> row["mcs"], row["mcs_auto"], row["bits"], list(row) == list(RESULT_COLUMNS)
+    (-1, 0, 1, True)
     """
     reader = csv.reader(io.StringIO(_read_csv_text(path)))
     header = next(reader, None)
