@@ -166,3 +166,31 @@ def test_bad_nr_keys_are_refused(change, message):
 def test_mcs_on_another_channel_is_refused():
     with pytest.raises(SymcodecError, match=r"channel\.mcs.*only to channel 'nr-ldpc'"):
         parse_study({"name": "s", "channel": {"name": "awgn", "snr_db": [1], "mcs": [4]}})
+
+
+def test_a_results_csv_from_before_the_nr_columns_is_reused_and_upgraded(tmp_path):
+    from symcodec.study import RESULT_COLUMNS, TrialRow, write_results_csv
+    from symcodec.study.resume import reusable_rows
+    from symcodec.study.rows import NR_COLUMN_DEFAULTS, results_csv_is_current
+    from symcodec.study.trials import tx_configs
+
+    doc = {"name": "old", "modes": ["dof"], "baselines": [], "bits": [4], "trials": 1,
+           "channel": {"name": "awgn", "snr_db": [10]}}  # fmt: skip
+    spec = parse_study(doc)
+    (config,) = tx_configs(spec)
+    row = TrialRow(**{**dict.fromkeys(RESULT_COLUMNS, 0), **NR_COLUMN_DEFAULTS,
+        "study": "old", "dataset": spec.dataset, "model": spec.model, "method": config.method,
+        "symmetry": config.symmetry, "mode": config.mode, "bits": 4, "channel": "awgn",
+        "channel_param": "snr_db", "channel_value": 10.0, "energy": "per-value",
+        "protect": "none", "alpha": 1.0, "spec_id": spec_id(spec), "epochs_total": 2,
+    })  # fmt: skip
+    path = tmp_path / "results.csv"
+    write_results_csv([row], path)
+    lines = path.read_text().splitlines()
+    keep = [i for i, c in enumerate(RESULT_COLUMNS) if c not in NR_COLUMN_DEFAULTS]
+    old = [",".join(line.split(",")[i] for i in keep) for line in lines]
+    path.write_text("\n".join(old) + "\n")  # the header and row of an older symcodec
+    assert not results_csv_is_current(path)
+    assert read_results_csv(path) == [row.as_dict()]
+    assert reusable_rows(spec, path, lambda _m: None) == [row.as_dict()]
+    assert results_csv_is_current(path) and read_results_csv(path) == [row.as_dict()]

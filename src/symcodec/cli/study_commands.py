@@ -32,7 +32,8 @@ def register(subparsers) -> None:
         description="Run a study: train (or load from the cache) every model, send each "
         "configuration over the channel for every setting and trial, and write results.csv, "
         "table.md, accuracy_vs_snr.png, accuracy_vs_bits.png, payload.png, claims.md and "
-        "run.json. An interrupted study resumes where it stopped.",
+        "run.json (on the nr-ldpc link also equal_air_time.md/.csv/.png and "
+        "air_time_to_target.csv). An interrupted study resumes where it stopped.",
     )
     p.add_argument("study", nargs="?", default=None, help="study TOML (default: quick.toml)")
     p.add_argument("-o", "--output", default=None, help="directory (default results/<name>)")

@@ -81,6 +81,8 @@ AIR_TIME_TO_TARGET_COLUMNS = (
     "n",
 )
 _AIR_TOLERANCE_MS = 1e-9
+#: Protection presets told apart in the figure: hollow markers, a heavier line.
+_PRESET_STYLE = {"side": {"markerfacecolor": "none"}, "side+msb": {"linewidth": 2.8}}
 
 
 def _sender(row: Mapping) -> tuple:
@@ -276,11 +278,12 @@ def plot_equal_air_time(
             xs = [r["snr_db"] for r in members]
             ys = [r[column] if is_finite(r[column]) else math.nan for r in members]
             key = dict(zip(_SENDER, sender, strict=True))
-            ax.plot(xs, ys, label=_label(key), linewidth=1.6, markersize=4.5, **styles(key))
+            style = {**styles(key), **_PRESET_STYLE.get(key["protect"], {})}
+            ax.plot(xs, ys, label=_label(key), markersize=4.5, **{"linewidth": 1.6, **style})
         ax.set_xlabel("SNR, Es/N0 (dB)")
         ax.grid(True, alpha=0.3)
     budget = sorted({round(r["budget_ms"], 3) for r in equal})
-    text = f"{budget[0]:g} ms" if len(budget) == 1 else f"{budget[0]:g}-{budget[-1]:g} ms"
+    text = f"{budget[0]:.4g} ms" if len(budget) == 1 else f"{budget[0]:.4g}-{budget[-1]:.4g} ms"
     left.set_ylabel("Acc Rx (%)")
     left.set_title(f"accuracy at equal air time (budget {text})")
     right.set_ylabel("air time (ms)")
