@@ -421,7 +421,7 @@ def read_results_csv(path: str | os.PathLike) -> list[dict]:
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
-    >>> old = ",".join(_PRE_NR_COLUMNS) + "\n" + ",".join(["1"] * len(_PRE_NR_COLUMNS)) + "\n"
+    >>> old = ",".join(_PRE_NR_COLUMNS) + "\\n" + ",".join(["1"] * len(_PRE_NR_COLUMNS)) + "\\n"
     >>> _ = open(path, "w").write(old)
     >>> row = read_results_csv(path)[0]
     >>> row["mcs"], row["mcs_auto"], row["bits"], list(row) == list(RESULT_COLUMNS)

@@ -20,17 +20,15 @@ from typing import Literal
 import torch
 
 from ..channel import IdealChannel, Link
-from ..channel.nr import DEFAULT_SYMBOLS_PER_TB
 from ..codec import TransmissionPlan, encode, inspect
 from ..receiver import ReceiverOptions, transmit, transmitter_view
-from ..receiver.unequal_protection import NrProtection, default_protect_mcs
 from .context import StudyContext
 from .identity import spec_id
-from .nr_auto import AutoMcs
 from .nr_settings import MCS_AUTO
-from .nr_trials import LOST_HEADER_ACCURACY, send_nr_trial
+from .nr_trials import LOST_HEADER_ACCURACY, NrSender
 from .rows import TrialKey, TrialRow, channel_value_text
 from .spec import StudySpec
+from .trial_figures import reception_figures
 
 __all__ = [
     "TxConfig",
@@ -218,7 +216,7 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
         return []
     ideal = transmit(state_dict, plan, IdealChannel(), seed=0)
     acc_tx, acc_txq = ctx.evaluate([transmitter_view(state_dict, plan), ideal.state_dict])
-    send = _NrSender(ctx, state_dict, plan) if spec.channel.is_nr else None
+    send = NrSender(ctx, state_dict, plan) if spec.channel.is_nr else None
     trials = []
     for value, protect, mcs, trial in pending:
         seed = trial_seed(spec, value, trial, protect, train_seed, mcs)
@@ -231,15 +229,15 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
             alpha=spec.alpha, equal_energy=spec.channel.equal_energy, protect=protect
         )
         rx = transmit(state_dict, plan, channel, seed=seed, link=link, options=options)
-        trials.append((value, protect, mcs, trial, seed, _figures(rx)))
+        trials.append((value, protect, mcs, trial, seed, reception_figures(rx)))
     received = [f["state_dict"] for *_, f in trials if f["state_dict"] is not None]
-    scores = iter(ctx.evaluate(received))
+    scores = iter(ctx.evaluate(received) if received else [])
     distance = ctx.distances.get(config.symmetry, 0.0) if config.method != "symmetric" else 0.0
     rows = []
     for value, protect, mcs, trial, seed, f in trials:
         acc_rx = next(scores) if f["state_dict"] is not None else LOST_HEADER_ACCURACY
         lost = f["state_dict"] is None  # header lost: the sizes are those of the stream sent
-        sizes = _figures(ideal) if lost else f
+        sizes = reception_figures(ideal) if lost else f
         rows.append(
             TrialRow(
                 study=spec.name,
@@ -291,77 +289,3 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
             )
         )
     return rows
-
-
-def _figures(rx) -> dict:
-    """The row figures of a :class:`~symcodec.receiver.Reception` (no NR MCS)."""
-    report = rx.protection
-    return {
-        "state_dict": rx.state_dict,
-        "values_sent": rx.values_sent,
-        "payload_bits": rx.payload_bits,
-        "mask_bits": rx.mask_bits,
-        "header_bits": rx.header_bits,
-        "bits_sent": rx.bits_sent,
-        "channel_uses": rx.channel_uses,
-        "bit_errors": rx.bit_errors,
-        "ber": rx.ber,
-        "crc_failures": len(rx.crc_failures),
-        "code_blocks": report.code_blocks if report is not None else 0,
-        "failed_code_blocks": report.failed_code_blocks if report is not None else 0,
-        "encode_ms": 1000 * rx.encode_s,
-        "decode_ms": 1000 * rx.decode_s,
-        "air_ms": 1000 * rx.air_time_s,
-        "latency_ms": rx.latency_ms,
-        "kernel_mcs": -1,
-        "protect_mcs": -1,
-    }
-
-
-class _NrSender:
-    """Sends one configuration's stream over the study's NR link: channels built once per
-    (SNR, MCS), the automatic MCS measured once per configuration."""
-
-    def __init__(self, ctx: StudyContext, state_dict: dict, plan: TransmissionPlan) -> None:
-        self.ctx, self.state_dict, self.plan = ctx, state_dict, plan
-        self.channels: dict = {}
-        self.auto: AutoMcs | None = None
-
-    def channel(self, value: float, mcs: int):
-        key = (float(value), mcs)
-        if key not in self.channels:
-            spec = self.ctx.spec
-            self.channels[key] = spec.channel.make(value, mcs, symbol_rate_hz=spec.bandwidth_hz)
-        return self.channels[key]
-
-    def protection(self, value: float, preset: str, mcs: str) -> NrProtection:
-        ch = self.ctx.spec.channel
-        if mcs != MCS_AUTO:
-            index = int(mcs)
-            robust = None if preset == "none" else default_protect_mcs(index, ch.mcs_table)
-            return NrProtection.from_preset(preset, index, robust, mcs_table=ch.mcs_table)
-        if self.auto is None:
-            self.auto = AutoMcs(
-                self.state_dict, self.plan, lambda sd: self.ctx.evaluate([sd])[0],
-                mcs_table=ch.mcs_table, fading=ch.fading, symbols_per_tb=DEFAULT_SYMBOLS_PER_TB,
-                symbol_rate_hz=self.ctx.spec.bandwidth_hz,
-            )  # fmt: skip
-        return self.auto.protection(value, preset)
-
-    def __call__(self, value: float, preset: str, mcs: str, seed: int) -> dict:
-        protection = self.protection(value, preset, mcs)
-        channel = self.channel(value, protection.mcs["kernel"])
-        spec = self.ctx.spec
-        sent = send_nr_trial(self.state_dict, self.plan, channel, protection, seed, spec.alpha)
-        report = sent.report
-        if sent.reception is not None:
-            out = _figures(sent.reception)
-        else:
-            out = {"state_dict": None, "bit_errors": 0, "ber": 0.0, "encode_ms": 0.0}
-            out["decode_ms"] = 0.0
-            out["channel_uses"] = report.channel_uses
-            out["air_ms"] = out["latency_ms"] = 1000 * report.air_time_s
-        out["code_blocks"] = report.code_blocks
-        out["failed_code_blocks"] = report.failed_code_blocks
-        out["kernel_mcs"], out["protect_mcs"] = sent.kernel_mcs, sent.protect_mcs
-        return out
