@@ -88,7 +88,7 @@ def same(a, b) -> bool:
 def test_columns_match_schema():
     assert R.RESULT_COLUMNS[:4] == ("study", "dataset", "model", "method")
     assert R.RESULT_COLUMNS[-2:] == ("distance", "conv_share")
-    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) == 41
+    assert len(R.RESULT_COLUMNS) == len(set(R.RESULT_COLUMNS)) == 46  # 41 + 5 NR columns
     assert set(make_row()) == set(R.RESULT_COLUMNS)
 
 

@@ -32,7 +32,8 @@ def register(subparsers) -> None:
         description="Run a study: train (or load from the cache) every model, send each "
         "configuration over the channel for every setting and trial, and write results.csv, "
         "table.md, accuracy_vs_snr.png, accuracy_vs_bits.png, payload.png, claims.md and "
-        "run.json. An interrupted study resumes where it stopped.",
+        "run.json (on the nr-ldpc link also equal_air_time.md/.csv/.png and "
+        "air_time_to_target.csv). An interrupted study resumes where it stopped.",
     )
     p.add_argument("study", nargs="?", default=None, help="study TOML (default: quick.toml)")
     p.add_argument("-o", "--output", default=None, help="directory (default results/<name>)")
@@ -57,7 +58,9 @@ def register(subparsers) -> None:
 
 def write_study_outputs(run: StudyRun) -> None:
     """Write a study's ``table.md``, ``accuracy_vs_snr.png``, ``accuracy_vs_bits.png``,
-    ``payload.png``, ``snr_to_target.md/.csv`` (SNR sweeps), ``claims.md`` and ``run.json``
+    ``payload.png``, ``snr_to_target.md/.csv`` (SNR sweeps), on the NR link
+    ``equal_air_time.md/.csv/.png`` and ``air_time_to_target.csv``, ``claims.md`` and
+    ``run.json``
     from a :class:`symcodec.study.StudyRun`
     (its directory's ``ablation.csv``, written by ``symcodec ablate``, feeds claim 5)."""
     from .. import report
@@ -73,6 +76,7 @@ def write_study_outputs(run: StudyRun) -> None:
     report.plot_accuracy_vs_bits(summary, out / "accuracy_vs_bits.png")
     report.plot_payload(summary, out / "payload.png")
     report.write_snr_targets(run.rows, out)
+    report.write_equal_air_time(run.rows, out)  # NR rows only; nothing otherwise
     claims = report.evaluate_claims(run.rows, meta)  # paired rules need the trial rows
     report.write_claims(claims, meta, out / "claims.md")
     with atomic_open(out / "run.json", "w") as handle:

@@ -20,6 +20,8 @@ Where things are:
   :mod:`.claim_curves` holds claims 3 and 5 (SNR shift, gain against d_S).
 - :mod:`.snr_targets`: the SNR each configuration needs for Acc Tx,q - 1 pp and the projection
   gain in dB beside its bound (:func:`write_snr_targets`).
+- :mod:`.equal_air_time`: the NR link at equal air time: accuracy within a common budget,
+  air time to a target accuracy (:func:`write_equal_air_time`).
 - :mod:`.ablation`: ``symcodec ablate``'s outputs (:func:`write_ablation`).
 
 Every file is written atomically (temporary file, then rename). matplotlib is imported only
@@ -37,6 +39,7 @@ from .ablation import ABLATION_COLUMNS, read_ablation_csv, write_ablation
 from .claim_rules import evaluate_claims
 from .claims import CLAIM_RULES, CLAIM_STATEMENTS, VERDICTS, Claim, claims_markdown, write_claims
 from .confidence import mean_ci95, t_critical_975
+from .equal_air_time import air_time_to_target, equal_air_time, write_equal_air_time
 from .figures import plot_accuracy_vs_bits, plot_accuracy_vs_snr, plot_payload
 from .filters_figure import plot_filters
 from .paired import PairedComparison, compare_paired
@@ -56,9 +59,11 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "PairedComparison",
+    "air_time_to_target",
     "append_results_csv",
     "claims_markdown",
     "compare_paired",
+    "equal_air_time",
     "evaluate_claims",
     "mean_ci95",
     "plot_accuracy_vs_bits",
@@ -74,6 +79,7 @@ __all__ = [
     "table_markdown",
     "write_ablation",
     "write_claims",
+    "write_equal_air_time",
     "write_results_csv",
     "write_snr_targets",
     "write_table",

@@ -43,15 +43,18 @@ _MODE_STYLE = {
     "pruned-global": (0, (3, 1, 1, 1, 1, 1)),
     "pruned-kernel": (0, (5, 2)),
 }
-_METHOD_MARKER = {"symmetric": "o", "pruned": "s", "quant-only": "^"}
+_METHOD_MARKER = {"symmetric": "o", "pruned": "s", "quant-only": "^", "step-ans": "v"}
 
 
 def line_keys(summary: Sequence[Mapping]) -> tuple[str, ...]:
-    """Columns that tell curves apart: method, symmetry, mode, plus energy/alpha if they vary."""
+    """Columns that tell curves apart: method, symmetry, mode, plus energy/alpha if they vary;
+    on the NR link (rows with an MCS setting) also the protection preset and the MCS."""
     keys = ["method", "symmetry", "mode"]
     for extra in ("energy", "alpha"):
         if len(distinct_values(summary, extra)) > 1:
             keys.append(extra)
+    if any(r.get("mcs") for r in summary):
+        keys += ["protect", "mcs"]
     return tuple(keys)
 
 
@@ -70,12 +73,16 @@ def line_label(key: dict) -> str:
         label = f"pruned{scope} eq. {symmetry}"
     elif method == "quant-only":
         label = "quant-only (full model)"
+    elif method == "step-ans":
+        label = "step + ANS (full model)"
     else:
         label = f"{method} {symmetry} ({mode})"
     if "energy" in key:
         label += f", {key['energy']}"
     if "alpha" in key:
         label += f", alpha={format_value(key['alpha'])}"
+    if "mcs" in key:
+        label += f", protect {key['protect']}, MCS {key['mcs']}"
     return label
 
 

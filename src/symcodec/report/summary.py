@@ -16,9 +16,9 @@ from ..study.rows import GROUP_KEYS
 from .confidence import mean_ci95, mean_skipping_nan
 from .format import is_finite
 from .paired import outage_share
-from .trial_fields import channel_uses, legacy_note, protect, train_seed
+from .trial_fields import channel_uses, legacy_note, mcs_setting, protect, train_seed
 
-METHOD_ORDER: tuple[str, ...] = ("symmetric", "pruned", "quant-only")
+METHOD_ORDER: tuple[str, ...] = ("symmetric", "pruned", "quant-only", "step-ans")
 MODE_ORDER: tuple[str, ...] = (
     "dof",
     "full-project",
@@ -40,6 +40,8 @@ _MEAN_COLUMNS = (
     "bits_sent",
     "bit_errors",
     "crc_failures",
+    "code_blocks",
+    "failed_code_blocks",
     "encode_ms",
     "decode_ms",
     "air_ms",
@@ -99,7 +101,8 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
     Acc Rx < Acc Tx,q - 5 pp, SPEC section 10), ``protect``, ``channel_uses`` (mean),
     ``train_seeds`` (distinct training seeds) and ``legacy_note`` (what was assumed for
     columns older results lack, '' if nothing: :mod:`symcodec.report.trial_fields`).
-    Rows are grouped by :data:`GROUP_KEYS` and the protection.
+    Rows are grouped by :data:`GROUP_KEYS`, the protection and the MCS setting (``mcs``:
+    ``""`` off the NR link); ``code_blocks`` and ``failed_code_blocks`` are means too.
 
     Rows from more than one (study, dataset, model) raise :class:`SymcodecError`: summarize
     one study at a time.
@@ -127,7 +130,7 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             raise SymcodecError(f"result row {number}: missing {', '.join(missing)}")
     groups: dict[tuple, list[Mapping]] = {}
     for row in rows:
-        key = (*(grouping_key(row[k]) for k in GROUP_KEYS), protect(row))
+        key = (*(grouping_key(row[k]) for k in GROUP_KEYS), protect(row), mcs_setting(row))
         groups.setdefault(key, []).append(row)
     seen = {c: _first_seen(rows, c) for c in ("method", "symmetry", "mode", "channel", "energy")}
     param_seen = _first_seen(rows, "channel_param")
@@ -145,6 +148,7 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             seen["energy"][r["energy"]],
             _number_order(r["alpha"]),
             protect(r) != "none",
+            _mcs_order(mcs_setting(r)),
         )
 
     summary = []
@@ -164,11 +168,19 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
         out["acc_rx_median"] = statistics.median(received) if received else math.nan
         out["outage_pct"] = 100 * outage_share(members)
         out["protect"] = protect(first)
+        out["mcs"] = mcs_setting(first)
         out["channel_uses"] = mean_skipping_nan(channel_uses(m) for m in members)
         out["train_seeds"] = len({train_seed(m) for m in members})
         out["legacy_note"] = legacy_note(members)
         summary.append(out)
     return summary
+
+
+def _mcs_order(setting: str) -> tuple[int, float]:
+    """MCS settings in index order: none first, then indices, then ``auto``."""
+    if not setting:
+        return (0, 0.0)
+    return (1, float(setting)) if setting.isdigit() else (2, 0.0)
 
 
 def distinct_values(rows: Sequence[Mapping], key: str) -> list:

@@ -111,6 +111,7 @@ class _Columns:
     show_energy: bool
     show_alpha: bool
     show_protect: bool
+    show_mcs: bool
 
     @classmethod
     def of(cls, summary: Sequence[Mapping]) -> _Columns:
@@ -122,6 +123,7 @@ class _Columns:
             show_energy=len(distinct_values(summary, "energy")) > 1,
             show_alpha=len(distinct_values(summary, "alpha")) > 1,
             show_protect=len({r.get("protect", "none") for r in summary}) > 1,
+            show_mcs=any(r.get("mcs") for r in summary),
         )
 
     def header(self) -> list[str]:
@@ -135,6 +137,8 @@ class _Columns:
             header.append("alpha")
         if self.show_protect:
             header.append("Protect")
+        if self.show_mcs:
+            header.append("MCS")
         return header + [
             "Acc Tx (%)",
             "Acc Tx,q (%)",
@@ -160,6 +164,8 @@ class _Columns:
             cells.append(format_value(r["alpha"]))
         if self.show_protect:
             cells.append(str(r.get("protect", "none")))
+        if self.show_mcs:
+            cells.append(str(r.get("mcs", "")))
         return cells + [
             format_ci(r.get("acc_tx"), r.get("acc_tx_ci")),
             format_ci(r.get("acc_txq"), r.get("acc_txq_ci")),
@@ -193,7 +199,7 @@ def table_markdown(summary: Sequence[Mapping], meta: Mapping | None = None) -> s
         trials with Acc Rx < Acc Tx,q - 5 pp), dAcc (pp), Unique (x10^3), Payload (kbits)
         (pruning adds the oracle figure without mask bits), Payload reduction (%), Bits sent
         (kbits), E2E latency (ms). Channel, Energy, alpha and Protect columns are added when
-        they vary.
+        they vary, an MCS column on the NR link.
 
     Example:
         >>> row = dict(method="pruned", symmetry="central-skew", mode="pruned", bits=8,

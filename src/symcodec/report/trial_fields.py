@@ -6,12 +6,16 @@ row of one channel setting, energy convention, protection, training seed and tri
 pairing key), ``protect`` (``none`` or ``side``) and ``channel_uses`` (analog channel uses,
 the protection's cost included). Older rows lack them; then the training seed is 0, rows
 pair by (setting, trial), nothing is protected and the channel uses are the values sent.
+Rows on the NR link also carry their MCS setting and the MCS their kernels rode
+(:func:`mcs_setting`, :func:`kernel_mcs`); every other row has none.
 :func:`legacy_note` says which defaults a set of rows needed, for the report to print.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+
+from ..study.rows import mcs_setting_of
 
 LEGACY_DEFAULTS: dict[str, str] = {
     "train_seed": "training seed 0",
@@ -76,6 +80,29 @@ def channel_uses(row: Mapping) -> float:
     if _present(row, "channel_uses"):
         return float(row["channel_uses"])
     return float(row.get("values_sent", float("nan")))
+
+
+def mcs_setting(row: Mapping) -> str:
+    """The row's MCS setting on ``nr-ldpc`` (``"9"``, ``"auto"``); ``""`` on other channels
+    and for rows written before the columns (:func:`symcodec.study.rows.mcs_setting_of`).
+
+    >>> mcs_setting({"channel": "nr-ldpc", "mcs": 9}), mcs_setting({"channel": "awgn", "mcs": 0})
+    ('9', '')
+    >>> mcs_setting({"channel": "nr-ldpc", "mcs": "", "mcs_auto": ""})
+    ''
+    """
+    return mcs_setting_of({k: v for k, v in row.items() if _present(row, k)})
+
+
+def kernel_mcs(row: Mapping) -> int | None:
+    """The MCS index the row's kernels were sent at (None without an MCS).
+
+    >>> kernel_mcs({"mcs": 12}), kernel_mcs({"mcs": -1}), kernel_mcs({})
+    (12, None, None)
+    """
+    if not _present(row, "mcs") or int(row["mcs"]) < 0:
+        return None
+    return int(row["mcs"])
 
 
 def legacy_note(rows: Iterable[Mapping]) -> str:

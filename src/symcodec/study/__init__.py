@@ -16,6 +16,7 @@ total, training plus fine-tuning):
   count under each studied symmetry, optionally fine-tuned with the mask fixed; positions are
   counted in the payload and the oracle figure is kept beside it.
 * ``quant-only``: the unconstrained model sent in full at the same bits.
+* ``step-ans`` (only when listed): the unconstrained model with one step quantizer and ANS.
 
 Modules, in the order a study uses them:
 
@@ -24,7 +25,10 @@ Modules, in the order a study uses them:
 * :mod:`~symcodec.study.rows`: :class:`TrialRow`, the ``results.csv`` schema and file.
 * :mod:`~symcodec.study.model_cache`: :func:`trained_model`, :func:`pruned_model`.
 * :mod:`~symcodec.study.context`: :class:`StudyContext`, :func:`prepare`.
-* :mod:`~symcodec.study.trials`: :class:`TxConfig`, :func:`tx_configs`, :func:`run_config`.
+* :mod:`~symcodec.study.trials`: :class:`TxConfig`, :func:`tx_configs`, :func:`run_config`;
+  on the NR link :mod:`~symcodec.study.nr_settings` (its ``[channel]`` keys),
+  :mod:`~symcodec.study.nr_trials` (one trial under an NR protection preset) and
+  :mod:`~symcodec.study.nr_auto` (``mcs = "auto"``).
 * :mod:`~symcodec.study.resume`: which existing rows a study may reuse.
 * :mod:`~symcodec.study.runner`: :func:`run_study` (:mod:`~symcodec.study.ray_executor`
   for Ray).

@@ -42,10 +42,10 @@ class StudyContext:
     def tx_model(self, method: str, symmetry: str, mode: str = "pruned") -> nn.Module:
         """The transmitter's model of a configuration: the symmetric model of
         ``symmetry``, the pruned model matching its DoF count (``mode``: the pruning
-        baseline), or the unconstrained one."""
+        baseline), or the unconstrained one (``quant-only``, ``step-ans``)."""
         if method == "pruned":
             return self.models[f"{mode}:{symmetry}"]
-        if method == "quant-only":
+        if method in ("quant-only", "step-ans"):
             return self.models["none"]
         return self.models[symmetry]
 

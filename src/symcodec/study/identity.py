@@ -2,14 +2,15 @@
 
 Two specs give the same figures for the trials they share exactly when they agree on
 everything that changes a result: the data set, the model and its training, the channel
-(name, packet size, SNR convention), the receiver's projection strength, the noise seed,
-the link rate and the test subset. :func:`spec_fingerprint` lists those settings and
-:func:`spec_id` hashes them. The grid axes (symmetries, modes, bits, baselines, channel
-values, protection settings ``channel.protect``, training seeds, number of trials) are left
+(name, packet size, SNR convention; on ``nr-ldpc`` the MCS table, level and fading), the
+receiver's projection strength, the noise seed, the link rate and the test subset.
+:func:`spec_fingerprint` lists those settings and :func:`spec_id` hashes them. The grid axes
+(symmetries, modes, bits, baselines, channel values, protection settings
+``channel.protect``, the MCS list ``channel.mcs``, training seeds, number of trials) are left
 out: a study that adds channel values, ``side`` protection, seeds or trials keeps the rows
 it shares with the smaller one. A trial is identified by its spec id, its transmitter
-configuration, its channel value, its protection, its training seed and its number
-(:class:`symcodec.study.rows.TrialKey`).
+configuration, its channel value, its protection, its MCS setting, its training seed and its
+number (:class:`symcodec.study.rows.TrialKey`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def spec_fingerprint(spec: StudySpec) -> dict:
     ('awgn', 'per-value', 2)
     """
     t = spec.training
+    nr = {}
+    if spec.channel.is_nr:  # only NR studies carry these keys: every other id is unchanged
+        ch = spec.channel
+        nr = {"channel.mcs_table": ch.mcs_table, "channel.level": ch.level,
+              "channel.fading": ch.fading}  # fmt: skip
     return {
+        **nr,
         "dataset": spec.dataset,
         "model": spec.model,
         "training.epochs": t.epochs,

@@ -5,7 +5,8 @@ A row is reused only if it was made under the same spec (its ``spec_id``, see
 are never mixed in: they are moved to ``results.stale-<spec_id>.csv`` beside it, with a
 one-line message saying what changed. Rows of the same spec outside the grid (a narrowed
 study) are dropped. A ``results.csv`` of an older symcodec (no ``spec_id`` column) is moved
-whole to ``results.stale-no-spec-id.csv``.
+whole to ``results.stale-no-spec-id.csv``; one written before the NR columns is read with
+their defaults and rewritten with today's header.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .rows import (
     TrialKey,
     append_results_csv,
     read_results_csv,
+    results_csv_is_current,
     results_csv_lacks_spec_id,
     write_results_csv,
 )
@@ -78,8 +80,8 @@ def reusable_rows(
     kept = [r for r in same_spec if r["study"] == spec.name and TrialKey.of(r) in grid]
     if len(kept) != len(same_spec):  # trials of another grid: keep only this study's
         log(f"dropping {len(same_spec) - len(kept)} rows outside this study's grid")
-    if len(kept) != len(found):
-        write_results_csv(kept, results_path)
+    if len(kept) != len(found) or not results_csv_is_current(results_path):
+        write_results_csv(kept, results_path)  # also brings a pre-NR header up to date
     return kept
 
 

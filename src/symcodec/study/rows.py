@@ -33,6 +33,9 @@ __all__ = [
     "read_results_csv",
     "append_results_csv",
     "results_csv_lacks_spec_id",
+    "results_csv_is_current",
+    "NR_COLUMN_DEFAULTS",
+    "mcs_setting_of",
 ]
 
 
@@ -56,7 +59,16 @@ class TrialRow:
         channel_value: its value in this trial (``nan`` for the ideal channel).
         energy: the SNR convention, ``per-value`` or ``equal-energy``.
         protect: ``none`` or ``side`` (SPEC section 10: the tensors that are not conv
-            kernels cross a protected sub-link).
+            kernels cross a protected sub-link); on ``nr-ldpc`` a preset of
+            :class:`~symcodec.receiver.unequal_protection.NrProtection` (``none``, ``side``,
+            ``side+msb``).
+        mcs: on ``nr-ldpc``, the MCS index (of the study's MCS table) the conv kernels were
+            sent at; -1 on channels without an MCS.
+        mcs_auto: 1 when link adaptation chose ``mcs`` (the study's ``mcs = "auto"``), else
+            0. With ``mcs`` it makes the trial's MCS setting, part of its key
+            (:attr:`TrialKey.mcs`).
+        protect_mcs: the MCS index of the protected classes (header, side tensors, and
+            with ``side+msb`` the kernels' MSB plane); -1 with ``protect = none`` or no MCS.
         alpha: the receiver's projection strength.
         spec_id: the study spec the row was made under (:func:`symcodec.study.spec_id`).
         trial: the trial's number (0 ..).
@@ -84,6 +96,8 @@ class TrialRow:
         bit_errors: bits flipped by the channel.
         ber: bit error rate.
         crc_failures: packets whose CRC failed.
+        code_blocks: NR code blocks sent (0 on other channels).
+        failed_code_blocks: of those, code blocks whose CRC failed (their bytes erased).
         encode_ms: encoding time.
         decode_ms: decoding (and repair) time.
         air_ms: time on the link.
@@ -105,6 +119,9 @@ class TrialRow:
     channel_value: float
     energy: str
     protect: str
+    mcs: int
+    mcs_auto: int
+    protect_mcs: int
     alpha: float
     spec_id: str
     trial: int
@@ -128,6 +145,8 @@ class TrialRow:
     bit_errors: int
     ber: float
     crc_failures: int
+    code_blocks: int
+    failed_code_blocks: int
     encode_ms: float
     decode_ms: float
     air_ms: float
@@ -144,6 +163,19 @@ class TrialRow:
         """A row from a mapping with exactly :data:`RESULT_COLUMNS`."""
         _check_columns(row, 1)
         return cls(**{column: row[column] for column in RESULT_COLUMNS})
+
+
+_NR_CHANNEL = "nr-ldpc"  # the one channel whose trials have an MCS setting
+
+#: The columns added with studies on the NR link, and the value a row written before them
+#: gets (:func:`read_results_csv` fills them in; the trial was on a channel without an MCS).
+NR_COLUMN_DEFAULTS: dict[str, object] = {
+    "mcs": -1,
+    "mcs_auto": 0,
+    "protect_mcs": -1,
+    "code_blocks": 0,
+    "failed_code_blocks": 0,
+}
 
 
 _COLUMN_TYPES: dict[str, type] = typing.get_type_hints(TrialRow)
@@ -168,7 +200,7 @@ GROUP_KEYS: tuple[str, ...] = (
 class TrialKey(NamedTuple):
     """What identifies a trial in ``results.csv``: the spec it was made under, the
     transmitter configuration, the channel setting, the protection, the training seed and
-    the trial number.
+    the trial number, and on ``nr-ldpc`` the MCS setting (``""`` elsewhere).
 
     Build it with :meth:`of` (from a row) or :meth:`make` (from the parts); both normalise
     the channel value the same way (``nan`` for no parameter, 6 significant digits).
@@ -188,6 +220,7 @@ class TrialKey(NamedTuple):
     trial: int
     protect: str = "none"
     train_seed: int = 0
+    mcs: str = ""
 
     @classmethod
     def make(
@@ -201,20 +234,41 @@ class TrialKey(NamedTuple):
         trial: int,
         protect: str = "none",
         train_seed: int = 0,
+        mcs: str = "",
     ) -> TrialKey:
         """The key of one trial from its parts."""
         text = channel_value_text(channel_value)
         return cls(
             str(spec_id), method, symmetry, mode, int(bits), text, int(trial), str(protect),
-            int(train_seed),
+            int(train_seed), str(mcs),
         )  # fmt: skip
 
     @classmethod
     def of(cls, row: Mapping | TrialRow) -> TrialKey:
-        """The key of a row (a :class:`TrialRow` or a mapping with its columns)."""
+        """The key of a row (a :class:`TrialRow` or a mapping with its columns). The MCS
+        setting counts on the NR link only (``""`` elsewhere, and for rows without it)."""
         if isinstance(row, TrialRow):
             row = row.as_dict()
-        return cls.make(*(row[column] for column in cls._fields))
+        return cls.make(*(row[column] for column in cls._fields[:-1]), mcs_setting_of(row))
+
+
+def mcs_setting_of(row: Mapping) -> str:
+    """A row's MCS setting as trial keys and noise seeds spell it: ``"auto"``, the index
+    (``"9"``), or ``""`` off the NR link (and for rows without the columns).
+
+    >>> mcs_setting_of({"channel": "nr-ldpc", "mcs": 9, "mcs_auto": 0})
+    '9'
+    >>> mcs_setting_of({"channel": "nr-ldpc", "mcs": 9, "mcs_auto": 1})
+    'auto'
+    >>> mcs_setting_of({"channel": "awgn", "mcs": 0, "mcs_auto": 0}), mcs_setting_of({})
+    ('', '')
+    """
+    if row.get("channel") != _NR_CHANNEL:
+        return ""
+    if int(row.get("mcs_auto") or 0):
+        return "auto"
+    mcs = row.get("mcs", -1)
+    return str(int(mcs)) if mcs not in (None, "") and int(mcs) >= 0 else ""
 
 
 def channel_value_text(value: float) -> str:
@@ -336,10 +390,14 @@ def _read_csv_text(path: str | os.PathLike) -> str:
         raise SymcodecError(f"{path}: not a UTF-8 text file") from None
 
 
+#: The results.csv header written before :data:`NR_COLUMN_DEFAULTS` existed.
+_PRE_NR_COLUMNS: tuple[str, ...] = tuple(c for c in RESULT_COLUMNS if c not in NR_COLUMN_DEFAULTS)
+
+
 def _check_header(header: list[str] | None, path) -> None:
     if header is None:
         raise SymcodecError(f"{path}: empty file, expected a results.csv header")
-    if tuple(header) != RESULT_COLUMNS:
+    if tuple(header) not in (RESULT_COLUMNS, _PRE_NR_COLUMNS):
         missing = [c for c in RESULT_COLUMNS if c not in header]
         extra = [c for c in header if c not in RESULT_COLUMNS]
         detail = []
@@ -356,22 +414,40 @@ def read_results_csv(path: str | os.PathLike) -> list[dict]:
     """Read a results.csv written by :func:`write_results_csv`, with typed values.
 
     Integer columns come back as ``int``, numeric columns as ``float`` (``nan`` included),
-    the rest as ``str``. A file with other columns raises :class:`SymcodecError` (a file of
-    an older symcodec, without ``spec_id``: see :func:`results_csv_lacks_spec_id`).
+    the rest as ``str``. A file written before the NR columns (:data:`NR_COLUMN_DEFAULTS`)
+    reads with their defaults filled in. A file with other columns raises
+    :class:`SymcodecError` (a file of an older symcodec, without ``spec_id``: see
+    :func:`results_csv_lacks_spec_id`).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+    >>> old = ",".join(_PRE_NR_COLUMNS) + "\\n" + ",".join(["1"] * len(_PRE_NR_COLUMNS)) + "\\n"
+    >>> _ = open(path, "w").write(old)
+    >>> row = read_results_csv(path)[0]
+    >>> row["mcs"], row["mcs_auto"], row["bits"], list(row) == list(RESULT_COLUMNS)
+    (-1, 0, 1, True)
     """
     reader = csv.reader(io.StringIO(_read_csv_text(path)))
-    _check_header(next(reader, None), path)
+    header = next(reader, None)
+    _check_header(header, path)
+    columns = tuple(header)
     rows = []
     for line_number, record in enumerate(reader, start=2):
         if not record:
             continue
         where = f"{path}, line {line_number}"
-        if len(record) != len(RESULT_COLUMNS):
-            raise SymcodecError(f"{where}: {len(record)} fields, expected {len(RESULT_COLUMNS)}")
-        rows.append(
-            {c: _parse_cell(c, t, where) for c, t in zip(RESULT_COLUMNS, record, strict=True)}
-        )
+        if len(record) != len(columns):
+            raise SymcodecError(f"{where}: {len(record)} fields, expected {len(columns)}")
+        parsed = {c: _parse_cell(c, t, where) for c, t in zip(columns, record, strict=True)}
+        rows.append({c: parsed.get(c, NR_COLUMN_DEFAULTS.get(c)) for c in RESULT_COLUMNS})
     return rows
+
+
+def results_csv_is_current(path: str | os.PathLike) -> bool:
+    """Whether ``path``'s header is today's (False for one written before the NR columns,
+    which :func:`append_results_csv` does not extend: rewrite it first)."""
+    reader = csv.reader(io.StringIO(_read_csv_text(path)))
+    return tuple(next(reader, None) or ()) == RESULT_COLUMNS
 
 
 def results_csv_lacks_spec_id(path: str | os.PathLike) -> int | None:
@@ -415,6 +491,8 @@ def append_results_csv(rows: Iterable[Mapping | TrialRow], path: str | os.PathLi
     old = _read_csv_text(path)
     reader = csv.reader(io.StringIO(old))
     _check_header(next(reader, None), path)
+    if not results_csv_is_current(path):
+        raise SymcodecError(f"{path}: written before the NR columns; rewrite it before appending")
     existing = sum(1 for record in reader if record)
     if old and not old.endswith("\n"):
         old += "\n"

@@ -98,7 +98,9 @@ def run_study(
         searched_ctx = dataclasses.replace(searched_ctx, spec=spec)
     configs = tx_configs(spec)
     seeds = spec.training.seeds
-    per_seed = len(configs) * len(spec.channel.values) * len(spec.channel.protect) * spec.trials
+    channel = spec.channel
+    settings = len(channel.values) * len(channel.protect) * len(channel.mcs_settings)
+    per_seed = len(configs) * settings * spec.trials
     total = per_seed * len(seeds)
     rows = reusable_rows(spec, results_path, log)
     done = {TrialKey.of(r) for r in rows}

@@ -24,6 +24,7 @@ from ..receiver.protection import PROTECT_OPTIONS
 from ..recipes import RECIPES, Recipe, recipe_for
 from ..symmetry import symmetry_names
 from ..training import SCHEDULES, Schedule, TrainConfig
+from .nr_settings import MCS_AUTO, NR_CHANNEL, NR_KEYS, nr_protect_options, parse_nr_settings
 
 __all__ = [
     "ChannelSpec",
@@ -37,9 +38,12 @@ __all__ = [
     "PRUNING_BASELINES",
 ]
 
-METHODS = ("symmetric", "pruned", "quant-only")
+METHODS = ("symmetric", "pruned", "quant-only", "step-ans")
 MODES = ("dof", "full-project", "full")
-BASELINES = ("pruned", "pruned-global", "pruned-kernel", "quant-only")
+BASELINES = ("pruned", "pruned-global", "pruned-kernel", "quant-only", "step-ans")
+#: The baselines a study runs when its TOML names none (``step-ans``, the unconstrained
+#: model with a step quantizer and ANS, only when asked for).
+DEFAULT_BASELINES = ("pruned", "pruned-global", "pruned-kernel", "quant-only")
 #: The pruning baselines and their scope (:func:`symcodec.codec.pruning.pruning_masks`): the
 #: baseline's name is also the ``mode`` of its rows.
 PRUNING_BASELINES = {"pruned": "layer", "pruned-global": "global", "pruned-kernel": "kernel"}
@@ -61,7 +65,11 @@ class ChannelSpec:
 
     ``auto``: the SNR (or Eb/N0) list is found at run time by a short search for the
     waterfall of unprotected ``full`` (:mod:`symcodec.study.waterfall`), laid in steps of
-    ``auto_step_db``; ``values`` is empty until then."""
+    ``auto_step_db``; ``values`` is empty until then.
+
+    On ``nr-ldpc`` (:mod:`symcodec.study.nr_settings`): ``mcs`` the MCS indices of
+    ``mcs_table`` run (a grid axis), or ``mcs_auto`` (chosen by link adaptation), at
+    ``level`` and ``fading``; ``protect`` holds NR presets."""
 
     name: str = "awgn"
     values: tuple[float, ...] = (0.0, 10.0, 20.0)
@@ -70,6 +78,24 @@ class ChannelSpec:
     protect: tuple[str, ...] = ("none",)
     auto: bool = False
     auto_step_db: float = 2.0
+    mcs: tuple[int, ...] = ()
+    mcs_auto: bool = False
+    mcs_table: str = "qam64"
+    level: str = "abstract"
+    fading: str = "awgn"
+
+    @property
+    def is_nr(self) -> bool:
+        """Whether the channel is the 5G NR link (``nr-ldpc``)."""
+        return self.name == NR_CHANNEL
+
+    @property
+    def mcs_settings(self) -> tuple[str, ...]:
+        """The MCS settings of the grid as trial keys spell them: ``("",)`` without an MCS,
+        ``("auto",)``, or the indices as text."""
+        if not self.is_nr:
+            return ("",)
+        return (MCS_AUTO,) if self.mcs_auto else tuple(str(m) for m in self.mcs)
 
     @property
     def param(self) -> str:
@@ -81,13 +107,17 @@ class ChannelSpec:
         """The SNR convention as a results.csv cell: ``equal-energy`` or ``per-value``."""
         return "equal-energy" if self.equal_energy else "per-value"
 
-    def make(self, value: float):
-        """The channel at one swept setting."""
+    def make(self, value: float, mcs: int | None = None, symbol_rate_hz: float | None = None):
+        """The channel at one swept setting (``nr-ldpc``: at MCS index ``mcs``, sending
+        ``symbol_rate_hz`` channel uses per second, default the link's)."""
         kwargs = {}
         if self.param:
             kwargs[self.param] = value
         if self.packet_bytes is not None:
             kwargs["packet_bytes"] = self.packet_bytes
+        if self.is_nr:
+            kwargs.update(mcs=mcs, mcs_table=self.mcs_table, level=self.level, fading=self.fading)
+            kwargs["symbol_rate_hz"] = symbol_rate_hz
         return make_channel(self.name, **kwargs)
 
 
@@ -191,6 +221,7 @@ class StudySpec:
             doc[key] = tuple(doc[key])
         channel["values"] = tuple(channel["values"])
         channel["protect"] = tuple(channel.get("protect", ("none",)))
+        channel["mcs"] = tuple(channel.get("mcs", ()))
         return cls(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))
 
 
@@ -224,6 +255,7 @@ _CHANNEL_KEYS = {
     "equal_energy",
     "protect",
     "auto_step_db",
+    *NR_KEYS,
 }
 #: ``auto_step_db`` may not exceed this (issue 13: steps of at most 2 dB).
 MAX_AUTO_STEP_DB = 2.0
@@ -328,7 +360,7 @@ def _strings(doc: dict, key: str, default: list[str], allowed, prefix: str = "")
 
 
 def _baselines(doc: dict) -> tuple[str, ...]:
-    baselines = tuple(doc.get("baselines", list(BASELINES)))
+    baselines = tuple(doc.get("baselines", list(DEFAULT_BASELINES)))
     for b in baselines:
         if b not in BASELINES:
             _fail("baselines", f"unknown baseline {b!r}; known: {', '.join(BASELINES)}")
@@ -352,9 +384,16 @@ def _channel(ch) -> ChannelSpec:
         _fail("channel", "must be a table")
     _reject_unknown(ch, _CHANNEL_KEYS, "channel.")
     name = ch.get("name", "awgn")
-    if name not in channel_names():
-        _fail("channel.name", f"unknown channel {name!r}; known: {', '.join(channel_names())}")
+    known = channel_names(extras=True)
+    if name not in known:
+        _fail("channel.name", f"unknown channel {name!r}; known: {', '.join(known)}")
     param = _channel_param(name)
+    nr = parse_nr_settings(ch, name)
+    if nr and ch.get(param) == "auto":
+        _fail(f"channel.{param}", f'"auto" finds analog waterfalls; list the SNRs of {name!r}')
+    for key in ("packet_bytes", "equal_energy"):
+        if nr and key in ch:
+            _fail(f"channel.{key}", f"does not apply to channel {name!r}")
     auto = param in ("snr_db", "ebn0_db") and ch.get(param) == "auto"
     values = [] if auto else (_channel_values(ch, param) if param else [math.nan])
     step = _float(ch, "auto_step_db", MAX_AUTO_STEP_DB, "channel.")
@@ -369,12 +408,14 @@ def _channel(ch) -> ChannelSpec:
     if packet_bytes is not None and (not isinstance(packet_bytes, int) or packet_bytes < 1):
         _fail("channel.packet_bytes", "must be a positive integer")
     equal_energy = _bool(ch, "equal_energy", False, "channel.")
-    protect = _strings(ch, "protect", ["none"], PROTECT_OPTIONS, "channel.")
+    options = nr_protect_options() if nr else PROTECT_OPTIONS
+    protect = _strings(ch, "protect", ["none"], options, "channel.")
     if len(set(protect)) != len(protect):
         _fail("channel.protect", "lists a setting twice")
     return ChannelSpec(
-        name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect, auto, step
-    )
+        name, tuple(float(v) for v in values), packet_bytes, equal_energy, protect, auto, step,
+        **nr,
+    )  # fmt: skip
 
 
 def _channel_values(ch: dict, param: str) -> list:

@@ -3,7 +3,8 @@ trial of one configuration (:func:`run_config`) into :class:`~symcodec.study.row
 instances.
 
 A trial is one transmitter configuration (:class:`TxConfig`: method, symmetry, mode, bits)
-sent once over one channel setting, under one protection setting, with one noise seed; it
+sent once over one channel setting, under one protection setting (on ``nr-ldpc``: at one MCS
+setting, :mod:`symcodec.study.nr_trials`), with one noise seed; it
 is identified by :class:`~symcodec.study.rows.TrialKey` (with the study's
 :func:`~symcodec.study.spec_id`). The noise seed (:func:`trial_seed`) never depends on the
 configuration: every method, mode, symmetry and bits of a trial sees the same noise
@@ -23,12 +24,23 @@ from ..codec import TransmissionPlan, encode, inspect
 from ..receiver import ReceiverOptions, transmit, transmitter_view
 from .context import StudyContext
 from .identity import spec_id
+from .nr_settings import MCS_AUTO
+from .nr_trials import LOST_HEADER_ACCURACY, NrSender
 from .rows import TrialKey, TrialRow, channel_value_text
 from .spec import StudySpec
+from .trial_figures import reception_figures
 
-__all__ = ["TxConfig", "tx_configs", "study_grid", "trial_seed", "plan_for", "run_config"]
+__all__ = [
+    "TxConfig",
+    "tx_configs",
+    "study_grid",
+    "trial_seed",
+    "plan_for",
+    "step_for_bits",
+    "run_config",
+]
 
-Method = Literal["symmetric", "pruned", "quant-only"]
+Method = Literal["symmetric", "pruned", "quant-only", "step-ans"]
 Mode = Literal["dof", "full-project", "full", "pruned", "pruned-global", "pruned-kernel"]
 
 
@@ -44,8 +56,8 @@ class TxConfig:
     @property
     def label(self) -> str:
         """A short name for progress bars (``central dof 4b``, ``quant-only 8b``)."""
-        if self.method == "quant-only":
-            return f"quant-only {self.bits}b"
+        if self.method in ("quant-only", "step-ans"):
+            return f"{self.method} {self.bits}b"
         if self.method == "pruned":
             return f"{self.mode} eq. {self.symmetry} {self.bits}b"
         return f"{self.symmetry} {self.mode} {self.bits}b"
@@ -57,11 +69,12 @@ class TxConfig:
         trial: int,
         protect: str = "none",
         train_seed: int = 0,
+        mcs: str = "",
     ) -> TrialKey:
         """The key of one trial of this configuration under the spec ``spec_id``."""
         return TrialKey.make(
             spec_id, self.method, self.symmetry, self.mode, self.bits, channel_value, trial,
-            protect, train_seed,
+            protect, train_seed, mcs,
         )  # fmt: skip
 
 
@@ -76,9 +89,10 @@ def tx_configs(spec: StudySpec) -> list[TxConfig]:
         for sym in spec.symmetries:
             for bits in spec.bits:
                 configs.append(TxConfig("pruned", sym, baseline, bits))
-    if "quant-only" in spec.baselines:
-        for bits in spec.bits:
-            configs.append(TxConfig("quant-only", "none", "full", bits))
+    for baseline in ("quant-only", "step-ans"):
+        if baseline in spec.baselines:
+            for bits in spec.bits:
+                configs.append(TxConfig(baseline, "none", "full", bits))
     return configs
 
 
@@ -86,25 +100,35 @@ def study_grid(spec: StudySpec) -> set[TrialKey]:
     """The keys of every trial of a study."""
     sid = spec_id(spec)
     return {
-        config.trial_key(sid, value, trial, protect, train_seed)
+        config.trial_key(sid, value, trial, protect, train_seed, mcs)
         for config in tx_configs(spec)
         for value in spec.channel.values
         for protect in spec.channel.protect
+        for mcs in spec.channel.mcs_settings
         for train_seed in spec.training.seeds
         for trial in range(spec.trials)
     }
 
 
 def trial_seed(
-    spec: StudySpec, value: float, trial: int, protect: str = "none", train_seed: int | None = None
+    spec: StudySpec,
+    value: float,
+    trial: int,
+    protect: str = "none",
+    train_seed: int | None = None,
+    mcs: str = "",
 ) -> int:
     """Noise seed of one trial: a hash of the study seed, the channel (name and value), the
-    energy convention, the protection, the training seed (default: the spec's first) and
-    the trial; never of the method, mode, symmetry or bits, so every configuration of a
-    trial sees the same noise, and any subset of the grid can be run (and resumed) with it.
+    energy convention, the protection, the MCS setting (``nr-ldpc`` only: ``"9"`` or
+    ``"auto"``, never the MCS that auto chose), the training seed (default: the spec's
+    first) and the trial; never of the method, mode, symmetry or bits, so every
+    configuration of a trial sees the same noise, and any subset of the grid can be run
+    (and resumed) with it.
 
     >>> spec = StudySpec(name="s")
     >>> trial_seed(spec, 10.0, 0) == trial_seed(spec, 10, 0) != trial_seed(spec, 10.0, 1)
+    True
+    >>> trial_seed(spec, 10.0, 0, mcs="9") != trial_seed(spec, 10.0, 0, mcs="10")
     True
     """
     train_seed = spec.training.seeds[0] if train_seed is None else train_seed
@@ -117,14 +141,38 @@ def trial_seed(
         train_seed,
         trial,
     ]
+    if mcs:  # channels without an MCS keep the seeds they always had
+        parts.insert(5, f"mcs={mcs}")
     text = "|".join(str(part) for part in parts)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def step_for_bits(state_dict, bits: int) -> float:
+    """The step of the ``step-ans`` baseline at ``bits``: the step of a ``bits``-bit uniform
+    grid over the joint range of the model's conv kernels (every float tensor then gets that
+    step; tensors with a wider range get more levels, and ANS codes the levels).
+
+    >>> sd = {"c.weight": torch.tensor([-1.0, 0.5, 2.0]).reshape(1, 1, 1, 3)}
+    >>> step_for_bits(sd, 2)
+    1.0
+    """
+    kernels = [t for t in state_dict.values() if t.dim() == 4 and t.dtype.is_floating_point]
+    low = min(float(t.min()) for t in kernels)
+    high = max(float(t.max()) for t in kernels)
+    return max(high - low, 1e-12) / (2**bits - 1)
 
 
 def plan_for(config: TxConfig, state_dict, per_channel: bool = False) -> TransmissionPlan:
     """The transmission plan of a configuration for a model's state dict (``per_channel``:
     one quantizer range per output channel wherever the plan allows it). A pruned model
-    sends the positions it kept (its nonzero values per conv kernel)."""
+    sends the positions it kept (its nonzero values per conv kernel); ``step-ans`` sends the
+    unconstrained model with the step of :func:`step_for_bits` and ANS (no per-channel
+    ranges: a step quantizer has one step per tensor)."""
+    if config.method == "step-ans":
+        step = step_for_bits(state_dict, config.bits)
+        return TransmissionPlan.default(
+            state_dict, symmetry="none", bits=config.bits, mode="full", coder="ans", step=step
+        )
     if config.method == "pruned":
         keep = {
             name: int(torch.count_nonzero(t))
@@ -157,75 +205,87 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
     full_bits = inspect(encode(state_dict, full_same)).payload_bits
     train_seed = ctx.train_seed
     pending = [
-        (value, protect, trial)
+        (value, protect, mcs, trial)
         for value in spec.channel.values
         for protect in spec.channel.protect
+        for mcs in spec.channel.mcs_settings
         for trial in range(spec.trials)
-        if config.trial_key(sid, value, trial, protect, train_seed) not in done
+        if config.trial_key(sid, value, trial, protect, train_seed, mcs) not in done
     ]
     if not pending:
         return []
-    acc_tx, acc_txq = ctx.evaluate(
-        [
-            transmitter_view(state_dict, plan),
-            transmit(state_dict, plan, IdealChannel(), seed=0).state_dict,
-        ]
-    )
-    receptions = []
-    for value, protect, trial in pending:
+    ideal = transmit(state_dict, plan, IdealChannel(), seed=0)
+    acc_tx, acc_txq = ctx.evaluate([transmitter_view(state_dict, plan), ideal.state_dict])
+    send = NrSender(ctx, state_dict, plan) if spec.channel.is_nr else None
+    trials = []
+    for value, protect, mcs, trial in pending:
+        seed = trial_seed(spec, value, trial, protect, train_seed, mcs)
+        if send is not None:
+            trials.append((value, protect, mcs, trial, seed, send(value, protect, mcs, seed)))
+            continue
         channel = spec.channel.make(value)
         link = Link.for_channel(channel, bandwidth_hz=spec.bandwidth_hz)
-        seed = trial_seed(spec, value, trial, protect, train_seed)
         options = ReceiverOptions(
             alpha=spec.alpha, equal_energy=spec.channel.equal_energy, protect=protect
         )
         rx = transmit(state_dict, plan, channel, seed=seed, link=link, options=options)
-        receptions.append((value, protect, trial, seed, rx))
-    accuracies = ctx.evaluate([rx.state_dict for *_, rx in receptions])
+        trials.append((value, protect, mcs, trial, seed, reception_figures(rx)))
+    received = [f["state_dict"] for *_, f in trials if f["state_dict"] is not None]
+    scores = iter(ctx.evaluate(received) if received else [])
     distance = ctx.distances.get(config.symmetry, 0.0) if config.method != "symmetric" else 0.0
-    return [
-        TrialRow(
-            study=spec.name,
-            dataset=spec.dataset,
-            model=spec.model,
-            method=config.method,
-            symmetry=config.symmetry,
-            mode=config.mode,
-            bits=config.bits,
-            channel=spec.channel.name,
-            channel_param=spec.channel.param,
-            channel_value=value,
-            energy=spec.channel.energy,
-            protect=protect,
-            alpha=spec.alpha,
-            spec_id=sid,
-            trial=trial,
-            train_seed=train_seed,
-            noise_seed=seed,
-            epochs_total=spec.training.epochs,
-            acc_ref=ctx.acc_ref,
-            acc_tx=acc_tx,
-            acc_txq=acc_txq,
-            acc_rx=acc_rx,
-            d_acc_pp=acc_rx - ctx.acc_ref,
-            values_sent=rx.values_sent,
-            values_total=values_total,
-            payload_bits=rx.payload_bits,
-            mask_bits=rx.mask_bits,
-            payload_bits_oracle=rx.payload_bits - rx.mask_bits,
-            header_bits=rx.header_bits,
-            bits_sent=rx.bits_sent,
-            channel_uses=rx.channel_uses,
-            payload_reduction_pct=100.0 * (1.0 - rx.payload_bits / full_bits),
-            bit_errors=rx.bit_errors,
-            ber=rx.ber,
-            crc_failures=len(rx.crc_failures),
-            encode_ms=1000 * rx.encode_s,
-            decode_ms=1000 * rx.decode_s,
-            air_ms=1000 * rx.air_time_s,
-            latency_ms=rx.latency_ms,
-            distance=distance,
-            conv_share=ctx.conv_share,
+    rows = []
+    for value, protect, mcs, trial, seed, f in trials:
+        acc_rx = next(scores) if f["state_dict"] is not None else LOST_HEADER_ACCURACY
+        lost = f["state_dict"] is None  # header lost: the sizes are those of the stream sent
+        sizes = reception_figures(ideal) if lost else f
+        rows.append(
+            TrialRow(
+                study=spec.name,
+                dataset=spec.dataset,
+                model=spec.model,
+                method=config.method,
+                symmetry=config.symmetry,
+                mode=config.mode,
+                bits=config.bits,
+                channel=spec.channel.name,
+                channel_param=spec.channel.param,
+                channel_value=value,
+                energy=spec.channel.energy,
+                protect=protect,
+                mcs=f["kernel_mcs"],
+                mcs_auto=int(mcs == MCS_AUTO),
+                protect_mcs=f["protect_mcs"],
+                alpha=spec.alpha,
+                spec_id=sid,
+                trial=trial,
+                train_seed=train_seed,
+                noise_seed=seed,
+                epochs_total=spec.training.epochs,
+                acc_ref=ctx.acc_ref,
+                acc_tx=acc_tx,
+                acc_txq=acc_txq,
+                acc_rx=acc_rx,
+                d_acc_pp=acc_rx - ctx.acc_ref,
+                values_sent=sizes["values_sent"],
+                values_total=values_total,
+                payload_bits=sizes["payload_bits"],
+                mask_bits=sizes["mask_bits"],
+                payload_bits_oracle=sizes["payload_bits"] - sizes["mask_bits"],
+                header_bits=sizes["header_bits"],
+                bits_sent=sizes["bits_sent"],
+                channel_uses=f["channel_uses"],
+                payload_reduction_pct=100.0 * (1.0 - sizes["payload_bits"] / full_bits),
+                bit_errors=f["bit_errors"],
+                ber=f["ber"],
+                crc_failures=len(ideal.tensors) if lost else f["crc_failures"],
+                code_blocks=f["code_blocks"],
+                failed_code_blocks=f["failed_code_blocks"],
+                encode_ms=f["encode_ms"],
+                decode_ms=f["decode_ms"],
+                air_ms=f["air_ms"],
+                latency_ms=f["latency_ms"],
+                distance=distance,
+                conv_share=ctx.conv_share,
+            )
         )
-        for (value, protect, trial, seed, rx), acc_rx in zip(receptions, accuracies, strict=True)
-    ]
+    return rows
