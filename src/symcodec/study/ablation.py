@@ -79,15 +79,15 @@ def run_ablation(
     there if absent, as :func:`symcodec.study.run_study` does). Returns the rows and the
     reference accuracy.
     """
+    if spec.channel.auto and directory is None:
+        raise SymcodecError(
+            "the ablation of a study with an auto channel grid needs the study's directory"
+        )
     sym = spec.symmetries[0]
     # the same models as the study (from the cache): its reference and its first symmetry
     lean = dataclasses.replace(spec, symmetries=(sym,), baselines=())
     ctx = prepare(lean, progress=progress, log=log)
     if spec.channel.auto:
-        if directory is None:
-            raise SymcodecError(
-                "the ablation of a study with an auto channel grid needs the study's directory"
-            )
         spec = resolve_auto_grid(dataclasses.replace(ctx, spec=spec), Path(directory), log).spec
     if not spec.channel.values:
         raise SymcodecError("the ablation needs a channel grid")
