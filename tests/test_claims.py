@@ -390,6 +390,119 @@ def test_claim5_from_the_ablation():
     assert claim(trials_of([90.0]), 5, far_off).verdict == "not tested"
 
 
+PENALTY_NOISE = (0.3, -0.2, 0.1, -0.3, 0.1)
+
+
+def penalty_sweep(models: dict, shift_per_distance: float = 0.0) -> list[dict]:
+    """The ablation's tx-distance rows of models trained with a soft symmetry penalty:
+    ``models`` maps lambda to (d_S, Acc Tx, mean gain); the trials' gains spread by
+    :data:`PENALTY_NOISE` and every gain moves by ``shift_per_distance`` x d_S."""
+    rows = []
+    for penalty, (d, acc_tx, gain) in models.items():
+        for t, e in enumerate(PENALTY_NOISE):
+            off = 70.0 + 2 * t  # trial-to-trial spread, the same in both arms
+            on = off + gain + e + shift_per_distance * d
+            for rx_alpha, acc in ((0.0, off), (1.0, on)):
+                rows.append(
+                    dict(
+                        experiment="tx-distance",
+                        symmetry="central-skew",
+                        bits=4,
+                        channel="awgn",
+                        channel_value=12.0,
+                        tx_alpha=0.0,
+                        penalty=penalty,
+                        distance=d,
+                        rx_alpha=rx_alpha,
+                        trial=t,
+                        acc_tx=acc_tx,
+                        acc_rx=acc,
+                    )
+                )
+    return rows
+
+
+# lambda -> (d_S, Acc Tx, gain): accurate models whose gain falls as d_S grows
+NEAR_HELPS = {
+    0.0: (0.74, 98.6, -1.0),
+    0.01: (0.42, 98.5, 0.5),
+    0.1: (0.15, 98.4, 2.0),
+    math.inf: (0.0, 98.3, 3.0),
+}
+
+
+def test_claim5_penalty_sweep_holds_and_fails():
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(NEAR_HELPS), "acc_ref": 98.6})
+    assert c.verdict == "holds" and "4 of 4 distances" in c.evidence
+    # the evidence states lambda, d_S, Acc Tx and the gain with its CI per model
+    assert "λ inf, d_S 0.000: Acc Tx 98.30%, gain +3.00 pp [" in c.evidence
+    assert "λ 0.01, d_S 0.420: Acc Tx 98.50%, gain +0.50 pp [" in c.evidence
+    assert "λ 0, d_S 0.740: Acc Tx 98.60%, gain -1.00 pp [" in c.evidence
+    flat = {k: (d, acc, 1.0) for k, (d, acc, _) in NEAR_HELPS.items()}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(flat), "acc_ref": 98.6})
+    assert c.verdict == "does not hold"
+    rising = {k: (d, acc, 5 * d) for k, (d, acc, _) in NEAR_HELPS.items()}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(rising), "acc_ref": 98.6})
+    assert c.verdict == "does not hold"
+
+
+def test_claim5_accuracy_threshold_just_either_side():
+    ref = 99.0
+    kept = {0.0: (0.7, 99.0, -1.0), 0.1: (0.3, 98.5, 1.0), 1.0: (0.1, 98.0, 2.0)}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(kept), "acc_ref": ref})
+    assert c.verdict == "holds" and "3 of 3 distances" in c.evidence  # exactly 1 pp: kept
+    dropped = {**kept, 1.0: (0.1, 97.99, 2.0)}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(dropped), "acc_ref": ref})
+    assert c.verdict == "not tested" and "2 of 3 distances" in c.evidence
+    assert "Acc Tx 97.99% (not kept)" in c.evidence
+    # a model above the reference by more than 1 pp is not kept either
+    above = {**kept, 1.0: (0.1, 100.01, 2.0)}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(above), "acc_ref": ref})
+    assert c.verdict == "not tested"
+
+
+def test_claim5_penalty_sweep_slope_ci_just_either_side():
+    flat = {k: (d, acc, 1.0) for k, (d, acc, _) in NEAR_HELPS.items()}
+    gains: dict = {}
+    for d, _, _ in flat.values():
+        gains[d] = [1.0 + e for e in PENALTY_NOISE]
+    _, _, high = claim_curves.slope_with_ci(gains)
+    # adding c x d to every gain moves every bootstrap slope by exactly c
+    for shift, verdict in ((-high - 0.01, "holds"), (-high + 0.01, "does not hold")):
+        meta = {"ablation": penalty_sweep(flat, shift), "acc_ref": 98.6}
+        assert claim(trials_of([90.0]), 5, meta).verdict == verdict
+
+
+def test_claim5_penalty_sweep_needs_three_accurate_distances_and_two_trials():
+    two = {k: NEAR_HELPS[k] for k in (0.0, math.inf)}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(two), "acc_ref": 98.6})
+    assert c.verdict == "not tested"
+    one_trial = [r for r in penalty_sweep(NEAR_HELPS) if r["trial"] == 0]
+    c = claim(trials_of([90.0]), 5, {"ablation": one_trial, "acc_ref": 98.6})
+    assert c.verdict == "not tested" and "Fewer than 2 paired trials" in c.evidence
+
+
+def test_ablation_csv_keeps_the_penalty(tmp_path):
+    rows = penalty_sweep(NEAR_HELPS)
+    R.write_ablation(rows, 98.6, tmp_path)
+    back = R.read_ablation_csv(tmp_path / "ablation.csv")
+    assert {r["penalty"] for r in back} == set(NEAR_HELPS)
+    text = (tmp_path / "ablation.md").read_text()
+    assert "| inf | 0.000 | 98.30 |" in text and "| 0.01 | 0.420 | 98.50 |" in text
+    assert "Claim 5: holds" in text
+    # a file written before the penalty column existed reads with penalty nan
+    lines = (tmp_path / "ablation.csv").read_text().splitlines()
+    column = lines[0].split(",").index("penalty")
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text(
+        "\n".join(",".join(v for i, v in enumerate(x.split(",")) if i != column) for x in lines)
+    )
+    old = R.read_ablation_csv(legacy)
+    assert len(old) == len(back) and all(math.isnan(r["penalty"]) for r in old)
+    c = claim(trials_of([90.0]), 5, {"ablation": old, "acc_ref": 98.6})
+    assert c.verdict == "holds" and "λ" not in c.evidence
+
+
 # --- claims.md -------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +44,7 @@ __all__ = [
     "seeded",
     "OPTIMIZERS",
     "SCHEDULES",
+    "Regularizer",
 ]
 
 #: Optimizer names accepted by :class:`TrainConfig` (``sgd`` uses momentum 0.9).
@@ -53,6 +54,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 #: ``cosine`` (cosine decay from ``lr`` to 0).
 SCHEDULES = ("constant", "onecycle", "cosine")
 Schedule = Literal["constant", "onecycle", "cosine"]
+#: A term added to the loss of every step: a differentiable scalar computed from the model
+#: (e.g. :func:`symcodec.soft_constraint.symmetry_penalty`, a soft symmetry constraint).
+Regularizer = Callable[[nn.Module], torch.Tensor]
 
 
 @dataclass
@@ -111,8 +115,8 @@ class TrainResult:
     """What :func:`train` did.
 
     Attributes:
-        losses: mean training loss of each epoch run (the last one may be partial when
-            ``max_steps`` stopped it).
+        losses: mean training loss of each epoch run, regularizer included (the last one
+            may be partial when ``max_steps`` stopped it).
         steps: optimizer steps taken.
         seconds: wall time of the loop.
         epoch_seconds: wall time of each epoch.
@@ -170,12 +174,16 @@ def _make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
 
-def _run_epoch(model, x, y, batches, optimizer, scheduler, bar) -> tuple[float, int]:
+def _run_epoch(
+    model, x, y, batches, optimizer, scheduler, bar, regularizer: Regularizer | None = None
+) -> tuple[float, int]:
     """One pass over ``batches`` (index tensors); returns (mean loss, examples seen)."""
     loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
     seen = shown = 0
     for step, idx in enumerate(batches, start=1):
         loss = F.cross_entropy(model(x.index_select(0, idx)), y.index_select(0, idx))
+        if regularizer is not None:
+            loss = loss + regularizer(model)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -254,8 +262,10 @@ def train(
     train_y: torch.Tensor,
     config: TrainConfig | None = None,
     progress: bool = True,
+    regularizer: Regularizer | None = None,
 ) -> TrainResult:
-    """Train ``model`` with cross-entropy on in-memory tensors, in place.
+    """Train ``model`` with cross-entropy (plus ``regularizer(model)``, if given) on
+    in-memory tensors, in place.
 
     Each epoch visits the examples in a fresh random order (a ``torch.Generator`` seeded
     from ``config.seed``) in mini-batches of ``config.batch_size``; a last batch of a single
@@ -270,9 +280,11 @@ def train(
         train_y: integer class labels, ``(N,)``.
         config: settings (default :class:`TrainConfig`).
         progress: show a progress bar with the running loss on stderr.
+        regularizer: a differentiable term added to every step's loss (``None``: plain
+            cross-entropy, exactly as without the argument).
 
     Returns:
-        A :class:`TrainResult`.
+        A :class:`TrainResult` (its losses include the regularizer).
 
     Raises:
         SymcodecError: mismatched or malformed data, or a loss that became nan/inf.
@@ -317,7 +329,7 @@ def train(
             bar.update(0, description=f"epoch {epoch + 1}/{config.epochs}")
             perm = torch.randperm(n, generator=generator).to(device)
             batches = [perm[s : s + bs] for s in starts[: total - result.steps]]
-            mean, seen = _run_epoch(model, x, y, batches, optimizer, scheduler, bar)
+            mean, seen = _run_epoch(model, x, y, batches, optimizer, scheduler, bar, regularizer)
             result.steps += len(batches)
             if not math.isfinite(mean):
                 raise SymcodecError(

@@ -48,7 +48,10 @@ def register(subparsers) -> None:
         help="accuracy against distance to V_S and projection strength alpha",
         description="The referee's ablation (SPEC section 8, point 5): does receiver "
         "projection help only when the transmitted kernels lie near the symmetric subspace? "
-        "Writes ablation.csv, ablation.md and ablation.png.",
+        "Sweeps the receiver's projection strength on the symmetric model, and the distance "
+        "to the subspace with models trained with a soft symmetry penalty at several "
+        "strengths (each cached like the study's models). Reads an auto grid from the "
+        "study's directory. Writes ablation.csv, ablation.md and ablation.png.",
     )
     p.add_argument("study", nargs="?", default=None, help="study TOML (default: quick.toml)")
     p.add_argument("-o", "--output", default=None, help="directory (default results/<name>)")
@@ -136,7 +139,7 @@ def cmd_ablate(args) -> int:
     con = console()
     con.print(f"ablation of study {spec.name} from {path} -> {out}/")
     out.mkdir(parents=True, exist_ok=True)
-    ablation = run_ablation(spec, progress=not args.no_progress, log=con.print)
+    ablation = run_ablation(spec, progress=not args.no_progress, log=con.print, directory=out)
     write_ablation_outputs(ablation, out)
     con.print((out / "ablation.md").read_text())
     return 0

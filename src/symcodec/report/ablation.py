@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from ..errors import SymcodecError
 from ..io import atomic_open
 from .claim_rules import claim5_projection_near_subspace
 from .confidence import mean_ci95
-from .format import is_finite
+from .format import is_finite, penalty_text
 from .plot_style import pyplot, save_figure
 
 ABLATION_COLUMNS = (
@@ -23,25 +24,41 @@ ABLATION_COLUMNS = (
     "channel",
     "channel_value",
     "tx_alpha",
+    "penalty",
     "distance",
     "rx_alpha",
     "trial",
     "acc_tx",
     "acc_rx",
 )
-"""The ablation.csv schema, in column order (one row per trial of one arm)."""
+"""The ablation.csv schema, in column order (one row per trial of one arm). ``penalty`` is
+the soft symmetry penalty lambda the transmitted model was trained with (``inf``: trained
+symmetric; ``nan``: not recorded, a file written before the column existed)."""
+
+_NUMBER_COLUMNS = (
+    "channel_value",
+    "tx_alpha",
+    "penalty",
+    "distance",
+    "rx_alpha",
+    "acc_tx",
+    "acc_rx",
+)
 
 
 def read_ablation_csv(path: str | os.PathLike) -> list[dict]:
-    """Rows of an ``ablation.csv`` (numbers as floats, trial and bits as ints)."""
+    """Rows of an ``ablation.csv`` (numbers as floats, trial and bits as ints). A file
+    written before the ``penalty`` column existed (its distance sweep projected the
+    unconstrained model at the transmitter) reads with ``penalty`` nan."""
+    legacy = tuple(c for c in ABLATION_COLUMNS if c != "penalty")
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != ABLATION_COLUMNS:
+        if tuple(reader.fieldnames or ()) not in (ABLATION_COLUMNS, legacy):
             raise SymcodecError(f"{path}: not an ablation.csv written by symcodec")
         rows = []
         for raw in reader:
-            row: dict = dict(raw)
-            for key in ("channel_value", "tx_alpha", "distance", "rx_alpha", "acc_tx", "acc_rx"):
+            row: dict = {"penalty": "nan", **raw}
+            for key in _NUMBER_COLUMNS:
                 row[key] = float(row[key])
             row["trial"], row["bits"] = int(row["trial"]), int(row["bits"])
             rows.append(row)
@@ -63,7 +80,8 @@ def _ablation_csv_text(rows: Sequence[Mapping]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=ABLATION_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: row[k] for k in ABLATION_COLUMNS})
+        full = {"penalty": math.nan, **row}  # rows made before the penalty column
+        writer.writerow({k: full[k] for k in ABLATION_COLUMNS})
     return buffer.getvalue()
 
 
@@ -74,6 +92,17 @@ def _arms(rows: Sequence[Mapping], kind: str, key: str) -> dict[tuple, list[Mapp
         if r["experiment"] == kind:
             result.setdefault((r[key], r["rx_alpha"]), []).append(r)
     return result
+
+
+def _distance_points(rows: Sequence[Mapping]) -> list[tuple[float, list, list]]:
+    """The tx-distance sweep by transmitted model (its distance d_S), in order of d_S:
+    ``(d_S, rows without receiver projection, rows with it)``."""
+    points: dict[float, tuple[list, list]] = {}
+    for r in rows:
+        if r["experiment"] == "tx-distance" and r["rx_alpha"] in (0.0, 1.0):
+            arm = points.setdefault(round(float(r["distance"]), 6), ([], []))
+            arm[int(r["rx_alpha"] == 1.0)].append(r)
+    return [(d, *points[d]) for d in sorted(points)]
 
 
 def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
@@ -95,21 +124,21 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
         lines.append(f"| {rx_alpha:g} | {m:.2f} ± {h:.2f} |")
     lines += [
         "",
-        "## Distance to V_S (unconstrained model partially projected at the transmitter)",
+        "## Distance to V_S (models trained with a soft symmetry penalty lambda)",
         "",
-        "| tx projection | d_S | Acc Tx (%) | Acc Rx, no projection (%) | Acc Rx, projected (%) |",
+        "lambda 0 is the unconstrained reference, inf the model trained symmetric; the "
+        "receiver projects (alpha 1) or not (alpha 0) the same noisy receptions.",
+        "",
+        "| lambda | d_S | Acc Tx (%) | Acc Rx, no projection (%) | Acc Rx, projected (%) |",
         "|---:|---:|---:|---:|---:|",
     ]
-    table = _arms(rows, "tx-distance", "tx_alpha")
-    for tx_alpha in sorted({k[0] for k in table}):
-        without = table.get((tx_alpha, 0.0), [])
-        with_ = table.get((tx_alpha, 1.0), [])
+    for _, without, with_ in _distance_points(rows):
         m0, h0 = mean_ci95([r["acc_rx"] for r in without])
         m1, h1 = mean_ci95([r["acc_rx"] for r in with_])
         ref = (with_ or without)[0]
         lines.append(
-            f"| {tx_alpha:g} | {ref['distance']:.3f} | {ref['acc_tx']:.2f} | "
-            f"{m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} |"
+            f"| {penalty_text(ref.get('penalty', math.nan))} | {ref['distance']:.3f} | "
+            f"{ref['acc_tx']:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} |"
         )
     claim = claim5_projection_near_subspace({"ablation": rows, "acc_ref": acc_ref})
     lines += ["", f"**Claim 5: {claim.verdict}.** {claim.evidence}", ""]
@@ -133,13 +162,9 @@ def _plot_ablation(rows: Sequence[Mapping], acc_ref: float, path: str | os.PathL
     ax1.set_xlabel("receiver projection strength alpha")
     ax1.set_ylabel("Acc Rx (%)")
     ax1.set_title("trained symmetric: accuracy vs alpha")
-    table = _arms(rows, "tx-distance", "tx_alpha")
-    for rx_alpha, label in ((0.0, "no projection"), (1.0, "receiver projects")):
-        pts = sorted(
-            (items[0]["distance"], mean_ci95([r["acc_rx"] for r in items]))
-            for (tx_a, a), items in table.items()
-            if a == rx_alpha
-        )
+    points = _distance_points(rows)
+    for arm, label in ((1, "no projection"), (2, "receiver projects")):
+        pts = [(p[0], mean_ci95([r["acc_rx"] for r in p[arm]])) for p in points if p[arm]]
         ax2.errorbar(
             [d for d, _ in pts],
             [m for _, (m, _) in pts],

@@ -17,7 +17,7 @@ from ..errors import SymcodecError
 from ..symmetry import get_symmetry
 from .claims import Claim, decided_claim
 from .confidence import mean_skipping_nan
-from .format import is_finite
+from .format import is_finite, penalty_text
 from .paired import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, compare_differences, paired_values
 from .summary import grouping_key
 from .trial_fields import curve_id, protect, train_seed
@@ -178,9 +178,9 @@ def claim3_projection_denoises(rows: Sequence[Mapping]) -> Claim:
 # --- claim 5 ---------------------------------------------------------------------------------
 
 
-def _results_gains(rows: Sequence[Mapping]) -> tuple[dict, dict, float]:
+def _results_gains(rows: Sequence[Mapping]) -> tuple[dict, dict, float, dict]:
     """From trial rows: paired gains full-project - full by distance (then training seed),
-    the mean Acc Tx by distance, and the reference accuracy (mean acc_ref)."""
+    the mean Acc Tx by distance, the reference accuracy (mean acc_ref) and no penalties."""
     symmetric = [
         r
         for r in rows
@@ -206,13 +206,14 @@ def _results_gains(rows: Sequence[Mapping]) -> tuple[dict, dict, float]:
             )
             acc_tx.setdefault(key[0], []).append(float(full.get("acc_tx", math.nan)))
     reference = mean_skipping_nan(r.get("acc_ref", math.nan) for r in symmetric)
-    return gains, {d: mean_skipping_nan(v) for d, v in acc_tx.items()}, reference
+    return gains, {d: mean_skipping_nan(v) for d, v in acc_tx.items()}, reference, {}
 
 
-def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, float]:
+def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, float, dict]:
     """From the ablation's tx-distance rows: paired gains (receiver projection on - off) by
-    distance, the mean Acc Tx by distance, and the reference (``acc_ref`` if given, else the
-    best mean Acc Tx among the distances)."""
+    distance, the mean Acc Tx by distance, the reference (``acc_ref`` if given, else the
+    best mean Acc Tx among the distances) and the soft symmetry penalty lambda each
+    distance's model was trained with (where the rows record it)."""
     arms: dict[tuple, dict[float, list[Mapping]]] = {}
     seen: dict[tuple, int] = {}
     for r in ablation:
@@ -231,6 +232,7 @@ def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, f
         arms.setdefault((*base, occurrence), {}).setdefault(rx_alpha, []).append(r)
     gains: dict[float, dict[int, list[float]]] = {}
     acc_tx: dict[float, list[float]] = {}
+    penalties: dict[float, float] = {}
     for key, by_alpha in arms.items():
         if 0.0 in by_alpha and 1.0 in by_alpha:
             on, off = by_alpha[1.0][0], by_alpha[0.0][0]
@@ -238,12 +240,13 @@ def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, f
                 float(on["acc_rx"]) - float(off["acc_rx"])
             )
             acc_tx.setdefault(key[0], []).append(float(on.get("acc_tx", math.nan)))
+            penalties[key[0]] = on.get("penalty", math.nan)
     means = {d: mean_skipping_nan(v) for d, v in acc_tx.items()}
     if is_finite(acc_ref):
         reference = float(acc_ref)
     else:
         reference = max((v for v in means.values() if is_finite(v)), default=math.nan)
-    return gains, means, reference
+    return gains, means, reference, penalties
 
 
 def slope_with_ci(
@@ -281,12 +284,13 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
 
     The gain comes from the trial rows (`full-project` - `full`, paired) when their
     ``distance`` takes at least :data:`MIN_DISTANCES` values, else from ``meta["ablation"]``
-    (receiver projection on - off in its tx-distance sweep; reference accuracy
-    ``meta["acc_ref"]`` if given)."""
-    gains, acc_tx, reference = _results_gains(rows)
+    (receiver projection on - off in its tx-distance sweep of models trained with a soft
+    symmetry penalty lambda; reference accuracy ``meta["acc_ref"]`` if given). The evidence
+    lists, per model, lambda (where recorded), d_S, Acc Tx and the gain with its CI."""
+    gains, acc_tx, reference, penalties = _results_gains(rows)
     source = "the study's `full-project` - `full` pairs"
     if len(gains) < MIN_DISTANCES and meta.get("ablation"):
-        gains, acc_tx, reference = _ablation_gains(meta["ablation"], meta.get("acc_ref"))
+        gains, acc_tx, reference, penalties = _ablation_gains(meta["ablation"], meta.get("acc_ref"))
         source = "the ablation's tx-distance sweep (receiver projection on - off)"
     elif len(gains) < MIN_DISTANCES:
         return decided_claim(
@@ -301,8 +305,11 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
         for d, g in gains.items()
         if is_finite(acc_tx.get(d)) and abs(acc_tx[d] - reference) <= ACCURATE_WITHIN_PP
     }
-    listing = ", ".join(
-        f"d_S {d:.3f}: Acc Tx {acc_tx.get(d, math.nan):.2f}%, gain {compare_differences(g).text()}"
+    listing = "; ".join(
+        ("" if penalty_text(penalties.get(d)) == "-" else f"λ {penalty_text(penalties[d])}, ")
+        + f"d_S {d:.3f}: Acc Tx {acc_tx.get(d, math.nan):.2f}%"
+        + ("" if d in accurate else " (not kept)")
+        + f", gain {compare_differences(g).text()}"
         for d, g in sorted(gains.items())
     )
     head = (

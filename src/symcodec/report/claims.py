@@ -44,10 +44,12 @@ CLAIM_RULES: dict[int, str] = {
     "ahead of central-skew beyond the paired 95% CI at more settings than it is behind. Not "
     "tested without central-skew and another symmetry.",
     5: "The projection gain (`full-project` - `full` Acc Rx, paired; or, without a distance "
-    "sweep in the results, the ablation's receiver projection on - off) is regressed on the "
-    "transmitted model's distance d_S, using only models whose Acc Tx is within 1 pp of the "
-    "reference accuracy; holds when the slope's 95% CI (stratified bootstrap) lies below 0. "
-    "Not tested with fewer than 3 such distances.",
+    "sweep in the results, the ablation's receiver projection on - off, paired on the same "
+    "noisy receptions, over models trained with a soft symmetry penalty lambda ||W - P_S W||^2 "
+    "at several lambda, 0 the unconstrained reference and inf the symmetric model) is "
+    "regressed on the transmitted model's distance d_S, using only models whose Acc Tx is "
+    "within 1 pp of the reference accuracy; holds when the slope's 95% CI (stratified "
+    "bootstrap) lies below 0. Not tested with fewer than 3 such distances.",
 }
 
 Verdict = Literal["holds", "does not hold", "not tested"]

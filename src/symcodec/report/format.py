@@ -74,3 +74,18 @@ def format_channel_setting(row: Mapping, single_param: bool) -> str:
     return {"snr_db": f"SNR {value} dB", "ebn0_db": f"Eb/N0 {value} dB"}.get(
         param, f"{param}={value}" if param else value
     )
+
+
+def penalty_text(penalty) -> str:
+    """A soft symmetry penalty lambda as tables and claims show it (``-``: not recorded).
+
+    >>> penalty_text(0.0), penalty_text(0.01), penalty_text(float("inf")), penalty_text(None)
+    ('0', '0.01', 'inf', '-')
+    """
+    try:
+        value = float(penalty)
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(value):
+        return "-"
+    return "inf" if math.isinf(value) else f"{value:g}"

@@ -23,7 +23,8 @@ Modules, in the order a study uses them:
 * :mod:`~symcodec.study.spec`: :class:`StudySpec`, :func:`load_study`, :func:`parse_study`.
 * :mod:`~symcodec.study.identity`: :func:`spec_id`, which results belong together.
 * :mod:`~symcodec.study.rows`: :class:`TrialRow`, the ``results.csv`` schema and file.
-* :mod:`~symcodec.study.model_cache`: :func:`trained_model`, :func:`pruned_model`.
+* :mod:`~symcodec.study.model_cache`: :func:`trained_model`, :func:`penalized_model`,
+  :func:`pruned_model`.
 * :mod:`~symcodec.study.context`: :class:`StudyContext`, :func:`prepare`.
 * :mod:`~symcodec.study.trials`: :class:`TxConfig`, :func:`tx_configs`, :func:`run_config`;
   on the NR link :mod:`~symcodec.study.nr_settings` (its ``[channel]`` keys),
@@ -32,13 +33,13 @@ Modules, in the order a study uses them:
 * :mod:`~symcodec.study.resume`: which existing rows a study may reuse.
 * :mod:`~symcodec.study.runner`: :func:`run_study` (:mod:`~symcodec.study.ray_executor`
   for Ray).
-* :mod:`~symcodec.study.ablation`: :func:`run_ablation`.
+* :mod:`~symcodec.study.ablation`: :func:`run_ablation` (claim 5's sweeps, :data:`PENALTIES`).
 """
 
-from .ablation import ABLATION_ALPHAS, AblationRun, run_ablation
+from .ablation import ABLATION_ALPHAS, PENALTIES, AblationRun, run_ablation
 from .context import StudyContext, prepare
 from .identity import spec_fingerprint, spec_id
-from .model_cache import model_cache_dir, pruned_model, trained_model
+from .model_cache import model_cache_dir, penalized_model, pruned_model, trained_model
 from .rows import (
     GROUP_KEYS,
     RESULT_COLUMNS,
@@ -57,6 +58,7 @@ __all__ = [
     "AblationRun",
     "ChannelSpec",
     "GROUP_KEYS",
+    "PENALTIES",
     "RESULT_COLUMNS",
     "StudyContext",
     "StudyRun",
@@ -69,6 +71,7 @@ __all__ = [
     "load_study",
     "model_cache_dir",
     "parse_study",
+    "penalized_model",
     "plan_for",
     "prepare",
     "pruned_model",

@@ -1,12 +1,13 @@
 """The study's trained models, cached on disk under a content-hashed name.
 
 :func:`trained_model` trains (or loads) the model of a study under one symmetry;
+:func:`penalized_model` one trained with a soft symmetry penalty (the claim-5 ablation);
 :func:`pruned_model` magnitude-prunes the converged unconstrained model to a symmetry's DoF
 count (per layer, globally or per kernel) and fine-tunes it (the pruning baselines). Every
 model exists once per training seed. The cache key covers everything that changes the
-weights (data set, model, symmetry, epochs, batch size, learning rate, optimizer, schedule,
-weight decay, seed, step limit, torch threads, symcodec and torch versions). The cache
-lives in :func:`model_cache_dir`.
+weights (data set, model, symmetry, soft penalty if any, epochs, batch size, learning rate,
+optimizer, schedule, weight decay, seed, step limit, torch threads, symcodec and torch
+versions). The cache lives in :func:`model_cache_dir`.
 
 A model with batch norm (``deepcnn-gap-bn``) is cached as trained, with its batch norm;
 :func:`trained_model` returns it folded (:func:`symcodec.fold.fold_batch_norm`): the study
@@ -19,6 +20,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -29,15 +31,15 @@ from torch import nn
 
 from ..codec import TransmissionPlan
 from ..codec.pruning import PruningScope, pruning_masks
-from ..constrain import train_symmetric
 from ..fold import fold_batch_norm
 from ..io import load_state_dict, save_state_dict
 from ..models import build_model
+from ..soft_constraint import train_near_symmetric
 from ..training import evaluate, seeded, train
 from ..version import __version__
 from .spec import StudySpec
 
-__all__ = ["model_cache_dir", "trained_model", "pruned_model"]
+__all__ = ["model_cache_dir", "trained_model", "penalized_model", "pruned_model"]
 
 
 def model_cache_dir() -> Path:
@@ -67,10 +69,50 @@ def trained_model(
     (``none``: unconstrained) with training seed ``train_seed`` (default: the spec's
     first), from the cache when present. Returns ``(model, info)``; ``info`` holds the
     file's metadata (accuracy, ``train_seconds``), ``cached`` and ``path``."""
-    t = spec.training
-    seed = t.seeds[0] if train_seed is None else train_seed
-    epochs = t.epochs
+    seed = spec.training.seeds[0] if train_seed is None else train_seed
     path = _trained_path(spec, symmetry, seed)
+    return _load_or_train(spec, data, symmetry, math.inf, seed, path, progress, log)
+
+
+def penalized_model(
+    spec: StudySpec,
+    data,
+    symmetry: str,
+    penalty: float,
+    train_seed: int | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> tuple[nn.Module, dict]:
+    """The model of ``spec`` trained like :func:`trained_model` but with the soft symmetry
+    penalty ``penalty * sum ||W - P_S W||^2`` added to its loss
+    (:func:`symcodec.soft_constraint.train_near_symmetric`), from the cache when present.
+
+    ``penalty = 0`` is the unconstrained model and ``penalty = inf`` the symmetric one:
+    both are :func:`trained_model`'s (the same cache entries). Any other penalty is cached
+    under a key that adds the penalty to the symmetric model's."""
+    if penalty == 0:
+        return trained_model(spec, data, "none", train_seed, progress, log)
+    if math.isinf(penalty):
+        return trained_model(spec, data, symmetry, train_seed, progress, log)
+    seed = spec.training.seeds[0] if train_seed is None else train_seed
+    path = _trained_path(spec, symmetry, seed, penalty)
+    return _load_or_train(spec, data, symmetry, penalty, seed, path, progress, log)
+
+
+def _load_or_train(
+    spec: StudySpec,
+    data,
+    symmetry: str,
+    penalty: float,
+    seed: int,
+    path: Path,
+    progress: bool,
+    log: Callable[[str], None],
+) -> tuple[nn.Module, dict]:
+    """Load the model cached at ``path``, or train it (symmetry penalty ``penalty``;
+    ``inf``: the hard constraint) and cache it there. Returns it folded, with its info."""
+    t = spec.training
+    epochs = t.epochs
     channels, height, _ = data.input_shape
     with seeded(seed):
         model = build_model(
@@ -80,14 +122,16 @@ def trained_model(
         state_dict, meta = load_state_dict(path)
         model.load_state_dict(state_dict)
         return fold_batch_norm(model), {**meta, "cached": "yes", "path": str(path)}
+    soft = not math.isinf(penalty)
     log(
-        f"training {spec.model} on {spec.dataset}, symmetry {symmetry}, {epochs} epochs, "
-        f"seed {seed}"
+        f"training {spec.model} on {spec.dataset}, symmetry {symmetry}"
+        + (f" (soft, penalty {penalty:g})" if soft else "")
+        + f", {epochs} epochs, seed {seed}"
     )
     began = time.perf_counter()
     config = t.train_config(epochs=epochs, seed=seed)
-    result = train_symmetric(
-        model, symmetry, data.train_x, data.train_y, config, progress=progress
+    result = train_near_symmetric(
+        model, symmetry, data.train_x, data.train_y, config, penalty, progress=progress
     ).train
     folded = fold_batch_norm(model)
     accuracy = evaluate(folded, data.test_x, data.test_y)
@@ -95,6 +139,7 @@ def trained_model(
         "dataset": spec.dataset,
         "model": spec.model,
         "symmetry": symmetry,
+        **({"penalty": f"{penalty:g}"} if soft else {}),
         "epochs": str(epochs),
         "steps": str(result.steps),
         "seed": str(seed),
@@ -131,12 +176,18 @@ def _training_key(spec: StudySpec, seed: int) -> dict:
     }
 
 
-def _trained_path(spec: StudySpec, symmetry: str, seed: int) -> Path:
-    """Where :func:`trained_model` caches a model."""
+def _trained_path(spec: StudySpec, symmetry: str, seed: int, penalty: float = math.inf) -> Path:
+    """Where :func:`trained_model` (``penalty`` inf: the hard constraint) or
+    :func:`penalized_model` caches a model. The key of a hard-constrained model has no
+    penalty field, so it is the same as before soft penalties existed."""
     epochs = spec.training.epochs
-    parts = {"symmetry": symmetry, "epochs": epochs, "continued_from": None}
+    parts: dict = {"symmetry": symmetry, "epochs": epochs, "continued_from": None}
+    label = symmetry
+    if not math.isinf(penalty):
+        parts["penalty"] = penalty
+        label = f"{symmetry}-penalty{penalty:g}"
     key = _cache_key({**_training_key(spec, seed), **parts})
-    return model_cache_dir() / f"{spec.model}-{spec.dataset}-{symmetry}-e{epochs}-{key}.safetensors"
+    return model_cache_dir() / f"{spec.model}-{spec.dataset}-{label}-e{epochs}-{key}.safetensors"
 
 
 #: Fine-tuning a pruned model: the recipe's optimizer at this fraction of the peak rate,
