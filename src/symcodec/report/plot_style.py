@@ -47,14 +47,19 @@ _METHOD_MARKER = {"symmetric": "o", "pruned": "s", "quant-only": "^", "step-ans"
 
 
 def line_keys(summary: Sequence[Mapping]) -> tuple[str, ...]:
-    """Columns that tell curves apart: method, symmetry, mode, plus energy/alpha if they vary;
-    on the NR link (rows with an MCS setting) also the protection preset and the MCS."""
+    """Columns that tell curves apart: method, symmetry, mode, plus energy/alpha/protection if
+    they vary; on the NR link (rows with an MCS setting) also the protection preset and the
+    MCS.
+
+    >>> line_keys([{"protect": "none"}, {"protect": "side"}])
+    ('method', 'symmetry', 'mode', 'protect')
+    """
     keys = ["method", "symmetry", "mode"]
-    for extra in ("energy", "alpha"):
-        if len(distinct_values(summary, extra)) > 1:
+    for extra in ("energy", "alpha", "protect"):
+        if len(distinct_values([r for r in summary if extra in r], extra)) > 1:
             keys.append(extra)
     if any(r.get("mcs") for r in summary):
-        keys += ["protect", "mcs"]
+        keys += ["protect", "mcs"] if "protect" not in keys else ["mcs"]
     return tuple(keys)
 
 
@@ -81,8 +86,10 @@ def line_label(key: dict) -> str:
         label += f", {key['energy']}"
     if "alpha" in key:
         label += f", alpha={format_value(key['alpha'])}"
+    if "protect" in key:
+        label += f", protect {key['protect']}"
     if "mcs" in key:
-        label += f", protect {key['protect']}, MCS {key['mcs']}"
+        label += f", MCS {key['mcs']}"
     return label
 
 
