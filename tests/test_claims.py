@@ -157,9 +157,7 @@ def test_claim2_holds_and_fails():
 def test_claim2_must_hold_against_every_pruning_rule():
     per_layer = pruning_rows({0.0: 40.0, 10.0: 30.0, 20.0: 20.0})
     global_wins = [
-        r
-        for r in pruning_rows({0.0: -5.0, 10.0: -5.0, 20.0: -5.0})
-        if r["method"] == "pruned"
+        r for r in pruning_rows({0.0: -5.0, 10.0: -5.0, 20.0: -5.0}) if r["method"] == "pruned"
     ]
     for r in global_wins:
         r["mode"] = "pruned-global"
