@@ -216,10 +216,36 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
         return []
     ideal = transmit(state_dict, plan, IdealChannel(), seed=0)
     acc_tx, acc_txq = ctx.evaluate([transmitter_view(state_dict, plan), ideal.state_dict])
+    trials = _receive(ctx, state_dict, plan, pending)
+    received = [f["state_dict"] for *_, f in trials if f["state_dict"] is not None]
+    scores = iter(ctx.evaluate(received) if received else [])
+    shared = {
+        "config": config,
+        "spec_id": sid,
+        "acc_tx": acc_tx,
+        "acc_txq": acc_txq,
+        "values_total": values_total,
+        "full_bits": full_bits,
+        "ideal": ideal,
+        "distance": ctx.distances.get(config.symmetry, 0.0)
+        if config.method != "symmetric"
+        else 0.0,
+    }
+    rows = []
+    for value, protect, mcs, trial, seed, f in trials:
+        acc_rx = next(scores) if f["state_dict"] is not None else LOST_HEADER_ACCURACY
+        rows.append(_trial_row(ctx, shared, (value, protect, mcs, trial, seed), f, acc_rx))
+    return rows
+
+
+def _receive(ctx: StudyContext, state_dict, plan: TransmissionPlan, pending) -> list[tuple]:
+    """Send ``state_dict`` once per pending ``(value, protect, mcs, trial)``; returns
+    ``(value, protect, mcs, trial, noise seed, reception figures)`` per trial."""
+    spec = ctx.spec
     send = NrSender(ctx, state_dict, plan) if spec.channel.is_nr else None
     trials = []
     for value, protect, mcs, trial in pending:
-        seed = trial_seed(spec, value, trial, protect, train_seed, mcs)
+        seed = trial_seed(spec, value, trial, protect, ctx.train_seed, mcs)
         if send is not None:
             trials.append((value, protect, mcs, trial, seed, send(value, protect, mcs, seed)))
             continue
@@ -230,62 +256,64 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
         )
         rx = transmit(state_dict, plan, channel, seed=seed, link=link, options=options)
         trials.append((value, protect, mcs, trial, seed, reception_figures(rx)))
-    received = [f["state_dict"] for *_, f in trials if f["state_dict"] is not None]
-    scores = iter(ctx.evaluate(received) if received else [])
-    distance = ctx.distances.get(config.symmetry, 0.0) if config.method != "symmetric" else 0.0
-    rows = []
-    for value, protect, mcs, trial, seed, f in trials:
-        acc_rx = next(scores) if f["state_dict"] is not None else LOST_HEADER_ACCURACY
-        lost = f["state_dict"] is None  # header lost: the sizes are those of the stream sent
-        sizes = reception_figures(ideal) if lost else f
-        rows.append(
-            TrialRow(
-                study=spec.name,
-                dataset=spec.dataset,
-                model=spec.model,
-                method=config.method,
-                symmetry=config.symmetry,
-                mode=config.mode,
-                bits=config.bits,
-                channel=spec.channel.name,
-                channel_param=spec.channel.param,
-                channel_value=value,
-                energy=spec.channel.energy,
-                protect=protect,
-                mcs=f["kernel_mcs"],
-                mcs_auto=int(mcs == MCS_AUTO),
-                protect_mcs=f["protect_mcs"],
-                alpha=spec.alpha,
-                spec_id=sid,
-                trial=trial,
-                train_seed=train_seed,
-                noise_seed=seed,
-                epochs_total=spec.training.epochs,
-                acc_ref=ctx.acc_ref,
-                acc_tx=acc_tx,
-                acc_txq=acc_txq,
-                acc_rx=acc_rx,
-                d_acc_pp=acc_rx - ctx.acc_ref,
-                values_sent=sizes["values_sent"],
-                values_total=values_total,
-                payload_bits=sizes["payload_bits"],
-                mask_bits=sizes["mask_bits"],
-                payload_bits_oracle=sizes["payload_bits"] - sizes["mask_bits"],
-                header_bits=sizes["header_bits"],
-                bits_sent=sizes["bits_sent"],
-                channel_uses=f["channel_uses"],
-                payload_reduction_pct=100.0 * (1.0 - sizes["payload_bits"] / full_bits),
-                bit_errors=f["bit_errors"],
-                ber=f["ber"],
-                crc_failures=len(ideal.tensors) if lost else f["crc_failures"],
-                code_blocks=f["code_blocks"],
-                failed_code_blocks=f["failed_code_blocks"],
-                encode_ms=f["encode_ms"],
-                decode_ms=f["decode_ms"],
-                air_ms=f["air_ms"],
-                latency_ms=f["latency_ms"],
-                distance=distance,
-                conv_share=ctx.conv_share,
-            )
-        )
-    return rows
+    return trials
+
+
+def _trial_row(
+    ctx: StudyContext, shared: dict, trial_id: tuple, f: dict, acc_rx: float
+) -> TrialRow:
+    """One trial's row: ``shared`` holds what every trial of the configuration has in
+    common, ``trial_id`` is ``(value, protect, mcs, trial, noise seed)``, ``f`` the
+    reception's figures."""
+    spec, config, ideal = ctx.spec, shared["config"], shared["ideal"]
+    value, protect, mcs, trial, seed = trial_id
+    lost = f["state_dict"] is None  # header lost: the sizes are those of the stream sent
+    sizes = reception_figures(ideal) if lost else f
+    return TrialRow(
+        study=spec.name,
+        dataset=spec.dataset,
+        model=spec.model,
+        method=config.method,
+        symmetry=config.symmetry,
+        mode=config.mode,
+        bits=config.bits,
+        channel=spec.channel.name,
+        channel_param=spec.channel.param,
+        channel_value=value,
+        energy=spec.channel.energy,
+        protect=protect,
+        mcs=f["kernel_mcs"],
+        mcs_auto=int(mcs == MCS_AUTO),
+        protect_mcs=f["protect_mcs"],
+        alpha=spec.alpha,
+        spec_id=shared["spec_id"],
+        trial=trial,
+        train_seed=ctx.train_seed,
+        noise_seed=seed,
+        epochs_total=spec.training.epochs,
+        acc_ref=ctx.acc_ref,
+        acc_tx=shared["acc_tx"],
+        acc_txq=shared["acc_txq"],
+        acc_rx=acc_rx,
+        d_acc_pp=acc_rx - ctx.acc_ref,
+        values_sent=sizes["values_sent"],
+        values_total=shared["values_total"],
+        payload_bits=sizes["payload_bits"],
+        mask_bits=sizes["mask_bits"],
+        payload_bits_oracle=sizes["payload_bits"] - sizes["mask_bits"],
+        header_bits=sizes["header_bits"],
+        bits_sent=sizes["bits_sent"],
+        channel_uses=f["channel_uses"],
+        payload_reduction_pct=100.0 * (1.0 - sizes["payload_bits"] / shared["full_bits"]),
+        bit_errors=f["bit_errors"],
+        ber=f["ber"],
+        crc_failures=len(ideal.tensors) if lost else f["crc_failures"],
+        code_blocks=f["code_blocks"],
+        failed_code_blocks=f["failed_code_blocks"],
+        encode_ms=f["encode_ms"],
+        decode_ms=f["decode_ms"],
+        air_ms=f["air_ms"],
+        latency_ms=f["latency_ms"],
+        distance=shared["distance"],
+        conv_share=ctx.conv_share,
+    )
