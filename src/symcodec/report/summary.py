@@ -151,29 +151,31 @@ def summarize(rows: Iterable[Mapping]) -> list[dict]:
             _mcs_order(mcs_setting(r)),
         )
 
-    summary = []
-    for members in sorted(groups.values(), key=order):
-        first = members[0]
-        out: dict = {k: first[k] for k in ("study", "dataset", "model") if k in first}
-        out.update({k: first[k] for k in GROUP_KEYS})
-        out["epochs_total"] = first.get("epochs_total")
-        out["n"] = len(members)
-        for column in _CI_COLUMNS:
-            mean, half = mean_ci95(m.get(column, math.nan) for m in members)
-            out[column] = mean
-            out[f"{column}_ci"] = half
-        for column in _MEAN_COLUMNS:
-            out[column] = mean_skipping_nan(m.get(column, math.nan) for m in members)
-        received = [float(m["acc_rx"]) for m in members if is_finite(m.get("acc_rx"))]
-        out["acc_rx_median"] = statistics.median(received) if received else math.nan
-        out["outage_pct"] = 100 * outage_share(members)
-        out["protect"] = protect(first)
-        out["mcs"] = mcs_setting(first)
-        out["channel_uses"] = mean_skipping_nan(channel_uses(m) for m in members)
-        out["train_seeds"] = len({train_seed(m) for m in members})
-        out["legacy_note"] = legacy_note(members)
-        summary.append(out)
-    return summary
+    return [_summary_row(members) for members in sorted(groups.values(), key=order)]
+
+
+def _summary_row(members: Sequence[Mapping]) -> dict:
+    """One setting's trials averaged (the fields :func:`summarize` lists)."""
+    first = members[0]
+    out: dict = {k: first[k] for k in ("study", "dataset", "model") if k in first}
+    out.update({k: first[k] for k in GROUP_KEYS})
+    out["epochs_total"] = first.get("epochs_total")
+    out["n"] = len(members)
+    for column in _CI_COLUMNS:
+        mean, half = mean_ci95(m.get(column, math.nan) for m in members)
+        out[column] = mean
+        out[f"{column}_ci"] = half
+    for column in _MEAN_COLUMNS:
+        out[column] = mean_skipping_nan(m.get(column, math.nan) for m in members)
+    received = [float(m["acc_rx"]) for m in members if is_finite(m.get("acc_rx"))]
+    out["acc_rx_median"] = statistics.median(received) if received else math.nan
+    out["outage_pct"] = 100 * outage_share(members)
+    out["protect"] = protect(first)
+    out["mcs"] = mcs_setting(first)
+    out["channel_uses"] = mean_skipping_nan(channel_uses(m) for m in members)
+    out["train_seeds"] = len({train_seed(m) for m in members})
+    out["legacy_note"] = legacy_note(members)
+    return out
 
 
 def _mcs_order(setting: str) -> tuple[int, float]:
