@@ -113,6 +113,46 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_transmit)
 
 
+def _refuse_nr_losses(rx, nr_stats) -> None:
+    """Without ``--lenient``, an NR transmission that lost code blocks writes no model."""
+    if rx.protection is not None and not rx.protection.lossless:
+        report = rx.protection
+        raise SymcodecError(
+            f"the NR link lost {report.failed_code_blocks:,} of {report.code_blocks:,} code "
+            f"blocks ({report.residual_bit_errors:,} residual bit errors); no model written "
+            "(--lenient writes it, losses concealed)"
+        )
+    if rx.protection is None and nr_stats is not None and not nr_stats.lossless:
+        raise SymcodecError(
+            f"the NR link lost {nr_stats.failed_code_blocks:,} of {nr_stats.code_blocks:,} code "
+            f"blocks ({nr_stats.erased_bytes:,} bytes erased; {nr_stats.residual_bit_errors:,} "
+            "residual bit errors); no model written (--lenient writes it, losses concealed)"
+        )
+
+
+def _print_damage(con, rx) -> None:
+    """What the channel did to the stream: bit errors, erasures and lost chunks (digital),
+    or the SNR per value (analog)."""
+    if rx.domain == "digital":
+        con.print(
+            f"bit errors {rx.bit_errors:,} of {8 * rx.payload_bytes:,} payload bits "
+            f"(BER {rx.ber:.3g}); tensors with a failed CRC: {len(rx.crc_failures)}"
+            + (f" ({', '.join(rx.crc_failures)})" if rx.crc_failures else "")
+        )
+        if rx.erased_values:
+            con.print(f"erased values (filled with 0): {rx.erased_values:,}")
+        if rx.lost_chunks:
+            lost = ", ".join(f"{k} ({len(v)})" for k, v in rx.lost_chunks_by_tensor.items())
+            con.print(
+                f"entropy-coded chunks lost: {rx.lost_chunks:,} ({lost}); "
+                f"values concealed with 0: {rx.concealed_values:,}"
+            )
+        return
+    snrs = sorted({t.snr_db for t in rx.tensors if t.snr_db is not None})
+    if snrs:
+        con.print("SNR per value (dB): " + ", ".join(f"{s:.2f}" for s in snrs))
+
+
 def cmd_transmit(args) -> int:
     from ..channel import Link, make_channel
     from ..io import load_state_dict, save_state_dict
@@ -150,24 +190,8 @@ def cmd_transmit(args) -> int:
         protection=protection,
     )  # fmt: skip
     nr_stats = _nr_stats(rx)
-    if rx.protection is not None and not rx.protection.lossless and not args.lenient:
-        report = rx.protection
-        raise SymcodecError(
-            f"the NR link lost {report.failed_code_blocks:,} of {report.code_blocks:,} code "
-            f"blocks ({report.residual_bit_errors:,} residual bit errors); no model written "
-            "(--lenient writes it, losses concealed)"
-        )
-    if (
-        rx.protection is None
-        and nr_stats is not None
-        and not nr_stats.lossless
-        and not args.lenient
-    ):
-        raise SymcodecError(
-            f"the NR link lost {nr_stats.failed_code_blocks:,} of {nr_stats.code_blocks:,} code "
-            f"blocks ({nr_stats.erased_bytes:,} bytes erased; {nr_stats.residual_bit_errors:,} "
-            "residual bit errors); no model written (--lenient writes it, losses concealed)"
-        )
+    if not args.lenient:
+        _refuse_nr_losses(rx, nr_stats)
     if out is not None:
         save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
 
@@ -181,24 +205,7 @@ def cmd_transmit(args) -> int:
         _print_protection(con, channel, rx)
     elif nr_stats is not None:
         _print_nr(con, channel, nr_stats, rx)
-    if rx.domain == "digital":
-        con.print(
-            f"bit errors {rx.bit_errors:,} of {8 * rx.payload_bytes:,} payload bits "
-            f"(BER {rx.ber:.3g}); tensors with a failed CRC: {len(rx.crc_failures)}"
-            + (f" ({', '.join(rx.crc_failures)})" if rx.crc_failures else "")
-        )
-        if rx.erased_values:
-            con.print(f"erased values (filled with 0): {rx.erased_values:,}")
-        if rx.lost_chunks:
-            lost = ", ".join(f"{k} ({len(v)})" for k, v in rx.lost_chunks_by_tensor.items())
-            con.print(
-                f"entropy-coded chunks lost: {rx.lost_chunks:,} ({lost}); "
-                f"values concealed with 0: {rx.concealed_values:,}"
-            )
-    else:
-        snrs = sorted({t.snr_db for t in rx.tensors if t.snr_db is not None})
-        if snrs:
-            con.print("SNR per value (dB): " + ", ".join(f"{s:.2f}" for s in snrs))
+    _print_damage(con, rx)
     con.print(
         f"latency {rx.latency_ms:.2f} ms = encode {1000 * rx.encode_s:.2f} + air "
         f"{1000 * rx.air_time_s:.2f} + decode {1000 * rx.decode_s:.2f} ms"
