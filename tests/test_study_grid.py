@@ -194,3 +194,21 @@ def test_a_curve_that_never_reaches_the_target_has_no_snr():
     rows = _curve_rows("full", -20.0)  # at most 10 x (11 - 20) + 2 < 89 anywhere
     (row,) = snr_to_target(rows)
     assert row["curves_crossing"] == 0 and math.isnan(row["snr_db"])
+
+
+def test_train_only_fills_the_cache_for_every_seed(tmp_path, monkeypatch):
+    from symcodec.cli import main
+    from symcodec.study import model_cache_dir
+
+    monkeypatch.setenv("SYMCODEC_CACHE", str(tmp_path / "cache"))
+    study = tmp_path / "s.toml"
+    study.write_text(
+        'name = "s"\nmodel = "deepcnn-gap"\nsymmetries = ["central"]\nbaselines = ["pruned"]\n'
+        "test_limit = 100\n[training]\nepochs = 1\nmax_steps = 3\nseeds = [0, 1]\n"
+        "prune_finetune_epochs = 1\n"
+    )
+    assert main(["reproduce", str(study), "--train-only", "--no-progress"]) == 0
+    files = sorted(p.name for p in model_cache_dir().iterdir())
+    # per seed: the reference, the central model and the pruned one
+    assert len(files) == 6
+    assert sum("-pruned-layer-central-" in f for f in files) == 2

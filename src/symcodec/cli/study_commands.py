@@ -41,6 +41,11 @@ def register(subparsers) -> None:
     p.add_argument("--address", default=None, help="Ray cluster address (default: local)")
     p.add_argument("--fresh", action="store_true", help="ignore earlier results in DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train (or find in the cache) every model of every training seed, run no trial",
+    )
     p.set_defaults(func=cmd_reproduce)
 
     p = subparsers.add_parser(
@@ -112,6 +117,12 @@ def cmd_reproduce(args) -> int:
     if args.fresh and (out / "results.csv").exists():
         (out / "results.csv").unlink()
     con = console()
+    if args.train_only:
+        from ..study import train_models
+
+        for seed, accuracy in train_models(spec, progress=not args.no_progress, log=con.print):
+            con.print(f"training seed {seed}: reference accuracy {accuracy:.2f}%")
+        return 0
     con.print(f"study {spec.name} from {path} -> {out}/")
     command = " ".join(["symcodec", *map(shlex.quote, sys.argv[1:])])
     run = run_study(

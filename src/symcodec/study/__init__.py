@@ -49,7 +49,7 @@ from .rows import (
     read_results_csv,
     write_results_csv,
 )
-from .runner import StudyRun, run_study
+from .runner import StudyRun, run_study, train_models
 from .spec import ChannelSpec, StudySpec, TrainingSpec, load_study, parse_study
 from .trials import TxConfig, plan_for, run_config, trial_seed, tx_configs
 
@@ -81,6 +81,7 @@ __all__ = [
     "run_study",
     "spec_fingerprint",
     "spec_id",
+    "train_models",
     "trained_model",
     "trial_seed",
     "tx_configs",

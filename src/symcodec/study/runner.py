@@ -42,7 +42,7 @@ from .spec import StudySpec
 from .trials import TxConfig, run_config, study_grid, tx_configs
 from .waterfall import resolve_auto_grid
 
-__all__ = ["StudyRun", "run_study", "run_metadata"]
+__all__ = ["StudyRun", "run_study", "run_metadata", "train_models"]
 
 
 @dataclass
@@ -133,6 +133,19 @@ def run_study(
     if grid_search is not None:
         meta["auto_grid"] = grid_search.as_dict()
     return StudyRun(spec, out, rows, seconds, total - reused, meta)
+
+
+def train_models(
+    spec: StudySpec, progress: bool = False, log: Callable[[str], None] = print
+) -> list[tuple[int, float]]:
+    """Train (or find in the model cache) every model of ``spec`` for every training seed,
+    without running a trial (``symcodec reproduce --train-only``: fill the cache first, on
+    a quiet machine). Returns ``(training seed, reference accuracy %)`` per seed."""
+    data = load_dataset(spec.dataset, data_dir=spec.data_dir)
+    return [
+        (seed, prepare(spec, seed, progress=progress, log=log, data=data).acc_ref)
+        for seed in spec.training.seeds
+    ]
 
 
 def _run_local(
