@@ -47,6 +47,7 @@ __all__ = [
     "get_symmetry",
     "symmetry_names",
     "define_symmetry",
+    "projection_gain_bound_db",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -641,6 +642,17 @@ def relative_distance(energies: Iterable[tuple[float, float]]) -> float:
         residual += r
         norm += n
     return math.sqrt(residual / norm) if norm > 0 else 0.0
+
+
+def projection_gain_bound_db(symmetry: str | Symmetry, k: int = 3) -> float:
+    """``10 log10(k^2 / DoF)``: the most receiver projection can gain against i.i.d. noise
+    on a ``k x k`` kernel, in dB (SPEC section 10); nan when the symmetry leaves no DoF.
+
+    >>> round(projection_gain_bound_db("central-skew"), 2), round(projection_gain_bound_db("d4"), 2)
+    (3.52, 4.77)
+    """
+    dof = get_symmetry(symmetry).dof(k)
+    return 10 * math.log10(k * k / dof) if dof else math.nan
 
 
 def symmetry_names() -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import SymcodecError
-from ..symmetry import get_symmetry
+from ..symmetry import get_symmetry, projection_gain_bound_db
 from .claims import Claim, decided_claim
 from .confidence import mean_skipping_nan
 from .format import is_finite, penalty_text
@@ -106,12 +106,12 @@ def _shift_of_group(members: Sequence[Mapping]) -> tuple[str, object]:
             shifts.setdefault(cid[0], []).append(need["full"] - need["full-project"])
             needs["full"].append(need["full"])
             needs["full-project"].append(need["full-project"])
-    d = dof_per_kernel(members[0]["symmetry"])
-    bound = (
-        f"10 log10({KERNEL_SIZE**2}/{d}) = {10 * math.log10(KERNEL_SIZE**2 / d):.2f} dB"
-        if d
-        else "n/a"
-    )
+    symmetry = members[0]["symmetry"]
+    d = dof_per_kernel(symmetry)
+    bound = "n/a"
+    if d:
+        db = projection_gain_bound_db(symmetry, KERNEL_SIZE)
+        bound = f"10 log10({KERNEL_SIZE**2}/{d}) = {db:.2f} dB"
     target_text = ", ".join(f"{t:.2f}%" for _, t in sorted(targets.items()) if is_finite(t))
     head += f": target Acc Tx,q - {TARGET_DROP_PP:g} pp = {target_text or 'n/a'}"
     crossing = sum(len(v) for v in shifts.values())

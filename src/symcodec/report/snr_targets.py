@@ -25,6 +25,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from ..io import atomic_open
+from ..symmetry import projection_gain_bound_db
 from .claim_curves import KERNEL_SIZE, TARGET_DROP_PP, dof_per_kernel, snr_to_reach
 from .confidence import mean_skipping_nan
 from .format import is_finite
@@ -159,8 +160,8 @@ def _row(config: tuple, needs: Mapping, targets: Mapping) -> dict:
             if need is not None and other is not None:
                 gains.setdefault(cid[0], []).append(other - need)
         gain, gain_low, gain_high = _ci(gains)
-        dof = dof_per_kernel(symmetry)
-        bound = 10 * math.log10(KERNEL_SIZE**2 / dof) if dof else math.nan
+        if dof_per_kernel(symmetry):
+            bound = projection_gain_bound_db(symmetry, KERNEL_SIZE)
     if isinstance(bits, float) and bits.is_integer():
         bits = int(bits)
     return {

@@ -117,8 +117,9 @@ def run_study(
             if data is None:
                 data = load_dataset(spec.dataset, data_dir=spec.data_dir)
             new_rows = []
+            grid = study_grid(spec)
             for seed in seeds:
-                pending = {k for k in study_grid(spec) if k.train_seed == seed} - done
+                pending = {k for k in grid if k.train_seed == seed} - done
                 if not pending:
                     continue
                 if searched_ctx is not None and searched_ctx.train_seed == seed:

@@ -143,6 +143,16 @@ def trial_seed(
     ]
     if mcs:  # channels without an MCS keep the seeds they always had
         parts.insert(5, f"mcs={mcs}")
+    return hashed_seed(*parts)
+
+
+def hashed_seed(*parts) -> int:
+    """A 32-bit seed from the text of ``parts`` joined by ``|`` (SHA-256): the same in every
+    process and on every machine.
+
+    >>> hashed_seed(0, "awgn", "10") == hashed_seed("0|awgn|10")
+    True
+    """
     text = "|".join(str(part) for part in parts)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 

@@ -22,7 +22,6 @@ from a trial's, so the search draws are not the study's trials.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -33,11 +32,11 @@ from ..channel import IdealChannel
 from ..errors import SymcodecError
 from ..io import atomic_open, read_bytes
 from ..receiver import ReceiverOptions, transmit
-from ..symmetry import get_symmetry
+from ..symmetry import projection_gain_bound_db
 from .context import StudyContext
 from .identity import spec_id
 from .spec import StudySpec
-from .trials import TxConfig, plan_for
+from .trials import TxConfig, hashed_seed, plan_for
 
 __all__ = ["AutoGrid", "resolve_auto_grid", "grid_across", "SEARCH_TRIALS", "TOP_DROP_PP"]
 
@@ -110,12 +109,8 @@ def projection_margin_db(symmetries, k: int = KERNEL_SIZE) -> float:
     >>> round(projection_margin_db(["central-skew", "d4"]), 2)
     4.77
     """
-    bounds = []
-    for name in symmetries:
-        dof = get_symmetry(name).dof(k)
-        if dof:
-            bounds.append(10 * math.log10(k * k / dof))
-    return max(bounds, default=0.0)
+    bounds = [projection_gain_bound_db(name, k) for name in symmetries]
+    return max((b for b in bounds if math.isfinite(b)), default=0.0)
 
 
 def resolve_auto_grid(
@@ -238,5 +233,5 @@ def _bisect(good: Callable[[float], bool], low: float, high: float) -> float:
 
 
 def _search_seed(spec: StudySpec, snr_db: float, draw: int) -> int:
-    text = f"{spec.seed}|auto-grid|{spec.channel.name}|{spec.channel.energy}|{snr_db:g}|{draw}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+    channel = spec.channel
+    return hashed_seed(spec.seed, "auto-grid", channel.name, channel.energy, f"{snr_db:g}", draw)
