@@ -68,7 +68,7 @@ def survives(blob: bytes) -> str:
 
 FUZZ_SETTINGS = settings(
     max_examples=400,
-    deadline=2000,
+    deadline=None,  # no timing assertion: a slow example under load is not a failure
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=False,
 )

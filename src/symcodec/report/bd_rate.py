@@ -82,7 +82,10 @@ def pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
         for k in range(1, x.size - 1):
             if delta[k - 1] * delta[k] > 0:
                 w1, w2 = 2 * h[k] + h[k - 1], h[k] + 2 * h[k - 1]
-                slopes[k] = (w1 + w2) / (w1 / delta[k - 1] + w2 / delta[k])
+                # the weighted harmonic mean of the two secants, written without dividing
+                # by a secant (a tiny one would overflow)
+                d0, d1 = delta[k - 1], delta[k]
+                slopes[k] = (w1 + w2) * d0 * d1 / (w1 * d1 + w2 * d0)
         slopes[0] = _end_slope(h[0], h[1], delta[0], delta[1])
         slopes[-1] = _end_slope(h[-1], h[-2], delta[-1], delta[-2])
     at = np.asarray(at, dtype=np.float64)
