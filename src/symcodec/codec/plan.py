@@ -34,6 +34,7 @@ from ..errors import SymcodecError
 from ..symmetry import Symmetry, get_symmetry
 from .entropy import DEFAULT_CHUNK_VALUES, MAX_CHUNK_VALUES
 from .quantize import QuantizerSpec, check_dead_zone, float32_step
+from .rdo import check_lagrangian
 
 MODES = ("dof", "full-project", "full", "pruned")
 GRID_CHOICES = ("auto", "minmax", "symmetric")
@@ -78,6 +79,10 @@ class TensorPlan:
             larger than ``ans`` with its model and chunk table (a tensor too small to pay
             for an entropy model); False forces ``ans``. The record says which coder it
             used.
+        rdo_lambda: rate–distortion-optimised rounding of the step quantizer's levels
+            (:mod:`.rdo`): the squared error, in units of ``step ** 2``, traded for one bit;
+            0 (the default) is plain rounding. Needs a step and ``coder="ans"``; an encoder
+            choice, the stream format does not change.
     """
 
     symmetry: Symmetry | None = None
@@ -92,6 +97,7 @@ class TensorPlan:
     dead_zone: float = 0.0
     chunk_values: int = DEFAULT_CHUNK_VALUES
     ans_fallback: bool = True
+    rdo_lambda: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -130,6 +136,8 @@ class TensorPlan:
             )
         if not isinstance(self.ans_fallback, bool):
             raise SymcodecError(f"ans_fallback must be True or False, got {self.ans_fallback!r}")
+        if check_lagrangian(self.rdo_lambda) and (self.step is None or self.coder != "ans"):
+            raise SymcodecError("rdo_lambda needs a step and coder 'ans' (it rounds for a model)")
         spec = self.quantizer_for(torch.float32)  # validates bits / float16
         if self.coder == "ans" and not spec.is_quantized:
             raise SymcodecError(
@@ -198,6 +206,7 @@ class TransmissionPlan:
         dead_zone: float = 0.0,
         chunk_values: int = DEFAULT_CHUNK_VALUES,
         ans_fallback: bool = True,
+        rdo_lambda: float = 0.0,
     ) -> TransmissionPlan:
         """Apply ``symmetry`` in ``mode`` to every conv kernel (4-D float tensor) where it
         leaves DoF > 0; send every other tensor in ``full`` at ``other_bits`` (default:
@@ -222,6 +231,8 @@ class TransmissionPlan:
             chunk_values: values per independently decodable ``ans`` chunk.
             ans_fallback: ``ans`` tensors too small to pay for their model go ``fixed``
                 (see :class:`TensorPlan`).
+            rdo_lambda: rate–distortion-optimised rounding for every float tensor (see
+                :class:`TensorPlan`); 0 is plain rounding.
         """
         sym = get_symmetry(symmetry)
         if mode not in MODES:
@@ -237,6 +248,7 @@ class TransmissionPlan:
             "dead_zone": dead_zone,
             "chunk_values": chunk_values,
             "ans_fallback": ans_fallback,
+            "rdo_lambda": rdo_lambda,
         }
         TensorPlan(bits=bits, **options)  # validated once, also without float tensors
         tensors: dict[str, TensorPlan] = {}
@@ -351,5 +363,6 @@ def _tensor_plan(width: int, floating: bool, options: dict, **kwargs) -> TensorP
         dead_zone=options["dead_zone"] if floating else 0.0,
         chunk_values=options["chunk_values"],
         ans_fallback=options["ans_fallback"],
+        rdo_lambda=options["rdo_lambda"] if floating else 0.0,
         **kwargs,
     )

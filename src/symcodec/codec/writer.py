@@ -33,7 +33,8 @@ from .entropy import MAX_ALPHABET, EntropyModel, encode_chunks, fit_model
 from .limits import MAX_DIMS, MAX_HEADER_BYTES, check_element_total, check_symmetry_limits
 from .plan import TensorPlan, TransmissionPlan
 from .pruning import Positions, encode_positions
-from .quantize import QuantizerParams, QuantizerSpec, StepParams, quantize
+from .quantize import Quantized, QuantizerParams, QuantizerSpec, StepParams, quantize
+from .rdo import rdo_levels
 from .records import (
     DTYPE_NAMES,
     FLAG_DEFLATE_HEADER,
@@ -130,7 +131,14 @@ def _encode_tensor(
     values, positions, positions_data = _sent_values(name, tensor, tplan)
     out = []
     codings = _code_values(
-        name, values, spec, coder, tplan.chunk_values, dtype_name, tplan.ans_fallback
+        name,
+        values,
+        spec,
+        coder,
+        tplan.chunk_values,
+        dtype_name,
+        tplan.ans_fallback,
+        tplan.rdo_lambda,
     )
     for used, spec_used, params, data, model, chunk_table in codings:
         data = positions_data + data
@@ -210,6 +218,7 @@ def _code_values(
     chunk_values: int,
     dtype_name: str,
     fallback: bool = True,
+    rdo_lambda: float = 0.0,
 ) -> list[_Coding]:
     """Quantize and code the values: the coder used, the quantizer as the stream records it
     (a ``step`` quantizer gets the width of its level range), its parameters, the coded
@@ -219,11 +228,19 @@ def _code_values(
     smaller first by an estimate: the fixed codes' bytes against the ``ans`` chunks' bytes
     plus what its model and chunk table add to the header as JSON (:func:`ans_side_bytes`);
     :func:`encode` keeps the one that makes the stream as stored smaller.
+
+    With ``rdo_lambda > 0`` (a ``step`` quantizer coded ``ans``), the levels are chosen by
+    rate–distortion-optimised rounding (:func:`~.rdo.rdo_levels`) before they are coded.
     """
     try:
         q = quantize(values, spec)
     except SymcodecError as exc:
         raise SymcodecError(f"{name}: {exc}") from None
+    if rdo_lambda and coder == "ans" and spec.kind == "step" and q.codes.size:
+        assert spec.step is not None
+        flat = values.detach().to(torch.float32).cpu().reshape(-1).numpy()
+        levels = rdo_levels(flat, spec.step, rdo_lambda, start=q.codes)
+        q = Quantized(levels, StepParams(int(levels.min()), int(levels.max())))
     if spec.kind == "step":
         assert isinstance(q.params, StepParams)
         spec = replace(spec, bits=q.params.width)
