@@ -11,6 +11,7 @@ import pytest
 
 from symcodec import report as R
 from symcodec.report import claim_curves, claim_rules
+from symcodec.report.gain_line import fit_gain_line
 from symcodec.report.trial_fields import LEGACY_DEFAULTS
 from symcodec.study.rows import RESULT_COLUMNS, TrialRow
 
@@ -499,6 +500,105 @@ def test_ablation_csv_keeps_the_penalty(tmp_path):
     assert len(old) == len(back) and all(math.isnan(r["penalty"]) for r in old)
     c = claim(trials_of([90.0]), 5, {"ablation": old, "acc_ref": 98.6})
     assert c.verdict == "holds" and "λ" not in c.evidence
+
+
+def linear_sweep(gain_at, distances, acc_tx=98.5):
+    """A penalty sweep whose gains lie exactly on ``gain_at(d)`` on average (the trial
+    spread :data:`PENALTY_NOISE` sums to 0), one model per distance."""
+    models = {float(i): (d, acc_tx, gain_at(d)) for i, d in enumerate(distances)}
+    return penalty_sweep(models)
+
+
+def test_zero_crossing_of_an_exact_linear_relation():
+    line = fit_gain_line({d: [2.0 - 4.0 * d] * 3 for d in (0.0, 0.25, 0.5, 0.75)})
+    assert (line.slope, line.intercept) == pytest.approx((-4.0, 2.0))
+    assert (line.crossing, line.crossing_low, line.crossing_high) == pytest.approx((0.5,) * 3)
+    assert line.crossing_in_sweep
+    assert "crosses 0 at d_S 0.500 (95% CI [0.500, 0.500])" in line.crossing_text()
+    # the same relation through the claim: the fit is on the trials' means, which are exact
+    meta = {"ablation": linear_sweep(lambda d: 2.0 - 4.0 * d, (0.0, 0.25, 0.5, 0.75))}
+    c = claim(trials_of([90.0]), 5, dict(meta, acc_ref=98.5))
+    assert c.verdict == "holds"
+    assert "Slope of the gain on d_S over the accurate models: -4.00 pp per unit d_S" in c.evidence
+    assert "the fitted gain crosses 0 at d_S 0.500 (95% CI [" in c.evidence
+
+
+def test_zero_crossing_not_reached_in_the_sweep():
+    # falls, but still above 0 at the largest distance: the line's crossing is extrapolated
+    still_pays = fit_gain_line({d: [3.0 - d] * 2 for d in (0.0, 0.5, 1.0)})
+    assert still_pays.crossing == pytest.approx(3.0) and not still_pays.crossing_in_sweep
+    text = still_pays.crossing_text()
+    assert text.startswith("zero crossing not reached in the sweep: the fitted gain is still")
+    assert "+2.00 pp at the largest d_S 1.000" in text and "d_S 3.000, an extrapolation" in text
+    # flat and positive: the fitted gain never falls to 0
+    flat = fit_gain_line({d: [1.0, 1.0] for d in (0.0, 0.5, 1.0)})
+    assert flat.crossing == math.inf and flat.crossing_high == math.inf
+    assert "not reached in the sweep" in flat.crossing_text() and "inf]" in flat.crossing_text()
+    # below 0 from the start
+    never = fit_gain_line({d: [-1.0 - d] * 2 for d in (0.0, 0.5, 1.0)})
+    assert never.crossing == pytest.approx(-1.0)
+    assert "already -1.00 pp at the smallest d_S 0.000" in never.crossing_text()
+
+
+def test_zero_crossing_ci_comes_from_the_same_bootstrap():
+    gains = {d: [g + e for e in PENALTY_NOISE] for d, _, g in NEAR_HELPS.values()}
+    line = fit_gain_line(gains)
+    assert (line.slope, line.slope_low, line.slope_high) == claim_curves.slope_with_ci(gains)
+    assert line.crossing_low < line.crossing < line.crossing_high
+    assert 0.0 < line.crossing < 0.74
+
+
+def test_claim5_holds_with_its_zero_crossing_and_qualifying_models():
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(NEAR_HELPS), "acc_ref": 98.6})
+    assert c.verdict == "holds"
+    assert "Qualifying (Acc Tx within 1 pp of the reference): λ inf, d_S 0.000; " in c.evidence
+    assert "Not qualifying: none." in c.evidence
+    assert "use only the qualifying models" in c.evidence
+    assert "the fitted gain crosses 0 at d_S" in c.evidence
+
+
+def test_claim5_fails_and_says_the_crossing_is_not_reached():
+    flat = {k: (d, acc, 1.0) for k, (d, acc, _) in NEAR_HELPS.items()}
+    c = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(flat), "acc_ref": 98.6})
+    assert c.verdict == "does not hold"
+    assert "zero crossing not reached in the sweep" in c.evidence
+
+
+def test_claim5_verdict_uses_only_qualifying_models():
+    """A model 1.01 pp below the reference with a wild gain changes nothing; at 1.00 pp below
+    it qualifies and turns the verdict."""
+    ref = 98.6
+    base = {k: (d, ref, g) for k, (d, _, g) in NEAR_HELPS.items()}
+    c_base = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(base), "acc_ref": ref})
+    outlier = {**base, 1.0: (0.9, ref - 1.01, 60.0)}
+    c_out = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(outlier), "acc_ref": ref})
+    assert c_out.verdict == c_base.verdict == "holds"
+    assert "Not qualifying: λ 1, d_S 0.900 (Acc Tx -1.01 pp from the reference)" in c_out.evidence
+    fit_text = c_base.evidence.split("Slope of the gain")[1]
+    assert c_out.evidence.split("Slope of the gain")[1] == fit_text
+    inside = {**base, 1.0: (0.9, ref - 1.0, 60.0)}
+    c_in = claim(trials_of([90.0]), 5, {"ablation": penalty_sweep(inside), "acc_ref": ref})
+    assert c_in.verdict == "does not hold" and "Not qualifying: none." in c_in.evidence
+
+
+def test_ablation_report_marks_qualifying_models_and_the_fit(tmp_path):
+    ref = 99.0
+    models = {0.0: (0.7, 99.0, -1.0), 0.1: (0.3, 98.5, 1.0), 1.0: (0.1, 98.0, 2.0)}
+    models[0.01] = (0.5, 97.99, 0.0)  # just outside the 1 pp threshold
+    R.write_ablation(penalty_sweep(models), ref, tmp_path)
+    text = (tmp_path / "ablation.md").read_text()
+    assert "| Gain (pp) | Qualifies |" in text
+    assert "| 1 | 0.100 | 98.00 |" in text
+    row = {line.split("|")[1].strip(): line for line in text.splitlines() if "| 0." in line}
+    assert row["1"].rstrip().endswith("| yes |")  # exactly 1 pp below: qualifies
+    assert row["0.01"].rstrip().endswith("| no (Acc Tx -1.01 pp) |")
+    assert row["0"].rstrip().endswith("| yes |")
+    assert "Fit of the gain against d_S (3 of 4 models qualify; only they are used): slope" in text
+    assert "the fitted gain crosses 0 at d_S" in text and "Claim 5: holds" in text
+    few = {k: models[k] for k in (0.0, 0.01)}
+    R.write_ablation(penalty_sweep(few), ref, tmp_path)
+    text = (tmp_path / "ablation.md").read_text()
+    assert "(1 of 2 models qualify; only they are used): none. Fewer than 3" in text
 
 
 # --- claims.md -------------------------------------------------------------------------------

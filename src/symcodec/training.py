@@ -297,49 +297,78 @@ def train(
     (9, 3)
     """
     config = config or TrainConfig()
-    _check_data(train_x, train_y)
-    device = torch.device(config.device)
-    model.to(device)
-    model.train()
-    x = train_x.to(device)
-    y = train_y.to(device=device, dtype=torch.long)
-    n = x.shape[0]
-    bs = config.batch_size
-    starts = [s for s in range(0, n, bs) if min(bs, n - s) > 1 or n == 1]
-    steps_per_epoch = len(starts)
-    total = config.epochs * steps_per_epoch
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
-
+    x, y = _prepare(model, train_x, train_y, torch.device(config.device))
+    starts = _batch_starts(x.shape[0], config.batch_size)
+    total = _total_steps(config, len(starts))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = _make_optimizer(params, config)
     scheduler = _make_scheduler(optimizer, config, total)
-    generator = torch.Generator().manual_seed(config.seed)
-    result = TrainResult()
     t_start = time.perf_counter()
     with (
-        torch.random.fork_rng(devices=_rng_devices(device)),
+        torch.random.fork_rng(devices=_rng_devices(x.device)),
         _Progress(progress and total > 0, total, "train") as bar,
     ):
         torch.manual_seed(config.seed)
-        for epoch in range(config.epochs):
-            if result.steps >= total:
-                break
-            t_epoch = time.perf_counter()
-            bar.update(0, description=f"epoch {epoch + 1}/{config.epochs}")
-            perm = torch.randperm(n, generator=generator).to(device)
-            batches = [perm[s : s + bs] for s in starts[: total - result.steps]]
-            mean, seen = _run_epoch(model, x, y, batches, optimizer, scheduler, bar, regularizer)
-            result.steps += len(batches)
-            if not math.isfinite(mean):
-                raise SymcodecError(
-                    f"training diverged: mean loss {mean} in epoch {epoch + 1} "
-                    f"(lr {config.lr}); try a smaller learning rate"
-                )
-            result.losses.append(mean)
-            result.samples += seen
-            result.epoch_seconds.append(time.perf_counter() - t_epoch)
+        result = _train_epochs(
+            model, x, y, starts, total, config, optimizer, scheduler, bar, regularizer
+        )
     result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def _prepare(
+    model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check the data, put the model in train mode on ``device`` and return the inputs and
+    the labels (as int64) there."""
+    _check_data(train_x, train_y)
+    model.to(device)
+    model.train()
+    return train_x.to(device), train_y.to(device=device, dtype=torch.long)
+
+
+def _batch_starts(n: int, batch_size: int) -> list[int]:
+    """The first index of every mini-batch of an epoch over ``n`` examples; a last batch of
+    a single example is dropped (batch norm cannot train on it), unless it is the only one.
+
+    >>> _batch_starts(10, 4), _batch_starts(9, 4), _batch_starts(1, 4)
+    ([0, 4, 8], [0, 4], [0])
+    """
+    return [s for s in range(0, n, batch_size) if min(batch_size, n - s) > 1 or n == 1]
+
+
+def _total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
+    """Optimizer steps of the whole run: every epoch's batches, capped at ``max_steps``."""
+    total = config.epochs * steps_per_epoch
+    return total if config.max_steps is None else min(total, config.max_steps)
+
+
+def _train_epochs(
+    model, x, y, starts, total, config, optimizer, scheduler, bar, regularizer
+) -> TrainResult:
+    """Up to ``config.epochs`` epochs, ``total`` steps in all, each over the batches at
+    ``starts`` of a fresh permutation drawn from a generator seeded with ``config.seed``;
+    the result without its wall time. Raises :class:`SymcodecError` on a nan/inf loss."""
+    generator = torch.Generator().manual_seed(config.seed)
+    result = TrainResult()
+    n = x.shape[0]
+    for epoch in range(config.epochs):
+        if result.steps >= total:
+            break
+        t_epoch = time.perf_counter()
+        bar.update(0, description=f"epoch {epoch + 1}/{config.epochs}")
+        perm = torch.randperm(n, generator=generator).to(x.device)
+        batches = [perm[s : s + config.batch_size] for s in starts[: total - result.steps]]
+        mean, seen = _run_epoch(model, x, y, batches, optimizer, scheduler, bar, regularizer)
+        result.steps += len(batches)
+        if not math.isfinite(mean):
+            raise SymcodecError(
+                f"training diverged: mean loss {mean} in epoch {epoch + 1} "
+                f"(lr {config.lr}); try a smaller learning rate"
+            )
+        result.losses.append(mean)
+        result.samples += seen
+        result.epoch_seconds.append(time.perf_counter() - t_epoch)
     return result
 
 

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -192,61 +192,133 @@ def allocate(
     x, y = check_calibration(calibration)
     _check_allocatable(state, plan)
     if curves is None:
-        fisher = diagonal_fisher(module, state, plan, (x, y), loss=loss)
-        measured = MeasuredLoss.of(module, state, plan, (x, y), loss=loss)
-        curves = rate_curves(state, plan, fisher, measured)
-    slopes = sorted({s for c in curves.values() for s in c.slopes()})
-    # choice i: every tensor at its Lagrangian point for lambdas[i] (coarser as i grows)
-    lambdas = [0.0, *slopes]
-    choices = [{n: _choice(c, lam) for n, c in curves.items()} for lam in lambdas]
-    sizes: dict[int, int] = {}
-
-    def size_at(i: int) -> int:
-        if i not in sizes:
-            sizes[i] = _stream_bytes(state, plan, curves, choices[i], metadata)
-        return sizes[i]
-
+        curves = _measured_curves(module, state, plan, (x, y), loss)
+    allocations = _LagrangianAllocations.of(state, plan, curves, metadata)
     if budget_bytes is not None:
-        coarsest = size_at(len(lambdas) - 1)
-        if coarsest > budget_bytes:
-            raise SymcodecError(
-                f"a budget of {budget_bytes:,} bytes is below the smallest stream this plan "
-                f"makes ({coarsest:,} bytes at the coarsest steps)"
-            )
-        # the finest Lagrangian allocation that fits (bytes fall monotonically along
-        # lambdas, up to the header's compression), then spend what is left greedily
-        chosen = _first(len(lambdas), lambda i: size_at(i) <= budget_bytes)
-        choice, size = _refine(
-            state, plan, curves, choices[chosen], size_at(chosen), budget_bytes, metadata
-        )
-        target = f"budget {budget_bytes:,} bytes"
+        choice, size, target = _fit_budget(allocations, budget_bytes)
     else:
         assert max_accuracy_drop_pp is not None
-        reference = calibration_accuracy(module, state, x, y)
-        floor = reference - max_accuracy_drop_pp
-
-        def accurate(i: int) -> bool:
-            received = decode(encode(state, _plan_with_choice(plan, curves, choices[i])))
-            return calibration_accuracy(module, received, x, y) >= floor
-
-        # the coarsest Lagrangian allocation that still meets the accuracy floor
-        last = _first(len(lambdas), lambda i: not accurate(i))
-        if last == 0:
-            raise SymcodecError(
-                f"even the finest steps lose more than {max_accuracy_drop_pp:g} pp of "
-                f"calibration accuracy (reference {reference:.2f}%)"
-            )
-        choice, size = choices[last - 1], size_at(last - 1)
-        target = (
-            f"calibration accuracy >= {floor:.2f}% ({reference:.2f}% - {max_accuracy_drop_pp:g} pp)"
-        )
+        choice, size, target = _meet_accuracy(allocations, module, x, y, max_accuracy_drop_pp)
     result = _plan_with_choice(plan, curves, choice)
-    predicted = sum(c.loss_increase[choice[n]] for n, c in curves.items())
-    note = (
-        f"allocation: {target}; stream {size:,} bytes; predicted calibration loss "
-        f"increase {predicted:.4g} (diagonal Fisher, {int(x.shape[0])} images)"
-    )
+    note = _allocation_note(target, size, curves, choice, int(x.shape[0]))
     return TransmissionPlan(tensors=result.tensors, notes=(*plan.notes, note))
+
+
+def _measured_curves(
+    module: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    plan: TransmissionPlan,
+    calibration: tuple[torch.Tensor, torch.Tensor],
+    loss: Loss,
+) -> dict[str, TensorCurve]:
+    """Every tensor's rate-distortion curve, from the diagonal Fisher and the measured loss
+    on the calibration images (parts 1 and 2 of the method)."""
+    fisher = diagonal_fisher(module, state, plan, calibration, loss=loss)
+    measured = MeasuredLoss.of(module, state, plan, calibration, loss=loss)
+    return rate_curves(state, plan, fisher, measured)
+
+
+def _allocation_note(
+    target: str,
+    size: int,
+    curves: Mapping[str, TensorCurve],
+    choice: Mapping[str, int],
+    n_images: int,
+) -> str:
+    """The note an allocated plan ends with: its target, stream size and predicted loss."""
+    predicted = sum(c.loss_increase[choice[n]] for n, c in curves.items())
+    return (
+        f"allocation: {target}; stream {size:,} bytes; predicted calibration loss "
+        f"increase {predicted:.4g} (diagonal Fisher, {n_images} images)"
+    )
+
+
+@dataclass
+class _LagrangianAllocations:
+    """The candidate allocations of :func:`allocate`: allocation ``i`` puts every tensor at
+    its Lagrangian point for the ``i``-th multiplier (0, then every hull slope of every
+    curve, increasing: coarser as ``i`` grows); the whole stream's bytes of each are
+    measured with the real encoder when first asked for, once."""
+
+    state: Mapping[str, torch.Tensor]
+    plan: TransmissionPlan
+    curves: Mapping[str, TensorCurve]
+    metadata: Mapping[str, str] | None
+    choices: list[dict[str, int]]
+    sizes: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        state: Mapping[str, torch.Tensor],
+        plan: TransmissionPlan,
+        curves: Mapping[str, TensorCurve],
+        metadata: Mapping[str, str] | None,
+    ) -> _LagrangianAllocations:
+        slopes = sorted({s for c in curves.values() for s in c.slopes()})
+        lambdas = [0.0, *slopes]
+        choices = [{n: _choice(c, lam) for n, c in curves.items()} for lam in lambdas]
+        return cls(state, plan, curves, metadata, choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def size_at(self, i: int) -> int:
+        """Bytes of the whole stream under allocation ``i``."""
+        if i not in self.sizes:
+            self.sizes[i] = _stream_bytes(
+                self.state, self.plan, self.curves, self.choices[i], self.metadata
+            )
+        return self.sizes[i]
+
+
+def _fit_budget(
+    allocations: _LagrangianAllocations, budget_bytes: int
+) -> tuple[dict[str, int], int, str]:
+    """The finest Lagrangian allocation whose stream fits ``budget_bytes`` (bytes fall
+    monotonically along the multipliers, up to the header's compression), with what is left
+    spent greedily (:func:`_refine`): ``(choice, stream bytes, target text)``."""
+    a = allocations
+    coarsest = a.size_at(len(a) - 1)
+    if coarsest > budget_bytes:
+        raise SymcodecError(
+            f"a budget of {budget_bytes:,} bytes is below the smallest stream this plan "
+            f"makes ({coarsest:,} bytes at the coarsest steps)"
+        )
+    chosen = _first(len(a), lambda i: a.size_at(i) <= budget_bytes)
+    choice, size = _refine(
+        a.state, a.plan, a.curves, a.choices[chosen], a.size_at(chosen), budget_bytes, a.metadata
+    )
+    return choice, size, f"budget {budget_bytes:,} bytes"
+
+
+def _meet_accuracy(
+    allocations: _LagrangianAllocations,
+    module: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    max_accuracy_drop_pp: float,
+) -> tuple[dict[str, int], int, str]:
+    """The coarsest Lagrangian allocation whose decoded model loses at most
+    ``max_accuracy_drop_pp`` of calibration accuracy: ``(choice, stream bytes, target)``."""
+    a = allocations
+    reference = calibration_accuracy(module, a.state, x, y)
+    floor = reference - max_accuracy_drop_pp
+
+    def accurate(i: int) -> bool:
+        received = decode(encode(a.state, _plan_with_choice(a.plan, a.curves, a.choices[i])))
+        return calibration_accuracy(module, received, x, y) >= floor
+
+    last = _first(len(a), lambda i: not accurate(i))
+    if last == 0:
+        raise SymcodecError(
+            f"even the finest steps lose more than {max_accuracy_drop_pp:g} pp of "
+            f"calibration accuracy (reference {reference:.2f}%)"
+        )
+    target = (
+        f"calibration accuracy >= {floor:.2f}% ({reference:.2f}% - {max_accuracy_drop_pp:g} pp)"
+    )
+    return a.choices[last - 1], a.size_at(last - 1), target
 
 
 def _first(n: int, ok: Callable[[int], bool]) -> int:

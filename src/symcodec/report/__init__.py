@@ -17,7 +17,8 @@ Where things are:
 - :mod:`.filters_figure`: :func:`plot_filters`, a model's first conv filters.
 - :mod:`.claims`: the SPEC section 8 claims (:class:`Claim`, :func:`write_claims`).
 - :mod:`.claim_rules`: deciding each claim from the trial rows (:func:`evaluate_claims`);
-  :mod:`.claim_curves` holds claims 3 and 5 (SNR shift, gain against d_S).
+  :mod:`.claim_curves` holds claim 3 (SNR shift), :mod:`.claim_distance` claim 5 (gain
+  against d_S: qualifying models, slope, zero crossing; the line fit in :mod:`.gain_line`).
 - :mod:`.snr_targets`: the SNR each configuration needs for Acc Tx,q - 1 pp and the projection
   gain in dB beside its bound (:func:`write_snr_targets`).
 - :mod:`.equal_air_time`: the NR link at equal air time: accuracy within a common budget,

@@ -12,9 +12,16 @@ from pathlib import Path
 
 from ..errors import SymcodecError
 from ..io import atomic_open
-from .claim_rules import claim5_projection_near_subspace
+from .claim_distance import (
+    ACCURATE_WITHIN_PP,
+    DistanceSweep,
+    claim5_projection_near_subspace,
+    distance_sweep,
+    sweep_line,
+)
 from .confidence import mean_ci95
 from .format import is_finite, penalty_text
+from .paired import compare_differences
 from .plot_style import pyplot, save_figure
 
 ABLATION_COLUMNS = (
@@ -107,6 +114,7 @@ def _distance_points(rows: Sequence[Mapping]) -> list[tuple[float, list, list]]:
 
 def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
     first = rows[0]
+    sweep = distance_sweep({"ablation": rows, "acc_ref": acc_ref})
     lines = [
         f"# Ablation: does receiver projection help only near V_S? ({first['symmetry']})",
         "",
@@ -127,22 +135,53 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
         "## Distance to V_S (models trained with a soft symmetry penalty lambda)",
         "",
         "lambda 0 is the unconstrained reference, inf the model trained symmetric; the "
-        "receiver projects (alpha 1) or not (alpha 0) the same noisy receptions.",
+        "receiver projects (alpha 1) or not (alpha 0) the same noisy receptions. Gain: "
+        "projected - not, paired, with its 95% CI. A model qualifies when its Acc Tx is "
+        f"within {ACCURATE_WITHIN_PP:g} pp of the reference accuracy {sweep.reference:.2f}%.",
         "",
-        "| lambda | d_S | Acc Tx (%) | Acc Rx, no projection (%) | Acc Rx, projected (%) |",
-        "|---:|---:|---:|---:|---:|",
+        "| lambda | d_S | Acc Tx (%) | Acc Rx, no projection (%) | Acc Rx, projected (%) "
+        "| Gain (pp) | Qualifies |",
+        "|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for _, without, with_ in _distance_points(rows):
+    points = {p.distance: p for p in sweep.points}
+    for d, without, with_ in _distance_points(rows):
         m0, h0 = mean_ci95([r["acc_rx"] for r in without])
         m1, h1 = mean_ci95([r["acc_rx"] for r in with_])
         ref = (with_ or without)[0]
+        gain, qualifies = _gain_cells(sweep, points.get(d))
         lines.append(
             f"| {penalty_text(ref.get('penalty', math.nan))} | {ref['distance']:.3f} | "
-            f"{ref['acc_tx']:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} |"
+            f"{ref['acc_tx']:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} | {gain} | "
+            f"{qualifies} |"
         )
+    lines += ["", _fit_paragraph(sweep)]
     claim = claim5_projection_near_subspace({"ablation": rows, "acc_ref": acc_ref})
     lines += ["", f"**Claim 5: {claim.verdict}.** {claim.evidence}", ""]
     return "\n".join(lines)
+
+
+def _gain_cells(sweep: DistanceSweep, point) -> tuple[str, str]:
+    """A distance's gain cell (mean and 95% CI) and its qualification cell."""
+    if point is None:
+        return "-", "-"
+    c = compare_differences(point.gains)
+    ci = f" [{c.ci_low:+.2f}, {c.ci_high:+.2f}]" if is_finite(c.ci_low) else ""
+    if point.qualifies:
+        return f"{c.mean_diff:+.2f}{ci}", "yes"
+    off = point.acc_tx - sweep.reference
+    return f"{c.mean_diff:+.2f}{ci}", f"no (Acc Tx {off:+.2f} pp)" if is_finite(off) else "no"
+
+
+def _fit_paragraph(sweep: DistanceSweep) -> str:
+    """The line fitted to the qualifying models: slope and zero crossing with their CIs."""
+    used = f"{len(sweep.qualifying)} of {len(sweep.points)} models qualify"
+    line, why_not = sweep_line(sweep)
+    if line is None:
+        return f"Fit of the gain against d_S ({used}; only they are used): none. {why_not}"
+    return (
+        f"Fit of the gain against d_S ({used}; only they are used): slope "
+        f"{line.slope_text()} (stratified bootstrap); {line.crossing_text()}."
+    )
 
 
 def _plot_ablation(rows: Sequence[Mapping], acc_ref: float, path: str | os.PathLike) -> None:

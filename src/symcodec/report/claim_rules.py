@@ -1,7 +1,8 @@
 """Deciding the SPEC section 8 claims from a study's trial rows: one function per claim and
 :func:`evaluate_claims`, which applies all five. Each rule is stated in
-:data:`~symcodec.report.claims.CLAIM_RULES`; claims 3 and 5 (curves and distances) are
-in :mod:`symcodec.report.claim_curves`.
+:data:`~symcodec.report.claims.CLAIM_RULES`; claim 3 (curves) is in
+:mod:`symcodec.report.claim_curves`, claim 5 (gain against distance) in
+:mod:`symcodec.report.claim_distance`.
 
 Comparisons are paired (:mod:`symcodec.report.paired`): rows of two methods at one setting
 are matched by training seed and noise seed (or trial), and a method is *ahead beyond the
@@ -13,12 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .claim_curves import (
-    KERNEL_SIZE,
-    claim3_projection_denoises,
-    claim5_projection_near_subspace,
-    dof_per_kernel,
-)
+from .claim_curves import KERNEL_SIZE, claim3_projection_denoises, dof_per_kernel
+from .claim_distance import claim5_projection_near_subspace
 from .claims import Claim, decided_claim
 from .confidence import mean_skipping_nan
 from .format import format_channel_setting, is_finite

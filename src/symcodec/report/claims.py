@@ -48,8 +48,12 @@ CLAIM_RULES: dict[int, str] = {
     "noisy receptions, over models trained with a soft symmetry penalty lambda ||W - P_S W||^2 "
     "at several lambda, 0 the unconstrained reference and inf the symmetric model) is "
     "regressed on the transmitted model's distance d_S, using only models whose Acc Tx is "
-    "within 1 pp of the reference accuracy; holds when the slope's 95% CI (stratified "
-    "bootstrap) lies below 0. Not tested with fewer than 3 such distances.",
+    "within 1 pp of the reference accuracy (the qualifying models, listed; the others are "
+    "listed as not kept and take no part in the fit or the verdict); holds when the slope's "
+    "95% CI (stratified bootstrap) lies below 0. The distance d_S at which the fitted gain "
+    "falls through 0 (where projection stops paying) is reported with its 95% CI from the "
+    "same bootstrap, or as not reached in the sweep. Not tested with fewer than 3 such "
+    "distances.",
 }
 
 Verdict = Literal["holds", "does not hold", "not tested"]

@@ -20,9 +20,14 @@ total, training plus fine-tuning):
 
 Modules, in the order a study uses them:
 
-* :mod:`~symcodec.study.spec`: :class:`StudySpec`, :func:`load_study`, :func:`parse_study`.
+* :mod:`~symcodec.study.spec`: :class:`StudySpec`, :func:`load_study`, :func:`parse_study`
+  (the dataclasses in :mod:`~symcodec.study.study_spec`, the TOML reading in
+  :mod:`~symcodec.study.spec_parsing` with the checks of single keys in
+  :mod:`~symcodec.study.spec_fields`).
 * :mod:`~symcodec.study.identity`: :func:`spec_id`, which results belong together.
-* :mod:`~symcodec.study.rows`: :class:`TrialRow`, the ``results.csv`` schema and file.
+* :mod:`~symcodec.study.rows`: :class:`TrialRow`, the ``results.csv`` schema and file
+  (the schema in :mod:`~symcodec.study.trial_row`, the file in
+  :mod:`~symcodec.study.results_csv`).
 * :mod:`~symcodec.study.model_cache`: :func:`trained_model`, :func:`penalized_model`,
   :func:`pruned_model`.
 * :mod:`~symcodec.study.context`: :class:`StudyContext`, :func:`prepare`.
