@@ -106,14 +106,25 @@ def test_a_grown_grid_keeps_the_rows_it_shares(results):
     assert len(kept) == 12 and messages == []
 
 
-def test_a_narrowed_grid_drops_the_rest(results):
+def test_a_narrowed_grid_sets_the_rest_aside_and_a_widened_one_takes_it_back(results):
     narrowed = {**BASE, "trials": 1, "channel": {"name": "awgn", "snr_db": [30]}}
     messages: list[str] = []
     kept = reusable_rows(parse_study(narrowed), results, messages.append)
     assert len(kept) == 3 and {r["channel_value"] for r in kept} == {30.0}
-    assert messages == ["dropping 9 rows outside this study's grid"]
+    assert messages == [
+        "setting aside 9 rows outside this study's grid in results.outside-grid.csv "
+        "(reused if the grid grows back)"
+    ]
     assert read_results_csv(results) == kept
+    assert sorted(p.name for p in results.parent.iterdir()) == [
+        "results.csv",
+        "results.outside-grid.csv",
+    ]
+    messages.clear()
+    again = reusable_rows(parse_study(BASE), results, messages.append)
+    assert len(again) == 12 and messages == []
     assert sorted(p.name for p in results.parent.iterdir()) == ["results.csv"]
+    assert len(read_results_csv(results)) == 12
 
 
 @pytest.mark.parametrize(
@@ -277,7 +288,10 @@ def test_a_side_only_spec_keeps_none_of_the_unprotected_rows(results):
     side = {**BASE, "channel": {**BASE["channel"], "protect": "side"}}
     messages: list[str] = []
     kept = reusable_rows(parse_study(side), results, messages.append)
-    assert kept == [] and messages == ["dropping 12 rows outside this study's grid"]
+    assert kept == [] and messages == [
+        "setting aside 12 rows outside this study's grid in results.outside-grid.csv "
+        "(reused if the grid grows back)"
+    ]
 
 
 def test_a_bad_protection_is_named():

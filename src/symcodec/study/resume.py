@@ -4,8 +4,10 @@ A row is reused only if it was made under the same spec (its ``spec_id``, see
 :mod:`symcodec.study.identity`) and is a trial of the study's grid. Rows of another spec
 are never mixed in: they are moved to ``results.stale-<spec_id>.csv`` beside it, with a
 one-line message saying what changed. Rows of the same spec outside the grid (a narrowed
-study) are dropped. A ``results.csv`` of an older symcodec (no ``spec_id`` column) is moved
-whole to ``results.stale-no-spec-id.csv``; one written before the NR columns is read with
+study) are set aside in ``results.outside-grid.csv`` (:data:`OUTSIDE_GRID_NAME`) and read
+back when a later grid includes them again, so narrowing a study never throws work away.
+A ``results.csv`` of an older symcodec (no ``spec_id`` column) is moved whole to
+``results.stale-no-spec-id.csv``; one written before the NR columns is read with
 their defaults and rewritten with today's header.
 """
 
@@ -34,6 +36,10 @@ from .trials import study_grid
 __all__ = ["reusable_rows", "stale_path"]
 
 
+OUTSIDE_GRID_NAME = "results.outside-grid.csv"
+"""Beside ``results.csv``: rows of the same spec that the current grid does not include."""
+
+
 def stale_path(results_path: Path, old_spec_id: str | None) -> Path:
     """Where rows of another spec are set aside: ``results.stale-<spec_id>.csv``
     (``unknown`` for a spec id that is not a hex hash, ``no-spec-id`` for ``None``: a file
@@ -48,9 +54,9 @@ def stale_path(results_path: Path, old_spec_id: str | None) -> Path:
 def reusable_rows(
     spec: StudySpec, results_path: Path, log: Callable[[str], None] = print
 ) -> list[dict]:
-    """The rows of ``results_path`` that ``spec`` can reuse, in file order; the file is
-    rewritten to hold only those (the others are set aside or dropped, each with a
-    one-line message)."""
+    """The rows of ``results_path`` (and of the rows set aside beside it) that ``spec`` can
+    reuse, in file order; ``results.csv`` is rewritten to hold only those, the others are
+    set aside, each group with a one-line message."""
     if not results_path.exists():
         return []
     old_rows = results_csv_lacks_spec_id(results_path)
@@ -63,10 +69,12 @@ def reusable_rows(
         )
         return []
     found = read_results_csv(results_path)
+    aside_path = results_path.with_name(OUTSIDE_GRID_NAME)
+    aside = read_results_csv(aside_path) if aside_path.exists() else []
     current = spec_id(spec)
-    same_spec = [r for r in found if r["spec_id"] == current]
+    same_spec = [r for r in found + aside if r["spec_id"] == current]
     others: dict[str, list[dict]] = {}
-    for row in found:
+    for row in found + aside:
         if row["spec_id"] != current:
             others.setdefault(row["spec_id"], []).append(row)
     for old_id, rows in others.items():
@@ -77,9 +85,22 @@ def reusable_rows(
             f"{target.name} ({_what_changed(results_path.parent, old_id, rows[0], spec)})"
         )
     grid = study_grid(spec)
-    kept = [r for r in same_spec if r["study"] == spec.name and TrialKey.of(r) in grid]
-    if len(kept) != len(same_spec):  # trials of another grid: keep only this study's
-        log(f"dropping {len(same_spec) - len(kept)} rows outside this study's grid")
+    kept, outside, seen = [], [], set()
+    for row in same_spec:
+        key = TrialKey.of(row)
+        if key in seen:  # a row both in results.csv and set aside: the first one counts
+            continue
+        seen.add(key)
+        in_grid = row["study"] == spec.name and key in grid
+        (kept if in_grid else outside).append(row)
+    if outside:
+        log(
+            f"setting aside {len(outside)} rows outside this study's grid in "
+            f"{OUTSIDE_GRID_NAME} (reused if the grid grows back)"
+        )
+        write_results_csv(outside, aside_path)
+    elif aside_path.exists():
+        aside_path.unlink()
     if len(kept) != len(found) or not results_csv_is_current(results_path):
         write_results_csv(kept, results_path)  # also brings a pre-NR header up to date
     return kept
