@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--channel",
         default=None,
-        help=f"one of {', '.join(channel_names(extras=True))} (default ideal; nr-ldpc with --fec)",
+        help=f"one of {', '.join(channel_names())} (default ideal; nr-ldpc with --fec)",
     )
     p.add_argument(
         "--snr-db",
