@@ -19,14 +19,10 @@ from symcodec.codec import TransmissionPlan, encode
 from symcodec.codec.format import read_header
 from symcodec.errors import SymcodecError
 from symcodec.receiver import NrProtection, transmit
-from symcodec.receiver.link_adaptation import (
-    LossCurve,
-    expected_loss,
-    load_loss_curve,
-    measure_loss_curve,
-    plan_link,
-    write_loss_curve,
-)
+from symcodec.receiver.expected_loss import expected_loss
+from symcodec.receiver.link_adaptation import plan_link
+from symcodec.receiver.loss_curve import LossCurve, load_loss_curve, write_loss_curve
+from symcodec.receiver.loss_measurement import measure_loss_curve
 
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)

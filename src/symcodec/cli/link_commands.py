@@ -20,7 +20,7 @@ _NR_CHANNEL = "nr-ldpc"
 def register(subparsers) -> None:
     from ..channel import channel_names
     from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
-    from ..receiver.unequal_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
+    from ..receiver.nr_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(

@@ -17,7 +17,7 @@ _positive_int = checked_number("count", int, lambda v: v >= 1, "an integer >= 1"
 
 def register(subparsers) -> None:
     from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, FADINGS, MCS_TABLES
-    from ..receiver.unequal_protection import PROTECT_PRESETS
+    from ..receiver.nr_protection import PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -79,12 +79,9 @@ def cmd_plan_link(args) -> int:
     from ..codec import encode
     from ..codec.format import read_header
     from ..io import load_state_dict
-    from ..receiver.link_adaptation import (
-        load_loss_curve,
-        measure_loss_curve,
-        plan_link,
-        write_loss_curve,
-    )
+    from ..receiver.link_adaptation import plan_link
+    from ..receiver.loss_curve import load_loss_curve, write_loss_curve
+    from ..receiver.loss_measurement import measure_loss_curve
     from .codec_commands import plan_from_args
 
     if (args.curve is None) == (args.dataset is None):

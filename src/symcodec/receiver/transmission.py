@@ -18,17 +18,12 @@ from ..codec.format import pruning_mask, read_header, rebuild_state_dict
 from ..errors import SymcodecError
 from .analog import receive_analog
 from .digital import decode_received, receive_digital
+from .erasure_repair import decode_with_erasures, header_intact
+from .nr_protection import NrProtection
 from .protection import channel_uses, transmitted_energy
+from .protection_report import HeaderLost, with_concealed
 from .reception import ReceiverOptions, Reception
-from .unequal_protection import (
-    HeaderLost,
-    NrProtection,
-    decode_with_erasures,
-    header_intact,
-    protection_channels,
-    send_protected,
-    with_concealed,
-)
+from .unequal_protection import protection_channels, send_protected
 
 
 def _state_dict(model: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -83,7 +78,7 @@ def transmit(
             (:mod:`symcodec.receiver.unequal_protection`); the header then crosses the
             link too, and :attr:`Reception.protection` reports every class and segment.
             ``channel`` gives the SNR, fading, level and TB size. A lost header raises
-            :class:`~symcodec.receiver.unequal_protection.HeaderLost`.
+            :class:`~symcodec.receiver.protection_report.HeaderLost`.
 
     The same inputs and seed give the same received state dict.
     """
