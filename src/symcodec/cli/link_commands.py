@@ -12,15 +12,15 @@ sends each class of the stream at its own MCS (unequal error protection,
 from __future__ import annotations
 
 from ..errors import SymcodecError
-from ._common import console, finite_float, kbits, output_path
+from ._common import checked_number, console, finite_float, kbits, output_path
 
 _NR_CHANNEL = "nr-ldpc"
+#: the code block error rate ``--auto-mcs`` allows unless ``--target-bler`` says otherwise
+TARGET_BLER = 1e-3
+_target_bler = checked_number("--target-bler", float, lambda v: 0 < v < 1, "in (0, 1)")
 
 
 def register(subparsers) -> None:
-    from ..channel import channel_names
-    from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
-    from ..receiver.nr_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -32,6 +32,39 @@ def register(subparsers) -> None:
     )
     p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
     add_plan_arguments(p)
+    _add_channel_arguments(p)
+    _add_nr_arguments(p.add_argument_group("5G NR link (--fec ldpc; needs the links extra)"))
+    p.add_argument(
+        "--equal-energy",
+        action="store_true",
+        help="awgn: SNR per degree of freedom, so redundant modes pay for their extra values",
+    )
+    p.add_argument("--alpha", type=finite_float, default=1.0, help="projection strength in [0, 1]")
+    p.add_argument(
+        "--bandwidth-hz",
+        type=finite_float,
+        default=None,
+        help="default 1 MHz (nr-ldpc: its symbol rate, symbols/s)",
+    )
+    p.add_argument("--code-rate", type=finite_float, default=1.0, help="default 1 (uncoded)")
+    p.add_argument("--capacity", action="store_true", help="link rate = Shannon capacity")
+    p.add_argument("--seed", type=int, default=0, help="seed of the channel noise")
+    p.add_argument("-o", "--output", default=None, help="write the received model here")
+    p.add_argument("--dataset", default=None, help="evaluate Tx, Tx,q and Rx on this data set")
+    p.add_argument("--data-dir", default=None, help="directory of the data set files")
+    p.add_argument(
+        "--architecture",
+        default=None,
+        help="model architecture for --dataset (default: from the file's metadata)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device for evaluation")
+    p.set_defaults(func=cmd_transmit)
+
+
+def _add_channel_arguments(p) -> None:
+    """``--channel`` and the parameter of each channel."""
+    from ..channel import channel_names
+
     p.add_argument(
         "--channel",
         default=None,
@@ -46,7 +79,13 @@ def register(subparsers) -> None:
     p.add_argument("--ebn0-db", type=finite_float, default=None, help="modulated: Eb/N0 in dB")
     p.add_argument("--p", type=finite_float, default=None, help="bsc / erasure: probability")
     p.add_argument("--packet-bytes", type=int, default=None, help="erasure: packet size")
-    nr = p.add_argument_group("5G NR link (--fec ldpc; needs the links extra)")
+
+
+def _add_nr_arguments(nr) -> None:
+    """The options of the 5G NR link: code, MCS (given or ``--auto-mcs``), protection."""
+    from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
+    from ..receiver.nr_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
+
     nr.add_argument(
         "--fec",
         choices=("ldpc",),
@@ -54,6 +93,18 @@ def register(subparsers) -> None:
         help="code the stream: 5G NR transport blocks with LDPC (channel nr-ldpc)",
     )
     nr.add_argument("--mcs", type=int, default=None, help="MCS index in --mcs-table")
+    nr.add_argument(
+        "--auto-mcs",
+        action="store_true",
+        help="choose the MCS instead of --mcs: the fastest whose code block error rate at "
+        "--snr-db (PHY abstraction) is within --target-bler; prints every MCS's figures",
+    )
+    nr.add_argument(
+        "--target-bler",
+        type=_target_bler,
+        default=None,
+        help=f"with --auto-mcs: the code block error rate allowed (default {TARGET_BLER:g})",
+    )
     nr.add_argument(
         "--mcs-table", choices=tuple(MCS_TABLES), default=None, help="38.214 MCS table (qam64)"
     )
@@ -86,31 +137,6 @@ def register(subparsers) -> None:
         help="write the model even when code blocks were lost (their bytes erased, filled or "
         "concealed by the receiver); without it a loss is an error and nothing is written",
     )
-    p.add_argument(
-        "--equal-energy",
-        action="store_true",
-        help="awgn: SNR per degree of freedom, so redundant modes pay for their extra values",
-    )
-    p.add_argument("--alpha", type=finite_float, default=1.0, help="projection strength in [0, 1]")
-    p.add_argument(
-        "--bandwidth-hz",
-        type=finite_float,
-        default=None,
-        help="default 1 MHz (nr-ldpc: its symbol rate, symbols/s)",
-    )
-    p.add_argument("--code-rate", type=finite_float, default=1.0, help="default 1 (uncoded)")
-    p.add_argument("--capacity", action="store_true", help="link rate = Shannon capacity")
-    p.add_argument("--seed", type=int, default=0, help="seed of the channel noise")
-    p.add_argument("-o", "--output", default=None, help="write the received model here")
-    p.add_argument("--dataset", default=None, help="evaluate Tx, Tx,q and Rx on this data set")
-    p.add_argument("--data-dir", default=None, help="directory of the data set files")
-    p.add_argument(
-        "--architecture",
-        default=None,
-        help="model architecture for --dataset (default: from the file's metadata)",
-    )
-    p.add_argument("--device", default="cpu", help="torch device for evaluation")
-    p.set_defaults(func=cmd_transmit)
 
 
 def _refuse_nr_losses(rx, nr_stats) -> None:
@@ -154,12 +180,45 @@ def _print_damage(con, rx) -> None:
 
 
 def cmd_transmit(args) -> int:
-    from ..channel import Link, make_channel
+    from ..channel import Link
     from ..io import load_state_dict, save_state_dict
-    from ..receiver import ReceiverOptions, transmit, transmitter_view
+    from ..receiver import ReceiverOptions, transmit
     from .codec_commands import plan_from_args
 
     out = output_path(args.output, (".safetensors",)) if args.output else None
+    name = _channel_name(args)
+    state_dict, metadata = load_state_dict(args.model)
+    plan = plan_from_args(args, state_dict)
+    mcs = _auto_mcs(args, state_dict, plan) if args.auto_mcs else args.mcs
+    channel = _make_channel(args, name, mcs)
+    options = ReceiverOptions(alpha=args.alpha, equal_energy=args.equal_energy)
+    link = Link.for_channel(
+        channel, bandwidth_hz=args.bandwidth_hz, code_rate=args.code_rate, capacity=args.capacity
+    )
+    evaluation = _evaluator(args, metadata) if args.dataset else None
+    protection = _protection(args, channel)
+    rx = transmit(
+        state_dict, plan, channel, seed=args.seed, link=link, options=options,
+        protection=protection,
+    )  # fmt: skip
+    nr_stats = _nr_stats(rx)
+    if not args.lenient:
+        _refuse_nr_losses(rx, nr_stats)
+    if out is not None:
+        save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
+    con = console()
+    _print_reception(con, channel, link, rx, nr_stats, plan)
+    if evaluation is not None:
+        _print_accuracies(con, evaluation, state_dict, plan, rx)
+    if out is not None:
+        con.print(f"wrote {out}")
+    return 0
+
+
+def _make_channel(args, name: str, mcs: int | None):
+    """The channel of the command line (``mcs``: the NR link's MCS, given or chosen)."""
+    from ..channel import make_channel
+
     if args.packet_bytes is not None and args.packet_bytes < 1:
         raise SymcodecError(f"--packet-bytes must be positive, got {args.packet_bytes}")
     params = {
@@ -172,30 +231,13 @@ def cmd_transmit(args) -> int:
         }.items()
         if v is not None
     }
-    name = _channel_name(args)
     if name == _NR_CHANNEL:
-        params.update(_nr_params(args))
-    channel = make_channel(name, **params)
-    options = ReceiverOptions(alpha=args.alpha, equal_energy=args.equal_energy)
-    link = Link.for_channel(
-        channel, bandwidth_hz=args.bandwidth_hz, code_rate=args.code_rate, capacity=args.capacity
-    )
-    state_dict, metadata = load_state_dict(args.model)
-    plan = plan_from_args(args, state_dict)
-    evaluation = _evaluator(args, metadata) if args.dataset else None
+        params.update(_nr_params(args, mcs))
+    return make_channel(name, **params)
 
-    protection = _protection(args, channel)
-    rx = transmit(
-        state_dict, plan, channel, seed=args.seed, link=link, options=options,
-        protection=protection,
-    )  # fmt: skip
-    nr_stats = _nr_stats(rx)
-    if not args.lenient:
-        _refuse_nr_losses(rx, nr_stats)
-    if out is not None:
-        save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
 
-    con = console()
+def _print_reception(con, channel, link, rx, nr_stats, plan) -> None:
+    """What was sent, what the link did, and the latency."""
     con.print(f"channel {channel!r}, link {link.rate_bps / 1e6:g} Mbit/s")
     con.print(
         f"values sent {rx.values_sent:,}; payload {kbits(rx.payload_bits)} kbits; header "
@@ -212,16 +254,75 @@ def cmd_transmit(args) -> int:
     )
     for note in plan.notes:
         con.print(f"note: {note}")
-    if evaluation is not None:
-        from ..channel import IdealChannel
 
-        tx = evaluation(transmitter_view(state_dict, plan))
-        txq = evaluation(transmit(state_dict, plan, IdealChannel(), seed=0).state_dict)
-        acc_rx = evaluation(rx.state_dict)
-        con.print(f"accuracy: Tx {tx:.2f}%  Tx,q {txq:.2f}%  Rx {acc_rx:.2f}%")
-    if out is not None:
-        con.print(f"wrote {out}")
-    return 0
+
+def _print_accuracies(con, evaluation, state_dict, plan, rx) -> None:
+    """Accuracy of the model meant (Tx), of the model sent (Tx,q) and of the one received."""
+    from ..channel import IdealChannel
+    from ..receiver import transmit, transmitter_view
+
+    tx = evaluation(transmitter_view(state_dict, plan))
+    txq = evaluation(transmit(state_dict, plan, IdealChannel(), seed=0).state_dict)
+    acc_rx = evaluation(rx.state_dict)
+    con.print(f"accuracy: Tx {tx:.2f}%  Tx,q {txq:.2f}%  Rx {acc_rx:.2f}%")
+
+
+def _auto_mcs(args, state_dict, plan) -> int:
+    """``--auto-mcs``: the MCS :func:`~symcodec.receiver.link_adaptation.choose_mcs` picks for
+    the stream at ``--snr-db`` within ``--target-bler``, its figures printed."""
+    from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, require_sionna
+    from ..codec import encode
+    from ..codec.format import read_header
+    from ..receiver.link_adaptation import choose_mcs
+
+    if args.snr_db is None:
+        raise SymcodecError("--auto-mcs needs --snr-db (the SNR it chooses the MCS for)")
+    require_sionna()
+    target = TARGET_BLER if args.target_bler is None else args.target_bler
+    choice = choose_mcs(
+        read_header(encode(state_dict, plan)), args.snr_db, target_bler=target,
+        preset=args.protect or "none", protect_mcs=args.protect_mcs,
+        mcs_table=args.mcs_table or "qam64", fading=args.fading or "awgn",
+        symbols_per_tb=args.symbols_per_tb or DEFAULT_SYMBOLS_PER_TB,
+        symbol_rate_hz=args.bandwidth_hz or DEFAULT_SYMBOL_RATE_HZ,
+    )  # fmt: skip
+    _print_mcs_choice(console(), choice)
+    if choice.chosen is None:
+        robust = choice.candidates[0]
+        raise SymcodecError(
+            f"--auto-mcs: no MCS keeps the code block error rate within {target:g} at "
+            f"{args.snr_db:g} dB (the most robust, MCS {robust.mcs}, has "
+            f"{robust.worst_block_error_rate:.3g}); raise --target-bler or the SNR"
+        )
+    return choice.chosen.mcs
+
+
+def _print_mcs_choice(con, choice) -> None:
+    """Every MCS ``--auto-mcs`` scored: error rates, air time, the one chosen and why."""
+    from ._common import new_table
+
+    protected = choice.candidates and choice.candidates[0].protection.name != "none"
+    table = new_table(f"--auto-mcs at {choice.snr_db:g} dB (PHY abstraction BLER)")
+    columns = ("MCS", *(("protect MCS", "BLER protect") if protected else ()), "BLER", "air ms")
+    for column in (*columns, "P(header lost)", ""):
+        table.add_column(column, justify="left" if not column else "right")
+    for c in choice.candidates:
+        mcs = c.protection.mcs
+        within = c.worst_block_error_rate <= choice.target_bler
+        cells = [str(mcs["kernel"])]
+        if protected:
+            cells += [str(mcs["side"]), f"{c.block_error_rate[mcs['side']]:.2g}"]
+        cells += [f"{c.block_error_rate[mcs['kernel']]:.2g}", f"{1000 * c.air_time_s:.3f}"]
+        mark = "<- chosen" if c is choice.chosen else ("within target" if within else "")
+        table.add_row(*cells, f"{c.header_loss_probability:.2g}", mark)
+    con.print(table)
+    if choice.chosen is not None:
+        c = choice.chosen
+        con.print(
+            f"auto MCS: {c.mcs} ({c.protection.name} protection), the "
+            f"shortest air time ({1000 * c.air_time_s:.3f} ms) whose code block error rate "
+            f"({c.worst_block_error_rate:.3g}) is within the target {choice.target_bler:g}"
+        )
 
 
 def _channel_name(args) -> str:
@@ -241,6 +342,8 @@ def _channel_name(args) -> str:
     name = name or "ideal"
     nr_flags = {
         "--mcs": args.mcs,
+        "--auto-mcs": args.auto_mcs or None,
+        "--target-bler": args.target_bler,
         "--mcs-table": args.mcs_table,
         "--fec-level": args.fec_level,
         "--fading": args.fading,
@@ -252,19 +355,31 @@ def _channel_name(args) -> str:
         given = [flag for flag, value in nr_flags.items() if value is not None]
         if given:
             raise SymcodecError(f"{given[0]} needs --fec ldpc (a 5G NR link)")
-    elif args.mcs is None:
+    elif args.auto_mcs and args.mcs is not None:
+        raise SymcodecError("--auto-mcs chooses the MCS; drop --mcs (or --auto-mcs)")
+    elif args.mcs is None and not args.auto_mcs:
         raise SymcodecError(
             "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
+            " or --auto-mcs"
+        )
+    if args.target_bler is not None and not args.auto_mcs:
+        raise SymcodecError("--target-bler needs --auto-mcs")
+    if args.protect_mcs is not None and args.protect in (None, "none"):
+        raise SymcodecError(
+            "--protect-mcs needs --protect side or side+msb"
+            if args.protect is None
+            else "--protect none sends everything at --mcs; drop --protect-mcs"
         )
     return name
 
 
-def _nr_params(args) -> dict:
-    """The ``make_channel("nr-ldpc", ...)`` options given on the command line."""
+def _nr_params(args, mcs: int | None) -> dict:
+    """The ``make_channel("nr-ldpc", ...)`` options given on the command line (``mcs``: given
+    or chosen)."""
     if args.code_rate != 1.0:
         raise SymcodecError("--code-rate does not apply to --fec ldpc: the MCS sets the code rate")
     given = {
-        "mcs": args.mcs,
+        "mcs": mcs,
         "mcs_table": args.mcs_table,
         "level": args.fec_level,
         "fading": args.fading,
@@ -279,11 +394,7 @@ def _protection(args, channel):
     from ..receiver import NrProtection
 
     if args.protect is None:
-        if args.protect_mcs is not None:
-            raise SymcodecError("--protect-mcs needs --protect side or side+msb")
         return None
-    if args.protect == "none" and args.protect_mcs is not None:
-        raise SymcodecError("--protect none sends everything at --mcs; drop --protect-mcs")
     return NrProtection.from_preset(
         args.protect, channel.mcs.index, args.protect_mcs, mcs_table=channel.mcs.table
     )

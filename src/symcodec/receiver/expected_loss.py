@@ -57,6 +57,16 @@ class ExpectedLoss:
     channel_uses: int
     air_time_s: float
 
+    @property
+    def mcs(self) -> int:
+        """The kernels' MCS (the one a preset is built around)."""
+        return self.protection.mcs["kernel"]
+
+    @property
+    def worst_block_error_rate(self) -> float:
+        """The largest code block error rate of any segment."""
+        return max(self.block_error_rate.values())
+
     def expected_drop_pp(self, curve: LossCurve) -> float:
         """``P_h * acc + (1 - P_h) * min(acc, sum of the kinds' drops)``."""
         acc = curve.accuracy_pp

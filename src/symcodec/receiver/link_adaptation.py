@@ -7,6 +7,9 @@ BLER at the SNR) and its expected accuracy drop under an accuracy-vs-loss curve
 (:class:`~.loss_curve.LossCurve`). The objective is one of: the shortest air time with
 ``E[drop] <= max_drop_pp``, or the smallest ``E[drop]`` within ``air_time_budget_ms``.
 
+:func:`choose_mcs` needs no curve: the fastest MCS (under one preset) whose code block error
+rate at the SNR stays within a target (``symcodec transmit --auto-mcs``).
+
 Where the pieces live: :mod:`.expected_loss` (damage and air time of one candidate),
 :mod:`.loss_curve` (the curve; CSV and study rows), :mod:`.loss_measurement` (a curve
 measured on the fly).
@@ -25,7 +28,7 @@ from .expected_loss import AbstractLinks, ExpectedLoss, expected_loss
 from .loss_curve import LossCurve
 from .nr_protection import PROTECT_PRESETS, NrProtection
 
-__all__ = ["LinkChoice", "LinkPlan", "plan_link"]
+__all__ = ["LinkChoice", "LinkPlan", "McsChoice", "choose_mcs", "plan_link"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class LinkChoice:
 
     @property
     def mcs(self) -> int:
-        return self.protection.mcs["kernel"]
+        return self.loss.mcs
 
     @property
     def protect_mcs(self) -> int | None:
@@ -84,17 +87,8 @@ def plan_link(
     limit = max_drop_pp if max_drop_pp is not None else air_time_budget_ms
     if not math.isfinite(limit) or limit < 0:
         raise SymcodecError(f"the constraint must be a finite number >= 0, got {limit!r}")
-    if not math.isfinite(snr_db):
-        raise SymcodecError(f"snr_db must be a finite number, got {snr_db!r}")
-    unknown = [p for p in presets if p not in PROTECT_PRESETS]
-    if unknown or not presets:
-        raise SymcodecError(f"presets must be among {', '.join(PROTECT_PRESETS)}")
-    if mcs_table not in MCS_TABLES:
-        raise SymcodecError(f"unknown NR MCS table {mcs_table!r}; known: {', '.join(MCS_TABLES)}")
     links = AbstractLinks(mcs_table, symbols_per_tb, fading)
-    usable = [m for m in range(MCS_TABLES[mcs_table][1] + 1) if links.link(m) is not None]
-    if not usable:
-        raise SymcodecError(f"no MCS of {mcs_table} fits {symbols_per_tb} symbols per TB")
+    usable = _usable_mcs(links, snr_db, presets)
     candidates = []
     for m in usable:
         for preset in presets:
@@ -116,3 +110,91 @@ def plan_link(
         key = lambda c: (c.expected_drop_pp, c.air_time_ms)  # noqa: E731
     chosen = min(feasible, key=key) if feasible else None
     return LinkPlan(snr_db, objective, tuple(candidates), chosen, curve)
+
+
+def _usable_mcs(links: AbstractLinks, snr_db: float, presets: Sequence[str]) -> list[int]:
+    """The MCS indices of ``links``' table that have an abstracted link, after checking the
+    SNR, the presets and the table."""
+    if not math.isfinite(snr_db):
+        raise SymcodecError(f"snr_db must be a finite number, got {snr_db!r}")
+    unknown = [p for p in presets if p not in PROTECT_PRESETS]
+    if unknown or not presets:
+        raise SymcodecError(f"presets must be among {', '.join(PROTECT_PRESETS)}")
+    table = links.mcs_table
+    if table not in MCS_TABLES:
+        raise SymcodecError(f"unknown NR MCS table {table!r}; known: {', '.join(MCS_TABLES)}")
+    usable = [m for m in range(MCS_TABLES[table][1] + 1) if links.link(m) is not None]
+    if not usable:
+        raise SymcodecError(f"no MCS of {table} fits {links.symbols_per_tb} symbols per TB")
+    return usable
+
+
+# --------------------------------------------------------------------------------------
+# the MCS for a target code block error rate (transmit --auto-mcs)
+
+
+@dataclass(frozen=True)
+class McsChoice:
+    """Every MCS scored for a target code block error rate, and the one chosen (None when
+    none reaches the target).
+
+    Attributes:
+        snr_db: Es/N0 per channel use, dB.
+        target_bler: the largest code block error rate allowed on any segment.
+        candidates: the expected loss and air time of the stream at each MCS.
+        chosen: the candidate with the shortest air time among those within the target.
+    """
+
+    snr_db: float
+    target_bler: float
+    candidates: tuple[ExpectedLoss, ...]
+    chosen: ExpectedLoss | None
+
+
+def choose_mcs(
+    header: Header,
+    snr_db: float,
+    *,
+    target_bler: float,
+    preset: str = "none",
+    protect_mcs: int | None = None,
+    mcs_table: str = "qam64",
+    fading: str = "awgn",
+    symbols_per_tb: int,
+    symbol_rate_hz: float,
+) -> McsChoice:
+    """The fastest MCS for the stream of ``header`` whose every segment keeps its code block
+    error rate at Es/N0 ``snr_db`` within ``target_bler`` (the PHY abstraction's rate,
+    :func:`~.expected_loss.expected_loss`).
+
+    Every MCS ``m`` of ``mcs_table`` is scored under ``preset`` (``none``: all at ``m``;
+    ``side`` / ``side+msb``: the protected classes at ``protect_mcs``, default
+    :func:`~.nr_protection.default_protect_mcs` of ``m``; MCS below ``protect_mcs`` are
+    skipped). Of those within the target the shortest air time wins (ties: the lower worst
+    error rate); none within it leaves ``chosen`` None.
+    """
+    if not (math.isfinite(target_bler) and 0.0 < target_bler < 1.0):
+        raise SymcodecError(f"target_bler must be in (0, 1), got {target_bler!r}")
+    if preset == "none" and protect_mcs is not None:
+        raise SymcodecError("preset 'none' sends everything at one MCS; it takes no protect_mcs")
+    links = AbstractLinks(mcs_table, symbols_per_tb, fading)
+    usable = _usable_mcs(links, snr_db, [preset])
+    candidates = []
+    for m in usable:
+        if protect_mcs is not None and protect_mcs > m:
+            continue
+        protection = NrProtection.from_preset(preset, m, protect_mcs, mcs_table=mcs_table)
+        candidates.append(
+            expected_loss(
+                header,
+                protection,
+                snr_db,
+                fading=fading,
+                symbols_per_tb=symbols_per_tb,
+                symbol_rate_hz=symbol_rate_hz,
+                links=links,
+            )  # fmt: skip
+        )
+    feasible = [c for c in candidates if c.worst_block_error_rate <= target_bler]
+    chosen = min(feasible, key=lambda c: (c.air_time_s, c.worst_block_error_rate), default=None)
+    return McsChoice(snr_db, target_bler, tuple(candidates), chosen)
