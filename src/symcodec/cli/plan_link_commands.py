@@ -16,7 +16,6 @@ _positive_int = checked_number("count", int, lambda v: v >= 1, "an integer >= 1"
 
 
 def register(subparsers) -> None:
-    from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, FADINGS, MCS_TABLES
     from ..receiver.nr_protection import PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
@@ -64,14 +63,21 @@ def register(subparsers) -> None:
         default=",".join(PROTECT_PRESETS),
         help=f"comma-separated presets to consider (default {','.join(PROTECT_PRESETS)})",
     )
+    _add_link_arguments(p)
+    p.add_argument("--all", action="store_true", help="print every candidate, not one per MCS")
+    p.set_defaults(func=cmd_plan_link)
+
+
+def _add_link_arguments(p) -> None:
+    """The NR link's settings: MCS table, fading, transport block size, symbol rate."""
+    from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, FADINGS, MCS_TABLES
+
     p.add_argument("--mcs-table", choices=tuple(MCS_TABLES), default="qam64")
     p.add_argument("--fading", choices=FADINGS, default="awgn")
     p.add_argument("--symbols-per-tb", type=_positive_int, default=DEFAULT_SYMBOLS_PER_TB)
     p.add_argument(
         "--symbol-rate-hz", type=finite_float, default=DEFAULT_SYMBOL_RATE_HZ, help="symbols/s"
     )
-    p.add_argument("--all", action="store_true", help="print every candidate, not one per MCS")
-    p.set_defaults(func=cmd_plan_link)
 
 
 def cmd_plan_link(args) -> int:
