@@ -6,7 +6,9 @@ Rayleigh; bit-true or abstracted). A coded link delivers the stream exact or say
 code blocks that fail their CRC erase their bytes, and unless ``--lenient`` such a loss is an
 error and no model is written. Uncoded channels always write what arrived. ``--protect``
 sends each class of the stream at its own MCS (unequal error protection,
-:mod:`symcodec.receiver.unequal_protection`).
+:mod:`symcodec.receiver.unequal_protection`). ``--auto-mcs`` chooses the MCS instead of
+``--mcs``: the fastest whose code block error rate at ``--snr-db`` stays within
+``--target-bler`` (:func:`symcodec.receiver.link_adaptation.choose_mcs`), its table printed.
 """
 
 from __future__ import annotations
