@@ -44,8 +44,10 @@ from symcodec.errors import SymcodecError
 Z = 5.0
 TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
 POPCOUNT = np.array([bin(i).count("1") for i in range(256)])
-DIGITAL = [n for n in channel_names() if n not in ("awgn",)]
-MODULATED = [n for n in channel_names() if n.startswith(("bpsk", "qpsk", "qam16"))]
+# the built-in channels (nr-ldpc, which needs the links extra, has tests/test_nr_channel.py)
+BUILT_IN = channel_names(extras=False)
+DIGITAL = [n for n in BUILT_IN if n not in ("awgn",)]
+MODULATED = [n for n in BUILT_IN if n.startswith(("bpsk", "qpsk", "qam16"))]
 
 
 def random_payload(nbytes: int, seed: int = 123) -> np.ndarray:
@@ -307,7 +309,7 @@ def test_erasure_extremes():
 # seeds
 
 
-@pytest.mark.parametrize("name", channel_names())
+@pytest.mark.parametrize("name", BUILT_IN)
 def test_same_seed_same_output(name):
     kw = kwargs_for(name)
 
@@ -364,12 +366,12 @@ def test_unseeded_channels_differ():
 
 def test_channel_parameter_is_what_make_channel_needs():
     assert {n: channel_parameter(n) for n in channel_names()} == {
-        "ideal": None, "awgn": "snr_db", "bsc": "p", "erasure": "p",
+        "ideal": None, "awgn": "snr_db", "bsc": "p", "erasure": "p", "nr-ldpc": "snr_db",
         **{n: "ebn0_db" for n in MODULATED},
     }  # fmt: skip
     assert channel_parameter(" Rayleigh ") == "ebn0_db"
     assert channel_options("erasure") == ("packet_bytes",)
-    for name in channel_names():
+    for name in BUILT_IN:  # nr-ldpc also needs mcs (tests/test_nr_channel.py)
         param = channel_parameter(name)
         assert param is None or param in CHANNEL_PARAMETERS
         make_channel(name, **({} if param is None else {param: 0.5}))  # enough on its own
@@ -387,9 +389,10 @@ def test_channel_parameter_is_what_make_channel_needs():
 def test_factory_names():
     assert channel_names() == (
         "ideal", "awgn", "bsc", "bpsk-awgn", "qpsk-awgn", "qam16-awgn",
-        "bpsk-rayleigh", "qpsk-rayleigh", "qam16-rayleigh", "erasure",
+        "bpsk-rayleigh", "qpsk-rayleigh", "qam16-rayleigh", "erasure", "nr-ldpc",
     )  # fmt: skip
-    for name in channel_names():
+    assert channel_names()[:-1] == BUILT_IN  # nr-ldpc needs the links extra
+    for name in BUILT_IN:
         ch = make_channel(name, **kwargs_for(name))
         assert ch.name == name
         assert ch.domain == {"ideal": "both", "awgn": "analog"}.get(name, "digital")

@@ -220,6 +220,74 @@ def test_summary_rows_are_not_trials():
     assert "per-setting means" in claims[1].note
 
 
+def nr_rows(method: str, mode: str, accs, mcs: int, **overrides) -> list[dict]:
+    """Trials on the NR link at 10 dB, MCS ``mcs`` (or ``mcs_auto=1``): the noise seed
+    includes the MCS setting, as a study's does."""
+    setting = overrides.pop("setting", mcs)
+    return [
+        synthetic_row(
+            method=method,
+            mode=mode,
+            trial=t,
+            acc_rx=a,
+            channel="nr-ldpc",
+            mcs=mcs,
+            noise_seed=1_000 * setting + t,
+            **overrides,
+        )  # fmt: skip
+        for t, a in enumerate(accs)
+    ]
+
+
+def test_nr_rows_at_different_mcs_are_different_settings():
+    """dof is ahead of pruning at MCS 4 and level at MCS 19: two settings, one won, so claim
+    2 does not hold (pooled as one setting, the mean of both would be ahead beyond its CI);
+    claim 4 likewise counts hflip behind at one MCS and ahead at the other."""
+    shared = [90.0 - t for t in range(len(SPREAD))]
+    rows = []
+    for mcs, gap in ((4, 10.0), (19, 0.0)):
+        rows += nr_rows("symmetric", "dof", shared, mcs)
+        lost = [a - gap - d for a, d in zip(shared, SPREAD, strict=True)]
+        rows += nr_rows("pruned", "pruned", lost, mcs, payload_bits=300_000)
+    c = claim(rows, 2)
+    assert c.verdict == "does not hold"
+    assert "dof ahead beyond the paired CI at 1 of 2 settings" in c.evidence
+    assert "nr-ldpc SNR 10 dB, MCS 4:" in c.evidence and "MCS 19:" in c.evidence
+    hflip = []
+    for mcs, gap in ((4, -3.0), (19, 3.0)):
+        hflip += nr_rows("symmetric", "dof", shared, mcs)
+        ahead = [a + gap + d for a, d in zip(shared, SPREAD, strict=True)]
+        hflip += nr_rows("symmetric", "dof", ahead, mcs, symmetry="hflip")
+    c4 = claim(hflip, 4)
+    assert "hflip ahead of central-skew beyond the paired CI at 1, behind at 1" in c4.evidence
+
+
+def test_nr_rows_at_different_protection_mcs_are_different_settings():
+    shared = [90.0 - t for t in range(len(SPREAD))]
+    rows = []
+    for robust, gap in ((4, 10.0), (9, 0.0)):
+        side = {"protect": "side", "protect_mcs": robust, "setting": 100 + robust}
+        rows += nr_rows("symmetric", "dof", shared, 14, **side)
+        lost = [a - gap - d for a, d in zip(shared, SPREAD, strict=True)]
+        rows += nr_rows("pruned", "pruned", lost, 14, payload_bits=300_000, **side)
+    c = claim(rows, 2)
+    assert "at 1 of 2 settings" in c.evidence and c.verdict == "does not hold"
+    assert "MCS 14 (protect MCS 4), protect side" in c.evidence
+
+
+def test_nr_rows_under_link_adaptation_are_one_setting():
+    """With ``mcs = "auto"`` each method rides the MCS link adaptation chose for it: one
+    setting, paired by noise seed whatever the MCS chosen."""
+    shared = [90.0 - t for t in range(len(SPREAD))]
+    auto = {"mcs_auto": 1, "setting": 999, "protect": "side"}
+    rows = nr_rows("symmetric", "dof", shared, 12, protect_mcs=5, **auto)
+    lost = [a - 10.0 - d for a, d in zip(shared, SPREAD, strict=True)]
+    rows += nr_rows("pruned", "pruned", lost, 9, protect_mcs=3, payload_bits=300_000, **auto)
+    c = claim(rows, 2)
+    assert c.verdict == "holds" and "at 1 of 1 settings" in c.evidence
+    assert "MCS auto" in c.evidence
+
+
 # --- claim 3 ---------------------------------------------------------------------------------
 
 

@@ -19,14 +19,10 @@ from symcodec.codec import TransmissionPlan, encode
 from symcodec.codec.format import read_header
 from symcodec.errors import SymcodecError
 from symcodec.receiver import NrProtection, transmit
-from symcodec.receiver.link_adaptation import (
-    LossCurve,
-    expected_loss,
-    load_loss_curve,
-    measure_loss_curve,
-    plan_link,
-    write_loss_curve,
-)
+from symcodec.receiver.expected_loss import expected_loss
+from symcodec.receiver.link_adaptation import choose_mcs, plan_link
+from symcodec.receiver.loss_curve import LossCurve, load_loss_curve, write_loss_curve
+from symcodec.receiver.loss_measurement import measure_loss_curve
 
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
@@ -181,3 +177,69 @@ def test_cli_plan_link(tmp_path, capsys):
     assert "exactly one of --curve CSV and --dataset" in capsys.readouterr().err
     assert main([*base, "--curve", str(curve)]) == 2  # no objective
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------
+# choose_mcs and transmit --auto-mcs
+
+
+def test_choose_mcs_is_the_fastest_within_the_target(header):
+    kw = {"symbols_per_tb": SYMBOLS, "symbol_rate_hz": RATE_HZ}
+    choice = choose_mcs(header, 8.0, target_bler=1e-3, **kw)
+    within = [c for c in choice.candidates if c.worst_block_error_rate <= 1e-3]
+    assert within and choice.chosen in within
+    assert choice.chosen.air_time_s == min(c.air_time_s for c in within)
+    # the next MCS up misses the target: the choice sits at the edge of the waterfall
+    faster = [c for c in choice.candidates if c.mcs > choice.chosen.mcs]
+    assert faster and faster[0].worst_block_error_rate > 1e-3
+    # a looser target or a higher SNR never chooses a slower MCS
+    loose = choose_mcs(header, 8.0, target_bler=0.5, **kw).chosen
+    assert loose.air_time_s <= choice.chosen.air_time_s
+    assert choose_mcs(header, 20.0, target_bler=1e-3, **kw).chosen.mcs > choice.chosen.mcs
+    # protection: every segment within the target, the protected classes at protect_mcs
+    side = choose_mcs(header, 8.0, target_bler=1e-3, preset="side", protect_mcs=4, **kw)
+    assert side.chosen.protection.mcs["side"] == 4
+    assert all(c.mcs >= 4 for c in side.candidates)
+    assert choose_mcs(header, -10.0, target_bler=1e-3, **kw).chosen is None
+    with pytest.raises(SymcodecError, match="target_bler"):
+        choose_mcs(header, 8.0, target_bler=0.0, **kw)
+    with pytest.raises(SymcodecError, match="no protect_mcs"):
+        choose_mcs(header, 8.0, target_bler=0.1, protect_mcs=3, **kw)
+
+
+def test_cli_transmit_auto_mcs(tmp_path, capsys):
+    """End to end on a tiny model: the MCS choose_mcs picks is printed and used, and the
+    stream arrives exact (bit-true LDPC at an SNR the choice keeps clear of the waterfall)."""
+    sd = small_state_dict()
+    model = tmp_path / "m.safetensors"
+    save_file(sd, str(model))
+    out = tmp_path / "rx.safetensors"
+    base = ["transmit", str(model), "--symmetry", "central-skew", "--bits", "8",
+            "--fec", "ldpc", "--symbols-per-tb", str(SYMBOLS), "--snr-db", "12"]  # fmt: skip
+    expected = choose_mcs(
+        read_header(encode(sd, plan_of(sd))), 12.0, target_bler=1e-4,
+        symbols_per_tb=SYMBOLS, symbol_rate_hz=1e6,
+    ).chosen  # fmt: skip
+    assert main([*base, "--auto-mcs", "--target-bler", "1e-4", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "<- chosen" in text and f"auto MCS: {expected.mcs} (none protection)" in text
+    assert f"NR link: MCS {expected.mcs} of qam64" in text and "bit-true" in text
+    assert "code blocks failed 0 of" in text
+    assert f"air time {1000 * expected.air_time_s:.3f} ms" in text  # as choose_mcs counted
+    assert main([*base, "--auto-mcs", "--protect", "side", "--fec-level", "abstract"]) == 0
+    assert "protection side" in capsys.readouterr().out
+    bad = [
+        (["--auto-mcs", "--mcs", "9"], "--auto-mcs chooses the MCS; drop --mcs"),
+        (["--target-bler", "0.1", "--mcs", "9"], "--target-bler needs --auto-mcs"),
+        (["--auto-mcs", "--target-bler", "2"], "--target-bler must be in (0, 1)"),
+        (["--auto-mcs", "--snr-db", "-20"], "no MCS keeps the code block error rate"),
+    ]
+    for extra, message in bad:
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err.replace("usage:", "").split("error:")[-1]
+    for channel in (["--channel", "awgn", "--snr-db", "10"], ["--channel", "bsc", "--p", "0.1"]):
+        assert main(["transmit", str(model), *channel, "--auto-mcs"]) == 2
+        assert "--auto-mcs needs --fec ldpc" in capsys.readouterr().err
+    assert main(["transmit", str(model), "--fec", "ldpc", "--auto-mcs"]) == 2
+    assert "--auto-mcs needs --snr-db" in capsys.readouterr().err

@@ -135,7 +135,7 @@ def test_nr_spec_keys():
     assert spec_id(other) == spec_id(spec)  # the MCS list is a grid axis
     rayleigh = parse_study(dict(NR, channel=dict(NR["channel"], fading="rayleigh")))
     assert spec_id(rayleigh) != spec_id(spec)
-    assert "nr-ldpc" in channel_names(extras=True)
+    assert "nr-ldpc" in channel_names()
 
 
 @pytest.mark.parametrize(

@@ -77,13 +77,15 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 _REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {"nr-ldpc": ("mcs",)}
 
 
-def channel_names(*, extras: bool = False) -> tuple[str, ...]:
-    """The channel names ``make_channel`` accepts (``rayleigh`` is also accepted, as
-    ``bpsk-rayleigh``): the built-in channels, and with ``extras=True`` also those that need
-    an optional extra (``nr-ldpc``: the ``links`` extra).
+def channel_names(*, extras: bool = True) -> tuple[str, ...]:
+    """Every channel name ``make_channel`` accepts (``rayleigh`` is also accepted, as
+    ``bpsk-rayleigh``): the built-in channels, then those that need an optional extra
+    (``nr-ldpc``: the ``links`` extra, Sionna). ``extras=False`` leaves the latter out.
 
-    >>> channel_names()[:3], channel_names(extras=True)[-1]
+    >>> channel_names()[:3], channel_names()[-1]
     (('ideal', 'awgn', 'bsc'), 'nr-ldpc')
+    >>> "nr-ldpc" in channel_names(extras=False)
+    False
     """
     return _CHANNEL_NAMES + _EXTRA_CHANNEL_NAMES if extras else _CHANNEL_NAMES
 

@@ -6,21 +6,27 @@ Rayleigh; bit-true or abstracted). A coded link delivers the stream exact or say
 code blocks that fail their CRC erase their bytes, and unless ``--lenient`` such a loss is an
 error and no model is written. Uncoded channels always write what arrived. ``--protect``
 sends each class of the stream at its own MCS (unequal error protection,
-:mod:`symcodec.receiver.unequal_protection`).
+:mod:`symcodec.receiver.unequal_protection`). ``--auto-mcs`` chooses the MCS instead of
+``--mcs``: the fastest whose code block error rate at ``--snr-db`` stays within
+``--target-bler`` (:func:`symcodec.receiver.link_adaptation.choose_mcs`), its table printed.
 """
 
 from __future__ import annotations
 
 from ..errors import SymcodecError
 from ._common import console, finite_float, kbits, output_path
+from .nr_transmit import (
+    TARGET_BLER,
+    auto_mcs,
+    print_nr_link,
+    print_protection,
+    target_bler,
+)
 
 _NR_CHANNEL = "nr-ldpc"
 
 
 def register(subparsers) -> None:
-    from ..channel import channel_names
-    from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
-    from ..receiver.unequal_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -32,10 +38,43 @@ def register(subparsers) -> None:
     )
     p.add_argument("model", help="model weights: .safetensors, or .pt/.pth (weights only)")
     add_plan_arguments(p)
+    _add_channel_arguments(p)
+    _add_nr_arguments(p.add_argument_group("5G NR link (--fec ldpc; needs the links extra)"))
+    p.add_argument(
+        "--equal-energy",
+        action="store_true",
+        help="awgn: SNR per degree of freedom, so redundant modes pay for their extra values",
+    )
+    p.add_argument("--alpha", type=finite_float, default=1.0, help="projection strength in [0, 1]")
+    p.add_argument(
+        "--bandwidth-hz",
+        type=finite_float,
+        default=None,
+        help="default 1 MHz (nr-ldpc: its symbol rate, symbols/s)",
+    )
+    p.add_argument("--code-rate", type=finite_float, default=1.0, help="default 1 (uncoded)")
+    p.add_argument("--capacity", action="store_true", help="link rate = Shannon capacity")
+    p.add_argument("--seed", type=int, default=0, help="seed of the channel noise")
+    p.add_argument("-o", "--output", default=None, help="write the received model here")
+    p.add_argument("--dataset", default=None, help="evaluate Tx, Tx,q and Rx on this data set")
+    p.add_argument("--data-dir", default=None, help="directory of the data set files")
+    p.add_argument(
+        "--architecture",
+        default=None,
+        help="model architecture for --dataset (default: from the file's metadata)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device for evaluation")
+    p.set_defaults(func=cmd_transmit)
+
+
+def _add_channel_arguments(p) -> None:
+    """``--channel`` and the parameter of each channel."""
+    from ..channel import channel_names
+
     p.add_argument(
         "--channel",
         default=None,
-        help=f"one of {', '.join(channel_names(extras=True))} (default ideal; nr-ldpc with --fec)",
+        help=f"one of {', '.join(channel_names())} (default ideal; nr-ldpc with --fec)",
     )
     p.add_argument(
         "--snr-db",
@@ -46,7 +85,13 @@ def register(subparsers) -> None:
     p.add_argument("--ebn0-db", type=finite_float, default=None, help="modulated: Eb/N0 in dB")
     p.add_argument("--p", type=finite_float, default=None, help="bsc / erasure: probability")
     p.add_argument("--packet-bytes", type=int, default=None, help="erasure: packet size")
-    nr = p.add_argument_group("5G NR link (--fec ldpc; needs the links extra)")
+
+
+def _add_nr_arguments(nr) -> None:
+    """The options of the 5G NR link: code, MCS (given or ``--auto-mcs``), protection."""
+    from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
+    from ..receiver.nr_protection import PROTECT_MCS_STEP, PROTECT_PRESETS
+
     nr.add_argument(
         "--fec",
         choices=("ldpc",),
@@ -54,6 +99,18 @@ def register(subparsers) -> None:
         help="code the stream: 5G NR transport blocks with LDPC (channel nr-ldpc)",
     )
     nr.add_argument("--mcs", type=int, default=None, help="MCS index in --mcs-table")
+    nr.add_argument(
+        "--auto-mcs",
+        action="store_true",
+        help="choose the MCS instead of --mcs: the fastest whose code block error rate at "
+        "--snr-db (PHY abstraction) is within --target-bler; prints every MCS's figures",
+    )
+    nr.add_argument(
+        "--target-bler",
+        type=target_bler,
+        default=None,
+        help=f"with --auto-mcs: the code block error rate allowed (default {TARGET_BLER:g})",
+    )
     nr.add_argument(
         "--mcs-table", choices=tuple(MCS_TABLES), default=None, help="38.214 MCS table (qam64)"
     )
@@ -86,31 +143,6 @@ def register(subparsers) -> None:
         help="write the model even when code blocks were lost (their bytes erased, filled or "
         "concealed by the receiver); without it a loss is an error and nothing is written",
     )
-    p.add_argument(
-        "--equal-energy",
-        action="store_true",
-        help="awgn: SNR per degree of freedom, so redundant modes pay for their extra values",
-    )
-    p.add_argument("--alpha", type=finite_float, default=1.0, help="projection strength in [0, 1]")
-    p.add_argument(
-        "--bandwidth-hz",
-        type=finite_float,
-        default=None,
-        help="default 1 MHz (nr-ldpc: its symbol rate, symbols/s)",
-    )
-    p.add_argument("--code-rate", type=finite_float, default=1.0, help="default 1 (uncoded)")
-    p.add_argument("--capacity", action="store_true", help="link rate = Shannon capacity")
-    p.add_argument("--seed", type=int, default=0, help="seed of the channel noise")
-    p.add_argument("-o", "--output", default=None, help="write the received model here")
-    p.add_argument("--dataset", default=None, help="evaluate Tx, Tx,q and Rx on this data set")
-    p.add_argument("--data-dir", default=None, help="directory of the data set files")
-    p.add_argument(
-        "--architecture",
-        default=None,
-        help="model architecture for --dataset (default: from the file's metadata)",
-    )
-    p.add_argument("--device", default="cpu", help="torch device for evaluation")
-    p.set_defaults(func=cmd_transmit)
 
 
 def _refuse_nr_losses(rx, nr_stats) -> None:
@@ -154,12 +186,45 @@ def _print_damage(con, rx) -> None:
 
 
 def cmd_transmit(args) -> int:
-    from ..channel import Link, make_channel
+    from ..channel import Link
     from ..io import load_state_dict, save_state_dict
-    from ..receiver import ReceiverOptions, transmit, transmitter_view
+    from ..receiver import ReceiverOptions, transmit
     from .codec_commands import plan_from_args
 
     out = output_path(args.output, (".safetensors",)) if args.output else None
+    name = _channel_name(args)
+    state_dict, metadata = load_state_dict(args.model)
+    plan = plan_from_args(args, state_dict)
+    mcs = auto_mcs(args, state_dict, plan) if args.auto_mcs else args.mcs
+    channel = _make_channel(args, name, mcs)
+    options = ReceiverOptions(alpha=args.alpha, equal_energy=args.equal_energy)
+    link = Link.for_channel(
+        channel, bandwidth_hz=args.bandwidth_hz, code_rate=args.code_rate, capacity=args.capacity
+    )
+    evaluation = _evaluator(args, metadata) if args.dataset else None
+    protection = _protection(args, channel)
+    rx = transmit(
+        state_dict, plan, channel, seed=args.seed, link=link, options=options,
+        protection=protection,
+    )  # fmt: skip
+    nr_stats = _nr_stats(rx)
+    if not args.lenient:
+        _refuse_nr_losses(rx, nr_stats)
+    if out is not None:
+        save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
+    con = console()
+    _print_reception(con, channel, link, rx, nr_stats, plan)
+    if evaluation is not None:
+        _print_accuracies(con, evaluation, state_dict, plan, rx)
+    if out is not None:
+        con.print(f"wrote {out}")
+    return 0
+
+
+def _make_channel(args, name: str, mcs: int | None):
+    """The channel of the command line (``mcs``: the NR link's MCS, given or chosen)."""
+    from ..channel import make_channel
+
     if args.packet_bytes is not None and args.packet_bytes < 1:
         raise SymcodecError(f"--packet-bytes must be positive, got {args.packet_bytes}")
     params = {
@@ -172,39 +237,22 @@ def cmd_transmit(args) -> int:
         }.items()
         if v is not None
     }
-    name = _channel_name(args)
     if name == _NR_CHANNEL:
-        params.update(_nr_params(args))
-    channel = make_channel(name, **params)
-    options = ReceiverOptions(alpha=args.alpha, equal_energy=args.equal_energy)
-    link = Link.for_channel(
-        channel, bandwidth_hz=args.bandwidth_hz, code_rate=args.code_rate, capacity=args.capacity
-    )
-    state_dict, metadata = load_state_dict(args.model)
-    plan = plan_from_args(args, state_dict)
-    evaluation = _evaluator(args, metadata) if args.dataset else None
+        params.update(_nr_params(args, mcs))
+    return make_channel(name, **params)
 
-    protection = _protection(args, channel)
-    rx = transmit(
-        state_dict, plan, channel, seed=args.seed, link=link, options=options,
-        protection=protection,
-    )  # fmt: skip
-    nr_stats = _nr_stats(rx)
-    if not args.lenient:
-        _refuse_nr_losses(rx, nr_stats)
-    if out is not None:
-        save_state_dict(out, rx.state_dict, {**metadata, "received_over": repr(channel)})
 
-    con = console()
+def _print_reception(con, channel, link, rx, nr_stats, plan) -> None:
+    """What was sent, what the link did, and the latency."""
     con.print(f"channel {channel!r}, link {link.rate_bps / 1e6:g} Mbit/s")
     con.print(
         f"values sent {rx.values_sent:,}; payload {kbits(rx.payload_bits)} kbits; header "
         f"{kbits(rx.header_bits)} kbits; bits sent {kbits(rx.bits_sent)} kbits"
     )
     if rx.protection is not None:
-        _print_protection(con, channel, rx)
+        print_protection(con, channel, rx)
     elif nr_stats is not None:
-        _print_nr(con, channel, nr_stats, rx)
+        print_nr_link(con, channel, nr_stats, rx)
     _print_damage(con, rx)
     con.print(
         f"latency {rx.latency_ms:.2f} ms = encode {1000 * rx.encode_s:.2f} + air "
@@ -212,16 +260,17 @@ def cmd_transmit(args) -> int:
     )
     for note in plan.notes:
         con.print(f"note: {note}")
-    if evaluation is not None:
-        from ..channel import IdealChannel
 
-        tx = evaluation(transmitter_view(state_dict, plan))
-        txq = evaluation(transmit(state_dict, plan, IdealChannel(), seed=0).state_dict)
-        acc_rx = evaluation(rx.state_dict)
-        con.print(f"accuracy: Tx {tx:.2f}%  Tx,q {txq:.2f}%  Rx {acc_rx:.2f}%")
-    if out is not None:
-        con.print(f"wrote {out}")
-    return 0
+
+def _print_accuracies(con, evaluation, state_dict, plan, rx) -> None:
+    """Accuracy of the model meant (Tx), of the model sent (Tx,q) and of the one received."""
+    from ..channel import IdealChannel
+    from ..receiver import transmit, transmitter_view
+
+    tx = evaluation(transmitter_view(state_dict, plan))
+    txq = evaluation(transmit(state_dict, plan, IdealChannel(), seed=0).state_dict)
+    acc_rx = evaluation(rx.state_dict)
+    con.print(f"accuracy: Tx {tx:.2f}%  Tx,q {txq:.2f}%  Rx {acc_rx:.2f}%")
 
 
 def _channel_name(args) -> str:
@@ -241,6 +290,8 @@ def _channel_name(args) -> str:
     name = name or "ideal"
     nr_flags = {
         "--mcs": args.mcs,
+        "--auto-mcs": args.auto_mcs or None,
+        "--target-bler": args.target_bler,
         "--mcs-table": args.mcs_table,
         "--fec-level": args.fec_level,
         "--fading": args.fading,
@@ -252,19 +303,31 @@ def _channel_name(args) -> str:
         given = [flag for flag, value in nr_flags.items() if value is not None]
         if given:
             raise SymcodecError(f"{given[0]} needs --fec ldpc (a 5G NR link)")
-    elif args.mcs is None:
+    elif args.auto_mcs and args.mcs is not None:
+        raise SymcodecError("--auto-mcs chooses the MCS; drop --mcs (or --auto-mcs)")
+    elif args.mcs is None and not args.auto_mcs:
         raise SymcodecError(
             "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
+            " or --auto-mcs"
+        )
+    if args.target_bler is not None and not args.auto_mcs:
+        raise SymcodecError("--target-bler needs --auto-mcs")
+    if args.protect_mcs is not None and args.protect in (None, "none"):
+        raise SymcodecError(
+            "--protect-mcs needs --protect side or side+msb"
+            if args.protect is None
+            else "--protect none sends everything at --mcs; drop --protect-mcs"
         )
     return name
 
 
-def _nr_params(args) -> dict:
-    """The ``make_channel("nr-ldpc", ...)`` options given on the command line."""
+def _nr_params(args, mcs: int | None) -> dict:
+    """The ``make_channel("nr-ldpc", ...)`` options given on the command line (``mcs``: given
+    or chosen)."""
     if args.code_rate != 1.0:
         raise SymcodecError("--code-rate does not apply to --fec ldpc: the MCS sets the code rate")
     given = {
-        "mcs": args.mcs,
+        "mcs": mcs,
         "mcs_table": args.mcs_table,
         "level": args.fec_level,
         "fading": args.fading,
@@ -279,53 +342,9 @@ def _protection(args, channel):
     from ..receiver import NrProtection
 
     if args.protect is None:
-        if args.protect_mcs is not None:
-            raise SymcodecError("--protect-mcs needs --protect side or side+msb")
         return None
-    if args.protect == "none" and args.protect_mcs is not None:
-        raise SymcodecError("--protect none sends everything at --mcs; drop --protect-mcs")
     return NrProtection.from_preset(
         args.protect, channel.mcs.index, args.protect_mcs, mcs_table=channel.mcs.table
-    )
-
-
-def _print_protection(con, channel, rx) -> None:
-    """The report of an NR transmission with unequal protection: a row per class and per
-    segment."""
-    from ._common import new_table
-
-    report = rx.protection
-    con.print(
-        f"NR link: protection {report.preset}, {channel.level}, {channel.fading}, "
-        f"SNR {channel.snr_db:g} dB"
-    )
-    table = new_table("stream classes")
-    for column in ("class", "MCS", "bits", "erased bits", "code blocks", "failed", "channel uses"):
-        table.add_column(column, justify="left" if column == "class" else "right")
-    for c in report.classes:
-        if not c.bits:
-            continue
-        name = c.stream_class
-        if c.concealed_values:
-            name += f" ({c.concealed_values:,} values rebuilt from their MSB)"
-        table.add_row(
-            name, str(c.mcs), f"{c.bits:,}", f"{c.erased_bits:,}", f"{c.code_blocks:,}",
-            f"{c.failed_code_blocks:,}", f"{c.channel_uses:,.0f}",
-        )  # fmt: skip
-    con.print(table)
-    table = new_table("segments (each in its own transport blocks)")
-    for column in ("MCS", "classes", "TBs", "code blocks", "failed", "channel uses", "air ms"):
-        table.add_column(column, justify="left" if column in ("MCS", "classes") else "right")
-    for s in report.segments:
-        table.add_row(
-            s.mcs, ", ".join(s.classes), f"{s.transport_blocks:,}", f"{s.code_blocks:,}",
-            f"{s.failed_code_blocks:,}", f"{s.channel_uses:,}", f"{1000 * s.air_time_s:.3f}",
-        )  # fmt: skip
-    con.print(table)
-    con.print(
-        f"code blocks failed {report.failed_code_blocks:,} of {report.code_blocks:,}; residual "
-        f"bit errors {report.residual_bit_errors:,}; air time {1000 * report.air_time_s:.3f} ms "
-        f"= {report.channel_uses:,} channel uses / {channel.symbol_rate_hz / 1e6:g} M symbols/s"
     )
 
 
@@ -335,31 +354,6 @@ def _nr_stats(rx):
 
     found = [s for s in rx.stats if isinstance(s, NrChannelStats)]
     return found[0] if found else None
-
-
-def _print_nr(con, channel, stats, rx) -> None:
-    """The NR link's report: MCS and TB layout, code block errors, residual bit errors, air
-    time in channel uses."""
-    fmt = channel.fmt
-    con.print(
-        f"NR link: {channel.mcs}, {channel.level}, {channel.fading}, SNR {channel.snr_db:g} dB "
-        f"(Eb/N0 {stats.ebn0_db:.2f} dB)"
-    )
-    con.print(
-        f"transport block: {fmt.tb_bits:,} bits in {fmt.num_cbs} code block(s) of "
-        f"{fmt.cb_bits:,} bits on {fmt.symbols_per_tb:,} symbols (code rate {fmt.code_rate:.4f})"
-    )
-    con.print(
-        f"code blocks failed {stats.failed_code_blocks:,} of {stats.code_blocks:,} "
-        f"(BLER {stats.bler:.3g}); bytes erased {stats.erased_bytes:,} of "
-        f"{stats.bits_sent // 8:,}; residual bit errors {stats.residual_bit_errors:,}"
-    )
-    uses = channel.channel_uses(rx.bits_sent // 8)
-    con.print(
-        f"air time {1000 * rx.air_time_s:.3f} ms = {uses:,} channel uses "
-        f"({uses // fmt.symbols_per_tb:,} TBs, header included) / "
-        f"{channel.symbol_rate_hz / 1e6:g} M symbols/s"
-    )
 
 
 def _evaluator(args, metadata):

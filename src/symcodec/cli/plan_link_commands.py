@@ -16,8 +16,7 @@ _positive_int = checked_number("count", int, lambda v: v >= 1, "an integer >= 1"
 
 
 def register(subparsers) -> None:
-    from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, FADINGS, MCS_TABLES
-    from ..receiver.unequal_protection import PROTECT_PRESETS
+    from ..receiver.nr_protection import PROTECT_PRESETS
     from .codec_commands import add_plan_arguments
 
     p = subparsers.add_parser(
@@ -64,14 +63,21 @@ def register(subparsers) -> None:
         default=",".join(PROTECT_PRESETS),
         help=f"comma-separated presets to consider (default {','.join(PROTECT_PRESETS)})",
     )
+    _add_link_arguments(p)
+    p.add_argument("--all", action="store_true", help="print every candidate, not one per MCS")
+    p.set_defaults(func=cmd_plan_link)
+
+
+def _add_link_arguments(p) -> None:
+    """The NR link's settings: MCS table, fading, transport block size, symbol rate."""
+    from ..channel.nr import DEFAULT_SYMBOL_RATE_HZ, DEFAULT_SYMBOLS_PER_TB, FADINGS, MCS_TABLES
+
     p.add_argument("--mcs-table", choices=tuple(MCS_TABLES), default="qam64")
     p.add_argument("--fading", choices=FADINGS, default="awgn")
     p.add_argument("--symbols-per-tb", type=_positive_int, default=DEFAULT_SYMBOLS_PER_TB)
     p.add_argument(
         "--symbol-rate-hz", type=finite_float, default=DEFAULT_SYMBOL_RATE_HZ, help="symbols/s"
     )
-    p.add_argument("--all", action="store_true", help="print every candidate, not one per MCS")
-    p.set_defaults(func=cmd_plan_link)
 
 
 def cmd_plan_link(args) -> int:
@@ -79,12 +85,9 @@ def cmd_plan_link(args) -> int:
     from ..codec import encode
     from ..codec.format import read_header
     from ..io import load_state_dict
-    from ..receiver.link_adaptation import (
-        load_loss_curve,
-        measure_loss_curve,
-        plan_link,
-        write_loss_curve,
-    )
+    from ..receiver.link_adaptation import plan_link
+    from ..receiver.loss_curve import load_loss_curve, write_loss_curve
+    from ..receiver.loss_measurement import measure_loss_curve
     from .codec_commands import plan_from_args
 
     if (args.curve is None) == (args.dataset is None):

@@ -32,8 +32,13 @@ bits sent, bit errors, CRC failures, erasures and end-to-end latency.
 Modules: :mod:`.transmission` (:func:`transmit`, :func:`transmitter_view`),
 :mod:`.reception` (what a transmission reports), :mod:`.digital` and :mod:`.analog` (the
 receiving end of each kind of link), :mod:`.noise` (paired noise), :mod:`.protection`
-(protected side tensors, channel uses and energy), :mod:`.stream_classes` and
-:mod:`.unequal_protection` (unequal error protection on an NR link).
+(protected side tensors, channel uses and energy); unequal error protection on an NR link:
+:mod:`.stream_classes` (the classes of a stream's bits), :mod:`.nr_protection` (an MCS per
+class, the presets), :mod:`.unequal_protection` (sending the classes in segments),
+:mod:`.protection_report` (what each class met), :mod:`.erasure_repair` (the receiver's
+repair); link adaptation: :mod:`.link_adaptation` (choosing the MCS and preset),
+:mod:`.expected_loss` (expected damage and air time at an SNR), :mod:`.loss_curve` and
+:mod:`.loss_measurement` (accuracy against the fraction of values lost).
 
 >>> import torch
 >>> from symcodec.codec import TransmissionPlan
@@ -47,14 +52,10 @@ True
 True
 """
 
+from .nr_protection import PROTECT_PRESETS, NrProtection
+from .protection_report import HeaderLost, ProtectionReport
 from .reception import ReceiverOptions, Reception, TensorReception
 from .transmission import transmit, transmitter_view
-from .unequal_protection import (
-    PROTECT_PRESETS,
-    HeaderLost,
-    NrProtection,
-    ProtectionReport,
-)
 
 __all__ = [
     "PROTECT_PRESETS",

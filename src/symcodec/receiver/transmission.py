@@ -6,29 +6,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..channel import Channel, Link, NrChannel
+from ..channel import Channel, ChannelStats, Link, NrChannel
 from ..codec import TransmissionPlan, encode
-from ..codec.format import pruning_mask, read_header, rebuild_state_dict
+from ..codec.format import Header, pruning_mask, read_header, rebuild_state_dict
 from ..errors import SymcodecError
 from .analog import receive_analog
 from .digital import decode_received, receive_digital
+from .erasure_repair import decode_with_erasures, header_intact
+from .nr_protection import NrProtection
 from .protection import channel_uses, transmitted_energy
-from .reception import ReceiverOptions, Reception
-from .unequal_protection import (
-    HeaderLost,
-    NrProtection,
-    decode_with_erasures,
-    header_intact,
-    protection_channels,
-    send_protected,
-    with_concealed,
-)
+from .protection_report import HeaderLost, with_concealed
+from .reception import ReceiverOptions, Reception, TensorReception
+from .unequal_protection import protection_channels, send_protected
 
 
 def _state_dict(model: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -83,7 +78,7 @@ def transmit(
             (:mod:`symcodec.receiver.unequal_protection`); the header then crosses the
             link too, and :attr:`Reception.protection` reports every class and segment.
             ``channel`` gives the SNR, fading, level and TB size. A lost header raises
-            :class:`~symcodec.receiver.unequal_protection.HeaderLost`.
+            :class:`~symcodec.receiver.protection_report.HeaderLost`.
 
     The same inputs and seed give the same received state dict.
     """
@@ -92,60 +87,94 @@ def transmit(
     if protection is not None:
         return _transmit_protected(state_dict, plan, channel, seed, link, options, protection)
     link = link or Link.for_channel(channel)
-
-    start = time.perf_counter()
-    blob = encode(state_dict, plan)
-    encode_s = time.perf_counter() - start
-
+    blob, encode_s = _encode_timed(state_dict, plan)
     header = read_header(blob)
     payload = np.frombuffer(blob, dtype=np.uint8)[header.payload_offset :]
     noise_seed = _noise_seed(channel) if seed is None else int(seed)
+    got = _receive(header, payload, channel, noise_seed, options)
+    bits_sent = 8 * len(blob)
+    domain = "digital" if channel.domain in ("digital", "both") else "analog"
+    charges = {"repetition": options.repetition, "code_rate": options.code_rate}
+    return Reception(
+        **_stream_fields(header, blob, encode_s),
+        state_dict=got.state_dict,
+        tensors=got.tensors,
+        channel=channel.name,
+        domain=domain,
+        bit_errors=got.bit_errors,
+        channel_s=got.channel_s,
+        decode_s=got.decode_s,
+        air_time_s=link.air_time_s(bits_sent),
+        latency_ms=link.latency_ms(encode_s, bits_sent, got.decode_s),
+        link=link,
+        stats=got.stats,
+        channel_uses=channel_uses(
+            got.tensors, domain, bits_per_symbol=link.bits_per_symbol, **charges
+        ),
+        energy=transmitted_energy(got.tensors, domain, **charges),
+        protect=options.protect,
+    )
 
-    digital = channel.domain in ("digital", "both")
-    if digital:
-        start = time.perf_counter()
+
+@dataclass(frozen=True)
+class _Received:
+    """What :func:`_receive` got: the received state dict, a row per tensor, the channel's
+    stats, bit errors, and the seconds on the channel and in the decoder."""
+
+    state_dict: dict[str, torch.Tensor]
+    tensors: list[TensorReception]
+    stats: list[ChannelStats]
+    bit_errors: int
+    channel_s: float
+    decode_s: float
+
+
+def _encode_timed(
+    state_dict: dict[str, torch.Tensor], plan: TransmissionPlan
+) -> tuple[bytes, float]:
+    """The stream of ``state_dict`` under ``plan`` and the seconds encoding took."""
+    start = time.perf_counter()
+    blob = encode(state_dict, plan)
+    return blob, time.perf_counter() - start
+
+
+def _stream_fields(header: Header, blob: bytes, encode_s: float) -> dict:
+    """The :class:`Reception` fields that describe the stream sent."""
+    return {
+        "payload_bits": sum(r.payload_bits for r in header.records),
+        "payload_bytes": header.payload_bytes,
+        "header_bits": header.header_bits,
+        "bits_sent": 8 * len(blob),
+        "encode_s": encode_s,
+    }
+
+
+def _receive(
+    header: Header,
+    payload: np.ndarray,
+    channel: Channel,
+    noise_seed: int,
+    options: ReceiverOptions,
+) -> _Received:
+    """Send the payload over ``channel`` (the header arrives intact) and decode it, timed:
+    a digital link's decode time includes reading the damaged records, an analog one's only
+    the rebuild."""
+    start = time.perf_counter()
+    if channel.domain in ("digital", "both"):
         rng = torch.Generator().manual_seed(noise_seed)
         received, stats = receive_digital(header, payload, channel, rng, options.protect)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
         decoded, tensors = decode_received(header, payload, received, stats, options)
-        state = rebuild_state_dict(decoded, alpha=options.alpha)
-        decode_s = time.perf_counter() - start
-        all_stats = [stats]
-        bit_errors = sum(t.bit_errors for t in tensors)
+        all_stats, bit_errors = [stats], sum(t.bit_errors for t in tensors)
     else:
-        start = time.perf_counter()
         decoded, tensors, all_stats = receive_analog(header, payload, channel, noise_seed, options)
         channel_s = time.perf_counter() - start
         start = time.perf_counter()
-        state = rebuild_state_dict(decoded, alpha=options.alpha)
-        decode_s = time.perf_counter() - start
         bit_errors = 0
-
-    bits_sent = 8 * len(blob)
-    domain = "digital" if digital else "analog"
-    charges = {"repetition": options.repetition, "code_rate": options.code_rate}
-    return Reception(
-        state_dict=state,
-        tensors=tensors,
-        channel=channel.name,
-        domain=domain,
-        payload_bits=sum(r.payload_bits for r in header.records),
-        payload_bytes=header.payload_bytes,
-        header_bits=header.header_bits,
-        bits_sent=bits_sent,
-        bit_errors=bit_errors,
-        encode_s=encode_s,
-        channel_s=channel_s,
-        decode_s=decode_s,
-        air_time_s=link.air_time_s(bits_sent),
-        latency_ms=link.latency_ms(encode_s, bits_sent, decode_s),
-        link=link,
-        stats=all_stats,
-        channel_uses=channel_uses(tensors, domain, bits_per_symbol=link.bits_per_symbol, **charges),
-        energy=transmitted_energy(tensors, domain, **charges),
-        protect=options.protect,
-    )
+    state = rebuild_state_dict(decoded, alpha=options.alpha)
+    decode_s = time.perf_counter() - start
+    return _Received(state, tensors, all_stats, bit_errors, channel_s, decode_s)
 
 
 def _transmit_protected(
@@ -170,9 +199,7 @@ def _transmit_protected(
         )
     link = link or Link.for_channel(channel)
     channels = protection_channels(channel, protection)
-    start = time.perf_counter()
-    blob = encode(state_dict, plan)
-    encode_s = time.perf_counter() - start
+    blob, encode_s = _encode_timed(state_dict, plan)
     header = read_header(blob)
     noise_seed = _noise_seed(channel) if seed is None else int(seed)
 
@@ -195,16 +222,12 @@ def _transmit_protected(
         s.transport_blocks * channels[s.mcs_index].fmt.coded_bits for s in report.segments
     )
     return Reception(
+        **_stream_fields(header, blob, encode_s),
         state_dict=state,
         tensors=tensors,
         channel=channel.name,
         domain="digital",
-        payload_bits=sum(r.payload_bits for r in header.records),
-        payload_bytes=header.payload_bytes,
-        header_bits=header.header_bits,
-        bits_sent=8 * len(blob),
         bit_errors=sum(t.bit_errors for t in tensors),
-        encode_s=encode_s,
         channel_s=channel_s,
         decode_s=decode_s,
         air_time_s=air_s,

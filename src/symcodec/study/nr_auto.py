@@ -1,7 +1,7 @@
 """``mcs = "auto"``: the MCS link adaptation chooses for one configuration at one SNR.
 
 For a configuration's stream, :class:`AutoMcs` measures once how its accuracy falls with the
-fraction of values lost (:func:`~symcodec.receiver.link_adaptation.measure_loss_curve`, on
+fraction of values lost (:func:`~symcodec.receiver.loss_measurement.measure_loss_curve`, on
 the study's test images, seeded), then at each SNR asks
 :func:`~symcodec.receiver.link_adaptation.plan_link` for the shortest air time whose
 expected accuracy drop is at most :data:`AUTO_MAX_DROP_PP`, within the trial's protection
@@ -21,8 +21,10 @@ import torch
 
 from ..codec import TransmissionPlan, encode
 from ..codec.format import read_header
-from ..receiver.link_adaptation import LossCurve, measure_loss_curve, plan_link
-from ..receiver.unequal_protection import NrProtection
+from ..receiver.link_adaptation import plan_link
+from ..receiver.loss_curve import LossCurve
+from ..receiver.loss_measurement import measure_loss_curve
+from ..receiver.nr_protection import NrProtection
 
 __all__ = ["AUTO_MAX_DROP_PP", "AUTO_CURVE_SEED", "AutoMcs"]
 

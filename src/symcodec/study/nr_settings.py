@@ -9,7 +9,7 @@
   abstraction's BLER tables) or ``bit-true``;
 * ``fading``: ``awgn`` (default) or ``rayleigh``;
 * ``protect``: the NR presets ``none``, ``side``, ``side+msb``
-  (:class:`~symcodec.receiver.unequal_protection.NrProtection`).
+  (:class:`~symcodec.receiver.nr_protection.NrProtection`).
 
 Every MCS of the list is checked by building the link once (an index outside the table, a
 reserved one, one the abstraction has no BLER table for, or a code rate the TB size cannot
@@ -23,7 +23,7 @@ from typing import NoReturn
 from ..channel import make_channel
 from ..channel.nr import FADINGS, LEVELS, MCS_TABLES
 from ..errors import SymcodecError
-from ..receiver.unequal_protection import PROTECT_PRESETS
+from ..receiver.nr_protection import PROTECT_PRESETS
 
 __all__ = ["NR_CHANNEL", "NR_KEYS", "MCS_AUTO", "parse_nr_settings"]
 
@@ -89,7 +89,7 @@ def parse_nr_settings(ch: dict, name: str) -> dict:
 
 def nr_protect_options() -> tuple[str, ...]:
     """The ``protect`` settings of an NR study: the presets of
-    :class:`~symcodec.receiver.unequal_protection.NrProtection`.
+    :class:`~symcodec.receiver.nr_protection.NrProtection`.
 
     >>> nr_protect_options()
     ('none', 'side', 'side+msb')

@@ -1,10 +1,10 @@
 """One trial on the NR link: the stream under an NR protection preset at one MCS and SNR.
 
-Every NR trial goes through :class:`~symcodec.receiver.unequal_protection.NrProtection`,
+Every NR trial goes through :class:`~symcodec.receiver.nr_protection.NrProtection`,
 ``none`` included, so the header crosses the link like every other bit and the air time is
 always every segment's transport blocks (code redundancy, CRCs and padding included). The
 kernels ride the trial's MCS; with ``side`` / ``side+msb`` the protected classes ride
-:func:`~symcodec.receiver.unequal_protection.default_protect_mcs` of it (or, with
+:func:`~symcodec.receiver.nr_protection.default_protect_mcs` of it (or, with
 ``mcs = "auto"``, the MCS link adaptation chose: :mod:`symcodec.study.nr_auto`).
 
 A trial whose header is lost has no model: :class:`NrTrial` then has no reception, and its
@@ -21,13 +21,15 @@ import torch
 from ..channel import NrChannel
 from ..channel.nr import DEFAULT_SYMBOLS_PER_TB
 from ..codec import TransmissionPlan
-from ..receiver import ReceiverOptions, Reception, transmit
-from ..receiver.unequal_protection import (
+from ..receiver import (
     HeaderLost,
     NrProtection,
     ProtectionReport,
-    default_protect_mcs,
+    ReceiverOptions,
+    Reception,
+    transmit,
 )
+from ..receiver.nr_protection import default_protect_mcs
 from .context import StudyContext
 from .nr_auto import AutoMcs
 from .nr_settings import MCS_AUTO
@@ -102,7 +104,7 @@ class NrSender:
 
     def protection(self, value: float, preset: str, mcs: str) -> NrProtection:
         """The MCS of every class: the preset at the listed MCS (its robust MCS
-        :func:`~symcodec.receiver.unequal_protection.default_protect_mcs`), or link
+        :func:`~symcodec.receiver.nr_protection.default_protect_mcs`), or link
         adaptation's choice for ``"auto"``."""
         ch = self.ctx.spec.channel
         if mcs != MCS_AUTO:
