@@ -679,3 +679,18 @@ def test_claims_markdown_states_rules_and_numbers(tmp_path):
     assert text.count("Rule: ") == 5 and "two-level bootstrap" in text
     assert "| 1 | holds |" in text and "| 2 | holds |" in text and "| 3 | holds |" in text
     assert "Note:" not in text  # every pairing column present
+
+
+def test_claim3_keeps_nr_curves_at_different_mcs_apart():
+    """A curve per MCS: projection gains 1.5 dB at MCS 4 and loses 1 dB at MCS 19, so one
+    of two curve groups holds and the claim does not (pooled, every trial's curve would
+    mix both MCS' points at each SNR)."""
+    rows = []
+    for mcs, shift_db in ((4, 1.5), (19, -1.0)):
+        for r in projection_curves(shift_db):
+            r.update(channel="nr-ldpc", mcs=mcs, noise_seed=1_000 * mcs + int(r["trial"]))
+            rows.append(r)
+    c = claim(rows, 3)
+    assert c.verdict == "does not hold"
+    assert "MCS 4" in c.evidence and "MCS 19" in c.evidence
+    assert "+1.50 dB [+1.30, +1.70]" in c.evidence

@@ -21,7 +21,7 @@ from .format import is_finite
 from .gain_line import slope_with_ci
 from .paired import compare_differences
 from .summary import grouping_key
-from .trial_fields import curve_id, protect, train_seed
+from .trial_fields import curve_id, nr_setting, protect, train_seed
 
 __all__ = [
     "ACCURATE_WITHIN_PP",
@@ -79,6 +79,9 @@ def snr_to_reach(points: Sequence[tuple[float, float]], target: float) -> tuple[
 
 def _curve_group_text(row: Mapping) -> str:
     extra = "" if protect(row) == "none" else f", protect {protect(row)}"
+    mcs, robust = nr_setting(row)
+    if mcs:
+        extra += f", MCS {mcs}" + ("" if robust is None else f" (protect MCS {robust})")
     return f"{row['symmetry']}, {row['bits']} bits, {row['energy']}{extra}"
 
 
@@ -156,7 +159,10 @@ def claim3_projection_denoises(rows: Sequence[Mapping]) -> Claim:
         return decided_claim(3, "not tested", f"no {missing} rows with an SNR sweep in this run.")
     groups: dict[tuple, list[Mapping]] = {}
     for r in awgn:
-        key = (r["symmetry"], grouping_key(r["bits"]), r["energy"], protect(r), r["channel"])
+        key = (
+            r["symmetry"], grouping_key(r["bits"]), r["energy"], protect(r), r["channel"],
+            nr_setting(r),  # on the NR link, each MCS (and protection MCS) is its own curve
+        )  # fmt: skip
         groups.setdefault(key, []).append(r)
     tested, texts = [], []
     for members in groups.values():

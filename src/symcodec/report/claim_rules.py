@@ -21,7 +21,7 @@ from .confidence import mean_skipping_nan
 from .format import format_channel_setting, is_finite
 from .paired import PairedComparison, compare_paired
 from .summary import conv_share, distinct_values, grouping_key
-from .trial_fields import channel_uses, legacy_note, mcs_setting, protect
+from .trial_fields import channel_uses, legacy_note, nr_setting, protect
 
 KERNEL_CUT_THRESHOLD_PCT = 25.0
 """Claim 1 holds when central-skew's kernel payload reduction is at least this (%)."""
@@ -38,30 +38,6 @@ def setting_key(row: Mapping, *extra: str) -> tuple:
     columns first."""
     keys = (*extra, *_SETTING_KEYS)
     return (*(grouping_key(row[k]) for k in keys), protect(row), *nr_setting(row))
-
-
-def nr_setting(row: Mapping) -> tuple[str, int | None]:
-    """The NR link's part of a row's channel setting: its MCS setting (the index, or
-    ``"auto"``: link adaptation's choice, whatever it chose for each method) and, at a
-    fixed MCS, the MCS of the protected classes (None without one, or with protection
-    ``none``); ``("", None)`` off the NR link. Rows at different MCS ride different links
-    and are never one setting.
-
-    >>> side = {"channel": "nr-ldpc", "protect": "side", "protect_mcs": 9}
-    >>> nr_setting(dict(side, mcs=14, mcs_auto=0)), nr_setting(dict(side, mcs=14, protect="none"))
-    (('14', 9), ('14', None))
-    >>> nr_setting(dict(side, mcs=14, mcs_auto=1))
-    ('auto', None)
-    >>> nr_setting({"channel": "awgn", "mcs": 0}), nr_setting({"channel": "nr-ldpc", "mcs": 3})
-    (('', None), ('3', None))
-    """
-    setting = mcs_setting(row)
-    robust = row.get("protect_mcs")
-    if setting in ("", "auto") or protect(row) == "none" or robust in (None, ""):
-        return setting, None
-    if int(float(robust)) < 0:
-        return setting, None
-    return setting, int(float(robust))
 
 
 def setting_text(row: Mapping) -> str:

@@ -119,3 +119,27 @@ def legacy_note(rows: Iterable[Mapping]) -> str:
         return ""
     assumed = ", ".join(LEGACY_DEFAULTS[c] for c in missing)
     return f"These results predate the columns {', '.join(missing)}: assumed {assumed}."
+
+
+def nr_setting(row: Mapping) -> tuple[str, int | None]:
+    """The NR link's part of a row's channel setting: its MCS setting (the index, or
+    ``"auto"``: link adaptation's choice, whatever it chose for each method) and, at a
+    fixed MCS, the MCS of the protected classes (None without one, or with protection
+    ``none``); ``("", None)`` off the NR link. Rows at different MCS ride different links
+    and are never one setting.
+
+    >>> side = {"channel": "nr-ldpc", "protect": "side", "protect_mcs": 9}
+    >>> nr_setting(dict(side, mcs=14, mcs_auto=0)), nr_setting(dict(side, mcs=14, protect="none"))
+    (('14', 9), ('14', None))
+    >>> nr_setting(dict(side, mcs=14, mcs_auto=1))
+    ('auto', None)
+    >>> nr_setting({"channel": "awgn", "mcs": 0}), nr_setting({"channel": "nr-ldpc", "mcs": 3})
+    (('', None), ('3', None))
+    """
+    setting = mcs_setting(row)
+    robust = row.get("protect_mcs")
+    if setting in ("", "auto") or protect(row) == "none" or robust in (None, ""):
+        return setting, None
+    if int(float(robust)) < 0:
+        return setting, None
+    return setting, int(float(robust))
