@@ -1,11 +1,13 @@
 """The rate–accuracy frontier of ``bench/vs_nncodec.py`` (issue 14): curves with per-image
-correctness, BD-rates of symcodec against the three NNCodec anchors, ``bd_rate.csv``, the
-ablation of symcodec's levers, ``correct.npz`` and the frontier plot.
+correctness, BD-rates of symcodec against the three NNCodec anchors (per training seed and
+pooled over seeds), the rows of ``bd_rate.csv`` and of the ablation of symcodec's levers,
+and ``correct.npz``. (The files are written by ``nncodec_frontier_files``, the plot drawn by
+``nncodec_plots``.)
 
 A :class:`Curve` is one codec on one model: a stream size and a boolean correctness row over
 the test images per point. For every (data set, model), symcodec on the symmetric model is
-compared (:func:`symcodec.report.bd_rate.bd_rate_bootstrap`, paired bootstrap over the test
-images) with:
+compared (:func:`bd_rate_rows`: the BD-rate with a paired bootstrap over the test images, as
+:func:`symcodec.report.bd_rate.bd_rate_bootstrap` computes it) with:
 
 * ``nncodec-unconstrained``: NNCodec on the unconstrained model (the headline: what a user
   would otherwise send);
@@ -16,6 +18,17 @@ images) with:
 over the band ``[ref - 2 pp, ref - 0.3 pp]``, ``ref`` the unconstrained float model's test
 accuracy. symcodec's curve is the union of its points (one step for all, and the data-aware
 allocation); the ablation rows compare each lever's curve alone.
+
+**Several training seeds** (:func:`pooled_bd_rate_rows`). Every model exists once per
+training seed, and seed ``s``'s symmetric model is compared with seed ``s``'s anchors over
+the band of seed ``s``'s unconstrained reference. The pooled BD-rate is the mean of the
+per-seed BD-rates; its 95% CI is a paired bootstrap over the test images: every seed is
+scored on the same test images, so one draw resamples the image indices once and applies
+them to every seed's curves and reference (an image that is hard for one seed's models stays
+in or out for all of them), computes each seed's BD-rate and averages them; a draw in which
+any seed's curves do not overlap in its band is skipped. With one seed this is exactly
+:func:`symcodec.report.bd_rate.bd_rate_bootstrap`. The CI covers the test-set sampling only,
+not the spread between training seeds (the per-seed rows show that).
 
 Nothing here runs NNCodec: it only handles curves, so it is tested on synthetic ones
 (``tests/test_bench_frontier.py``).
@@ -35,7 +48,7 @@ import numpy as np
 import torch
 
 from symcodec.errors import SymcodecError
-from symcodec.report.bd_rate import bd_rate_bootstrap
+from symcodec.report.bd_rate import BdRate, bd_rate
 
 ANCHORS = ("nncodec-unconstrained", "nncodec-symmetric", "nncodec-dof")
 #: symcodec's curves on the symmetric model: one step for every tensor, and the allocation.
@@ -47,6 +60,7 @@ BD_COLUMNS = ("dataset", "model", "anchor", "bd_rate_pct", "ci_low_pct", "ci_hig
 ABLATION_COLUMNS = (
     "dataset",
     "model",
+    "seeds",
     "symcodec",
     "anchor",
     "bd_rate_pct",
@@ -100,35 +114,49 @@ def bd_rate_rows(
     resamples: int = 1000,
     seed: int = 0,
 ) -> tuple[list[dict], list[dict]]:
-    """``(bd_rate rows, ablation rows)`` for one (data set, model).
+    """``(bd_rate rows, ablation rows)`` for one (data set, model) and one training seed.
 
     ``curves`` holds the anchors of :data:`ANCHORS` and symcodec's levers
     (:data:`SYMCODEC_LEVERS`), any of which may be missing. The headline rows compare the
     union of symcodec's levers with each anchor; the ablation rows compare each lever alone
     and the union. A comparison whose curves do not overlap in the band gets ``nan`` and a
-    note (ablation) instead of stopping the run.
+    note (ablation) instead of stopping the run. ``seed`` seeds the bootstrap.
     """
-    levers = [curves[name] for name in SYMCODEC_LEVERS if name in curves]
-    symcodecs = {name: curves[name] for name in SYMCODEC_LEVERS if name in curves}
-    if levers:
-        symcodecs["symcodec-best"] = Curve.union("symcodec-best", levers)
+    return pooled_bd_rate_rows(dataset, model, [curves], [reference_correct], resamples, seed)
+
+
+def pooled_bd_rate_rows(
+    dataset: str,
+    model: str,
+    curves_per_seed: Sequence[Mapping[str, Curve]],
+    reference_per_seed: Sequence[np.ndarray],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[list[dict], list[dict]]:
+    """:func:`bd_rate_rows` pooled over training seeds: one ``curves`` mapping and one
+    reference correctness row per training seed, all over the same test images; every
+    BD-rate is :func:`pooled_bd_rate` of the seeds (a comparison runs when every seed has
+    both curves). The band columns are the mean of the seeds' bands."""
+    if len(curves_per_seed) != len(reference_per_seed) or not curves_per_seed:
+        raise ValueError("one reference per training seed (and at least one seed) is needed")
+    symcodecs_per_seed = [symcodec_curves(curves) for curves in curves_per_seed]
+    names = [
+        n for n in (*SYMCODEC_LEVERS, "symcodec-best") if all(n in s for s in symcodecs_per_seed)
+    ]
     headline, ablation = [], []
     for anchor in ANCHORS:
-        if anchor not in curves:
+        if not all(anchor in curves for curves in curves_per_seed):
             continue
-        for name, sym in symcodecs.items():
+        for name in names:
             row = {"dataset": dataset, "model": model, "symcodec": name, "anchor": anchor}
-            try:
-                r = bd_rate_bootstrap(
-                    sym.stream_bytes,
-                    sym.correct,
-                    curves[anchor].stream_bytes,
-                    curves[anchor].correct,
-                    reference_correct,
-                    band_pp=BAND_PP,
-                    resamples=resamples,
-                    seed=seed,
+            pairs = [
+                (sym[name], curves[anchor], reference)
+                for sym, curves, reference in zip(
+                    symcodecs_per_seed, curves_per_seed, reference_per_seed, strict=True
                 )
+            ]
+            try:
+                r = pooled_bd_rate(pairs, band_pp=BAND_PP, resamples=resamples, seed=seed)
                 row.update(
                     bd_rate_pct=r.bd_rate_pct,
                     ci_low_pct=r.ci_low_pct,
@@ -140,7 +168,9 @@ def bd_rate_rows(
                 )
             except SymcodecError as exc:
                 nan = float("nan")
-                reference = 100.0 * np.asarray(reference_correct, dtype=bool).mean()
+                reference = float(
+                    np.mean([100.0 * np.asarray(c, dtype=bool).mean() for c in reference_per_seed])
+                )
                 row.update(
                     bd_rate_pct=nan,
                     ci_low_pct=nan,
@@ -156,6 +186,74 @@ def bd_rate_rows(
     return headline, ablation
 
 
+def symcodec_curves(curves: Mapping[str, Curve]) -> dict[str, Curve]:
+    """symcodec's curves among ``curves``: its levers (:data:`SYMCODEC_LEVERS`) present, and
+    their union ``symcodec-best`` when there is any."""
+    symcodecs = {name: curves[name] for name in SYMCODEC_LEVERS if name in curves}
+    if symcodecs:
+        symcodecs["symcodec-best"] = Curve.union("symcodec-best", list(symcodecs.values()))
+    return symcodecs
+
+
+def pooled_bd_rate(
+    pairs: Sequence[tuple[Curve, Curve, np.ndarray]],
+    *,
+    band_pp: tuple[float, float] = BAND_PP,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> BdRate:
+    """The mean over training seeds of the BD-rate of curve A against curve B, with a 95% CI
+    from a bootstrap over the test images paired across points, curves and seeds.
+
+    ``pairs`` holds one ``(A, B, reference correctness)`` per training seed, every row over
+    the same test images. Each seed's band is ``[ref - band_pp[0], ref - band_pp[1]]`` of its
+    own reference. One draw resamples the image indices once for every seed (the module
+    docstring says why); a draw where a seed's curves do not overlap in its band is skipped.
+    With one seed, the same draws as :func:`symcodec.report.bd_rate.bd_rate_bootstrap`.
+
+    Raises:
+        SymcodecError: a seed's curves do not overlap in its band, or no draw overlapped.
+    """
+    rows = [
+        (
+            np.asarray(a.correct, dtype=bool),
+            np.asarray(b.correct, dtype=bool),
+            np.asarray(ref, dtype=bool),
+            a.stream_bytes,
+            b.stream_bytes,
+        )
+        for a, b, ref in pairs
+    ]
+    images = rows[0][2].shape[-1]
+    if any(r.shape[-1] != images for row in rows for r in row[:3]):
+        raise SymcodecError("every curve point of every seed needs one value per test image")
+
+    def estimate(index: np.ndarray | slice) -> float:
+        rates = []
+        for ca, cb, ref, bytes_a, bytes_b in rows:
+            reference = 100.0 * ref[index].mean()
+            band = (reference - band_pp[0], reference - band_pp[1])
+            acc_a = 100.0 * ca[:, index].mean(axis=1)
+            acc_b = 100.0 * cb[:, index].mean(axis=1)
+            rates.append(bd_rate(bytes_a, acc_a, bytes_b, acc_b, band))
+        return float(np.mean(rates))
+
+    point = estimate(slice(None))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        try:
+            draws.append(estimate(rng.integers(0, images, images)))
+        except SymcodecError:
+            continue
+    if not draws:
+        raise SymcodecError("no bootstrap draw had overlapping curves in the band")
+    low, high = np.percentile(draws, [2.5, 97.5])
+    reference = float(np.mean([100.0 * row[2].mean() for row in rows]))
+    band = (reference - band_pp[0], reference - band_pp[1])
+    return BdRate(point, float(low), float(high), band, len(draws))
+
+
 def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
     """``rows`` as CSV with these columns; floats with 2 decimals (``nan`` for none)."""
     buf = io.StringIO()
@@ -169,10 +267,12 @@ def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
 
 
 def ablation_markdown(rows: Sequence[Mapping]) -> str:
-    """The ablation as a markdown table: BD-rate [95% CI] per symcodec curve and anchor."""
+    """The ablation as a markdown table: BD-rate [95% CI] per training seed (or seeds
+    pooled), symcodec curve and anchor."""
     lines = [
-        "| data set | model | symcodec | anchor | BD-rate % | 95% CI | band (acc %) |",
-        "|---|---|---|---|---:|---|---|",
+        "| data set | model | training seeds | symcodec | anchor | BD-rate % | 95% CI "
+        "| band (acc %) |",
+        "|---|---|---|---|---|---:|---|---|",
     ]
     for r in rows:
         if math.isnan(r["bd_rate_pct"]):
@@ -181,7 +281,8 @@ def ablation_markdown(rows: Sequence[Mapping]) -> str:
             value = f"{r['bd_rate_pct']:+.1f}"
             ci = f"[{r['ci_low_pct']:+.1f}, {r['ci_high_pct']:+.1f}]"
         lines.append(
-            f"| {r['dataset']} | {r['model']} | {r['symcodec']} | {r['anchor']} | {value} "
+            f"| {r['dataset']} | {r['model']} | {r.get('seeds', '')} | {r['symcodec']} "
+            f"| {r['anchor']} | {value} "
             f"| {ci} | {r['band_low']:.2f}..{r['band_high']:.2f} |"
         )
     return "\n".join(lines) + "\n"
@@ -190,9 +291,30 @@ def ablation_markdown(rows: Sequence[Mapping]) -> str:
 # ------------------------------------------------------------------ correctness on disk
 
 
-def curve_key(dataset: str, model: str, label: str) -> str:
-    """The key of a curve in ``correct.npz``: ``dataset/model/label``."""
-    return f"{dataset}/{model}/{label}"
+def curve_key(dataset: str, model: str, label: str, seed: int | None = None) -> str:
+    """The key of a curve in ``correct.npz``: ``dataset/model/label``, or with the training
+    seed of its model ``dataset/model/seed/label``.
+
+    >>> curve_key("mnist-5k", "deepcnn", "nncodec-dof", seed=2)
+    'mnist-5k/deepcnn/2/nncodec-dof'
+    """
+    return "/".join([dataset, model, *([] if seed is None else [str(seed)]), label])
+
+
+def parse_curve_key(key: str) -> tuple[str, str, int | None, str]:
+    """``(dataset, model, training seed or None, label)`` of a :func:`curve_key`.
+
+    >>> parse_curve_key("mnist-5k/deepcnn/2/nncodec-dof")
+    ('mnist-5k', 'deepcnn', 2, 'nncodec-dof')
+    >>> parse_curve_key("mnist-5k/deepcnn/nncodec-dof")
+    ('mnist-5k', 'deepcnn', None, 'nncodec-dof')
+    """
+    parts = key.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[1], None, parts[2]
+    if len(parts) == 4:
+        return parts[0], parts[1], int(parts[2]), parts[3]
+    raise ValueError(f"not a curve key: {key!r}")
 
 
 def save_curves(curves: Mapping[str, Curve]) -> bytes:
@@ -251,102 +373,3 @@ def correctness(
                 hit = work(xb).argmax(dim=1) == y[start : start + batch_size]
                 out[i, start : start + batch_size] = hit.numpy()
     return out
-
-
-# ------------------------------------------------------------------ NNCodec on the DoF
-
-
-def dof_arrays(state: Mapping[str, torch.Tensor], plan) -> dict[str, torch.Tensor]:
-    """What ``nncodec-dof`` hands NNCodec: every ``dof`` kernel as its coefficients, 2-D
-    ``(out, in * DoF)`` (a plain weight matrix to NNCodec), every other tensor as it is."""
-    from symcodec.codec.wire import transmitted_values
-
-    out = {}
-    for name, t in state.items():
-        if plan[name].mode == "dof":
-            values = transmitted_values(t, plan[name])
-            out[name] = values.reshape(values.shape[0], -1).contiguous()
-        else:
-            out[name] = t
-    return out
-
-
-def from_dof_arrays(
-    arrays: Mapping[str, torch.Tensor], shapes: Mapping[str, torch.Size], plan
-) -> dict[str, torch.Tensor]:
-    """The receiver's side of :func:`dof_arrays`: scatter the coefficients back."""
-    from symcodec.codec.wire import rebuild_tensor
-
-    out = {}
-    for name, shape in shapes.items():
-        tp = plan[name]
-        if tp.mode == "dof":
-            out[name] = rebuild_tensor(arrays[name], tuple(shape), tp.symmetry, "dof")
-        else:
-            out[name] = arrays[name].reshape(shape)
-    return out
-
-
-# ------------------------------------------------------------------ plot
-
-
-def plot_frontier(
-    curves: Mapping[str, Curve],
-    references: Mapping[tuple[str, str], float],
-    bd_rows: Sequence[Mapping] = (),
-) -> bytes:
-    """PNG bytes: one panel per (data set, model), every curve's points (bytes, log) against
-    accuracy, its Pareto front as a line, the band, and the headline BD-rates in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from symcodec.report.bd_rate import pareto_front
-
-    panels = sorted({tuple(key.split("/")[:2]) for key in curves})
-    cols = 2 if len(panels) > 1 else 1
-    rows_n = max(1, math.ceil(len(panels) / cols))
-    fig, axes = plt.subplots(rows_n, cols, figsize=(7 * cols, 5 * rows_n), squeeze=False)
-    styles = {
-        "nncodec-unconstrained": ("tab:blue", "s", "--"),
-        "nncodec-symmetric": ("tab:purple", "v", "--"),
-        "nncodec-dof": ("tab:green", "^", "--"),
-        "symcodec-uniform": ("tab:red", "o", "-"),
-        "symcodec-allocated": ("tab:orange", "D", "-"),
-        "symcodec-unconstrained": ("tab:gray", ".", ":"),
-    }
-    for ax, (ds, model) in zip(axes.flat, panels, strict=False):
-        for key, c in sorted(curves.items()):
-            if not key.startswith(f"{ds}/{model}/") or c.label == REFERENCE:
-                continue
-            color, marker, line = styles.get(c.label, ("k", "x", "-."))
-            acc = c.accuracy
-            ax.scatter(c.stream_bytes, acc, s=10, color=color, marker=marker, alpha=0.5)
-            front_acc, front_bytes = pareto_front(c.stream_bytes, acc)
-            ax.plot(front_bytes, front_acc, line, color=color, lw=1.2, label=c.label)
-        ref = references.get((ds, model))
-        if ref is not None:
-            ax.axhline(ref, color="k", lw=0.8, ls=":", label="unconstrained float model")
-            ax.axhspan(ref - BAND_PP[0], ref - BAND_PP[1], color="0.9", zorder=0, label="BD band")
-            ax.set_ylim(ref - 4.0, ref + 0.8)
-        heads = [
-            f"{r['anchor'].removeprefix('nncodec-')} {r['bd_rate_pct']:+.1f}%"
-            for r in bd_rows
-            if r["dataset"] == ds and r["model"] == model and not math.isnan(r["bd_rate_pct"])
-        ]
-        ax.set_xscale("log")
-        ax.set_xlabel("stream size (bytes, log scale)")
-        ax.set_ylabel("test accuracy (%)")
-        title = f"{model} on {ds}"
-        ax.set_title(title + (f"\nBD-rate vs NNCodec: {', '.join(heads)}" if heads else ""))
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
-    fig.suptitle("Rate vs accuracy: symcodec (symmetric model) against NNCodec 2.1.3")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
-    plt.close(fig)
-    return buf.getvalue()

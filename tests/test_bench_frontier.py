@@ -1,5 +1,5 @@
-"""The BD-rate plumbing of the NNCodec benchmark (bench/nncodec_frontier.py), on synthetic
-curves with known answers; NNCodec itself is not run."""
+"""The BD-rate plumbing of the NNCodec benchmark (bench/nncodec_frontier.py and the modules
+around it), on synthetic curves with known answers; NNCodec itself is not run."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import nncodec_adapter as adapter  # noqa: E402
 import nncodec_frontier as frontier  # noqa: E402
+import nncodec_frontier_files as frontier_files  # noqa: E402
+import nncodec_symcodec  # noqa: E402
+from nncodec_plots import plot_frontier  # noqa: E402
 
 from symcodec.codec import TransmissionPlan  # noqa: E402
+from symcodec.report.bd_rate import bd_rate_bootstrap  # noqa: E402
 from symcodec.symmetry import get_symmetry  # noqa: E402
 
 IMAGES = 4000
@@ -106,7 +111,7 @@ def test_the_frontier_plot_is_a_png(truth):
     anchor = same_rows(sym, "nncodec-unconstrained", 2.0)
     curves = {frontier.curve_key("d", "m", c.label): c for c in (sym, anchor)}
     headline, _ = frontier.bd_rate_rows("d", "m", {c.label: c for c in (sym, anchor)}, truth, 10)
-    png = frontier.plot_frontier(curves, {("d", "m"): 92.0}, headline)
+    png = plot_frontier(curves, {("d", "m"): 92.0}, headline)
     assert png.startswith(b"\x89PNG")
 
 
@@ -119,9 +124,9 @@ def test_nncodec_dof_arrays_round_trip():
         "fc.weight": torch.randn(10, 8, generator=g),
     }
     plan = TransmissionPlan.default(state, symmetry="central-skew", bits=32)
-    arrays = frontier.dof_arrays(state, plan)
+    arrays = adapter.dof_arrays(state, plan)
     assert tuple(arrays["conv.weight"].shape) == (8, 4 * sym.dof(3))  # 2-D for NNCodec
-    back = frontier.from_dof_arrays(arrays, {k: v.shape for k, v in state.items()}, plan)
+    back = adapter.from_dof_arrays(arrays, {k: v.shape for k, v in state.items()}, plan)
     assert all(torch.equal(back[k], state[k]) for k in state)
 
 
@@ -138,12 +143,68 @@ def test_correctness_rows_match_the_accuracy():
 
 
 def test_allocation_budgets_cover_the_window_and_one_point_below(truth):
-    vs_nncodec = pytest.importorskip("vs_nncodec")
     curve = synthetic("symcodec-uniform", 1.0, 1, truth)  # accuracies rise with the sizes
     reference = float(curve.accuracy[-1])
-    window = vs_nncodec.ALLOCATION_WINDOW_PP
+    window = nncodec_symcodec.ALLOCATION_WINDOW_PP
     pairs = zip(curve.stream_bytes, curve.accuracy, strict=True)
     inside = [b for b, a in pairs if a >= reference - window]
-    budgets = vs_nncodec.allocation_budgets(curve, reference)
+    budgets = nncodec_symcodec.allocation_budgets(curve, reference)
     assert budgets[1:] == sorted(inside)
     assert budgets[0] == max(b for b in curve.stream_bytes if b < min(inside))
+
+
+def test_pooled_bd_rate_of_one_seed_is_the_library_bootstrap(truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    anchor = synthetic("nncodec-unconstrained", 1.3, 2, truth)  # other images, other sizes
+    pooled = frontier.pooled_bd_rate([(sym, anchor, truth)], resamples=50, seed=3)
+    library = bd_rate_bootstrap(
+        sym.stream_bytes,
+        sym.correct,
+        anchor.stream_bytes,
+        anchor.correct,
+        truth,
+        band_pp=frontier.BAND_PP,
+        resamples=50,
+        seed=3,
+    )
+    assert pooled == library
+
+
+def test_pooled_bd_rate_is_the_mean_over_seeds(truth):
+    other_truth = np.random.default_rng(5).random(IMAGES) < 0.9  # seed 1's reference
+    sym0 = synthetic("symcodec-uniform", 1.0, 1, truth)
+    sym1 = synthetic("symcodec-uniform", 1.0, 2, other_truth)
+    pairs = [
+        (sym0, same_rows(sym0, "nncodec-dof", 2.0), truth),  # -50%
+        (sym1, same_rows(sym1, "nncodec-dof", 1.0), other_truth),  # 0%
+    ]
+    r = frontier.pooled_bd_rate(pairs, resamples=40)
+    assert r.bd_rate_pct == pytest.approx(-25.0, abs=0.05)
+    assert r.ci_low_pct == pytest.approx(-25.0, abs=0.1) and r.resamples == 40
+    reference = (100 * truth.mean() + 100 * other_truth.mean()) / 2
+    assert r.band == pytest.approx((reference - 2.0, reference - 0.3))
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a CSV file."""
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def test_the_frontier_files_give_each_seed_and_their_pool(tmp_path, truth):
+    curves = {}
+    for seed, factor in ((0, 2.0), (1, 1.0)):
+        sym = synthetic("symcodec-uniform", 1.0, 1 + seed, truth)
+        anchor = same_rows(sym, "nncodec-unconstrained", factor)
+        ref = frontier.Curve(frontier.REFERENCE, ("float32",), (10**6,), truth[None, :])
+        for c in (sym, anchor, ref):
+            curves[frontier.curve_key("ds", "m", c.label, seed)] = c
+    table = frontier_files.write_frontier(tmp_path, curves, resamples=20)
+    pooled = read_rows(tmp_path / "bd_rate.csv")
+    assert list(pooled[0]) == list(frontier.BD_COLUMNS) and len(pooled) == 1
+    assert float(pooled[0]["bd_rate_pct"]) == pytest.approx(-25.0, abs=0.05)
+    per_seed = read_rows(tmp_path / "bd_rate_per_seed.csv")
+    rates = {r["seeds"]: float(r["bd_rate_pct"]) for r in per_seed}
+    assert rates == pytest.approx({"0": -50.0, "1": 0.0}, abs=0.05)
+    ablation = read_rows(tmp_path / "bd_rate_ablation.csv")
+    assert {r["seeds"] for r in ablation} == {"0", "1", "0+1"}
+    assert "| 0+1 |" in table and (tmp_path / "frontier.png").read_bytes().startswith(b"\x89PNG")
