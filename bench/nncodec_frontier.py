@@ -22,13 +22,13 @@ allocation); the ablation rows compare each lever's curve alone.
 **Several training seeds** (:func:`pooled_bd_rate_rows`). Every model exists once per
 training seed, and seed ``s``'s symmetric model is compared with seed ``s``'s anchors over
 the band of seed ``s``'s unconstrained reference. The pooled BD-rate is the mean of the
-per-seed BD-rates; its 95% CI is a paired bootstrap over the test images: every seed is
-scored on the same test images, so one draw resamples the image indices once and applies
-them to every seed's curves and reference (an image that is hard for one seed's models stays
-in or out for all of them), computes each seed's BD-rate and averages them; a draw in which
-any seed's curves do not overlap in its band is skipped. With one seed this is exactly
-:func:`symcodec.report.bd_rate.bd_rate_bootstrap`. The CI covers the test-set sampling only,
-not the spread between training seeds (the per-seed rows show that).
+per-seed BD-rates; its 95% CI is the two-level bootstrap of
+:func:`symcodec.report.bd_rate.bd_rate_bootstrap_seeds`: one draw picks the training seeds
+with replacement, then resamples the test image indices once for every seed's curves and
+reference (every seed is scored on the same test images, so an image that is hard for one
+seed's models stays in or out for all of them), and averages the BD-rates of the seeds
+picked; the CI covers both the spread between training seeds and the test set's sampling.
+With one seed this is exactly :func:`symcodec.report.bd_rate.bd_rate_bootstrap`.
 
 Nothing here runs NNCodec: it only handles curves, so it is tested on synthetic ones
 (``tests/test_bench_frontier.py``).
@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from symcodec.errors import SymcodecError
-from symcodec.report.bd_rate import BdRate, bd_rate
+from symcodec.report.bd_rate import BdRate, PairedCurves, bd_rate_bootstrap_seeds
 
 ANCHORS = ("nncodec-unconstrained", "nncodec-symmetric", "nncodec-dof")
 #: symcodec's curves on the symmetric model: one step for every tensor, and the allocation.
@@ -202,56 +202,19 @@ def pooled_bd_rate(
     resamples: int = 1000,
     seed: int = 0,
 ) -> BdRate:
-    """The mean over training seeds of the BD-rate of curve A against curve B, with a 95% CI
-    from a bootstrap over the test images paired across points, curves and seeds.
-
-    ``pairs`` holds one ``(A, B, reference correctness)`` per training seed, every row over
-    the same test images. Each seed's band is ``[ref - band_pp[0], ref - band_pp[1]]`` of its
-    own reference. One draw resamples the image indices once for every seed (the module
-    docstring says why); a draw where a seed's curves do not overlap in its band is skipped.
-    With one seed, the same draws as :func:`symcodec.report.bd_rate.bd_rate_bootstrap`.
+    """The mean over training seeds of the BD-rate of curve A against curve B, with the 95%
+    CI of :func:`symcodec.report.bd_rate.bd_rate_bootstrap_seeds` (training seeds, then test
+    images paired across points, curves and seeds). ``pairs`` holds one ``(A, B, reference
+    correctness)`` per training seed, every row over the same test images.
 
     Raises:
         SymcodecError: a seed's curves do not overlap in its band, or no draw overlapped.
     """
-    rows = [
-        (
-            np.asarray(a.correct, dtype=bool),
-            np.asarray(b.correct, dtype=bool),
-            np.asarray(ref, dtype=bool),
-            a.stream_bytes,
-            b.stream_bytes,
-        )
-        for a, b, ref in pairs
+    seeds = [
+        PairedCurves(a.stream_bytes, a.correct, b.stream_bytes, b.correct, reference)
+        for a, b, reference in pairs
     ]
-    images = rows[0][2].shape[-1]
-    if any(r.shape[-1] != images for row in rows for r in row[:3]):
-        raise SymcodecError("every curve point of every seed needs one value per test image")
-
-    def estimate(index: np.ndarray | slice) -> float:
-        rates = []
-        for ca, cb, ref, bytes_a, bytes_b in rows:
-            reference = 100.0 * ref[index].mean()
-            band = (reference - band_pp[0], reference - band_pp[1])
-            acc_a = 100.0 * ca[:, index].mean(axis=1)
-            acc_b = 100.0 * cb[:, index].mean(axis=1)
-            rates.append(bd_rate(bytes_a, acc_a, bytes_b, acc_b, band))
-        return float(np.mean(rates))
-
-    point = estimate(slice(None))
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(resamples):
-        try:
-            draws.append(estimate(rng.integers(0, images, images)))
-        except SymcodecError:
-            continue
-    if not draws:
-        raise SymcodecError("no bootstrap draw had overlapping curves in the band")
-    low, high = np.percentile(draws, [2.5, 97.5])
-    reference = float(np.mean([100.0 * row[2].mean() for row in rows]))
-    band = (reference - band_pp[0], reference - band_pp[1])
-    return BdRate(point, float(low), float(high), band, len(draws))
+    return bd_rate_bootstrap_seeds(seeds, band_pp=band_pp, resamples=resamples, seed=seed)
 
 
 def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcodec.errors import SymcodecError
-from symcodec.report.bd_rate import bd_rate, bd_rate_bootstrap, pareto_front, pchip
+from symcodec.report.bd_rate import (
+    PairedCurves,
+    bd_rate,
+    bd_rate_bootstrap,
+    bd_rate_bootstrap_seeds,
+    pareto_front,
+    pchip,
+)
 
 RATE = [10_000.0, 20_000.0, 40_000.0, 80_000.0, 160_000.0]
 ACC = [85.0, 89.0, 91.0, 91.8, 92.0]
@@ -64,6 +71,34 @@ def test_the_bootstrap_is_paired_over_images():
     r = bd_rate_bootstrap(sizes, points, sizes, noisy, truth, band_pp=(3.0, 0.3), resamples=200)
     assert r.ci_low_pct <= r.bd_rate_pct <= r.ci_high_pct
     assert r.ci_high_pct > r.ci_low_pct
+
+
+def test_the_seed_bootstrap_is_the_one_seed_bootstrap_for_one_seed():
+    rng = np.random.default_rng(2)
+    truth = rng.random(1500) < 0.9
+    points = np.stack([truth & (rng.random(1500) < p) for p in (0.95, 0.97, 0.99, 1.0)])
+    noisy = points.copy()
+    noisy[:, :40] = ~noisy[:, :40]
+    sizes = [1e4, 2e4, 4e4, 8e4]
+    one = bd_rate_bootstrap(sizes, points, sizes, noisy, truth, band_pp=(3.0, 0.3), resamples=80)
+    seeds = bd_rate_bootstrap_seeds(
+        [PairedCurves(sizes, points, sizes, noisy, truth)], band_pp=(3.0, 0.3), resamples=80
+    )
+    assert one == seeds
+
+
+def test_the_seed_bootstrap_covers_the_spread_between_seeds():
+    rng = np.random.default_rng(3)
+    truth = rng.random(1500) < 0.9
+    points = np.stack([truth & (rng.random(1500) < p) for p in (0.95, 0.97, 0.99, 1.0)])
+    sizes = np.array([1e4, 2e4, 4e4, 8e4])
+    # three seeds whose A needs 0.5x, 1x and 2x the bytes of B: -50%, 0%, +100%
+    seeds = [PairedCurves(sizes * f, points, sizes, points, truth) for f in (0.5, 1.0, 2.0)]
+    r = bd_rate_bootstrap_seeds(seeds, band_pp=(3.0, 0.3), resamples=400)
+    assert r.bd_rate_pct == pytest.approx((-50.0 + 0.0 + 100.0) / 3)
+    assert r.ci_low_pct < -25.0 and r.ci_high_pct > 50.0  # not the image-only CI (zero width)
+    with pytest.raises(SymcodecError, match="at least one training seed"):
+        bd_rate_bootstrap_seeds([])
 
 
 @settings(max_examples=60, deadline=None)

@@ -29,7 +29,15 @@ import numpy as np
 
 from ..errors import SymcodecError
 
-__all__ = ["BdRate", "bd_rate", "bd_rate_bootstrap", "pareto_front", "pchip"]
+__all__ = [
+    "BdRate",
+    "PairedCurves",
+    "bd_rate",
+    "bd_rate_bootstrap",
+    "bd_rate_bootstrap_seeds",
+    "pareto_front",
+    "pchip",
+]
 
 #: Points of the dense grid the band is averaged on (the fits are cubic: the trapezoid rule
 #: on this grid is exact to far below the measurement's own error).
@@ -147,6 +155,19 @@ class BdRate:
     resamples: int
 
 
+@dataclass(frozen=True)
+class PairedCurves:
+    """Two rate–accuracy curves (A and B) of one training seed and that seed's reference,
+    every point given by its stream size and its per-image correctness (a boolean row) over
+    the same test images; the reference is the seed's best unconstrained float model."""
+
+    bytes_a: Sequence[float]
+    correct_a: np.ndarray
+    bytes_b: Sequence[float]
+    correct_b: np.ndarray
+    reference_correct: np.ndarray
+
+
 def bd_rate_bootstrap(
     bytes_a: Sequence[float],
     correct_a: np.ndarray,
@@ -158,7 +179,8 @@ def bd_rate_bootstrap(
     resamples: int = 1000,
     seed: int = 0,
 ) -> BdRate:
-    """BD-rate of A against B with a 95% CI from a paired bootstrap over test images.
+    """BD-rate of A against B with a 95% CI from a paired bootstrap over test images: the
+    one-seed case of :func:`bd_rate_bootstrap_seeds`.
 
     Each curve point is given by its stream size and its per-image correctness (a boolean
     row over the same test images); the reference is the best unconstrained float model's
@@ -177,31 +199,84 @@ def bd_rate_bootstrap(
     >>> round(r.bd_rate_pct, 6), round(r.ci_low_pct, 6), round(r.ci_high_pct, 6)
     (-50.0, -50.0, -50.0)
     """
-    ca = np.asarray(correct_a, dtype=bool)
-    cb = np.asarray(correct_b, dtype=bool)
-    ref = np.asarray(reference_correct, dtype=bool)
-    images = ref.shape[-1]
-    if ca.shape[-1] != images or cb.shape[-1] != images:
+    curves = PairedCurves(bytes_a, correct_a, bytes_b, correct_b, reference_correct)
+    return bd_rate_bootstrap_seeds([curves], band_pp=band_pp, resamples=resamples, seed=seed)
+
+
+def bd_rate_bootstrap_seeds(
+    seeds: Sequence[PairedCurves],
+    *,
+    band_pp: tuple[float, float] = (2.0, 0.3),
+    resamples: int = 1000,
+    seed: int = 0,
+) -> BdRate:
+    """The mean over training seeds of the BD-rate of A against B, with a 95% CI from a
+    two-level bootstrap: training seeds, then test images.
+
+    ``seeds`` holds one :class:`PairedCurves` per training seed, all over the same test
+    images. Seed ``s``'s band is ``[ref_s - band_pp[0], ref_s - band_pp[1]]`` of its own
+    reference. One draw picks as many seeds as there are, with replacement (with one seed,
+    that one: no draw is spent on it), then resamples the test images once for every point
+    of every curve and reference alike (paired: an image that is hard for one seed's models
+    stays in or out for all of them), and averages the BD-rates of the seeds picked; the CI
+    thus covers the spread between training seeds as well as the test set's sampling. A draw
+    in which a picked seed's curves do not overlap in its band is skipped. The reported band
+    is the mean of the seeds' bands.
+
+    >>> rng = np.random.default_rng(1)
+    >>> truth = rng.random(1000) < 0.9
+    >>> points = [truth & (rng.random(1000) < p) for p in (0.96, 0.98, 0.99, 1.0)]
+    >>> sizes = [1e4, 2e4, 4e4, 8e4]
+    >>> half = PairedCurves([s / 2 for s in sizes], points, sizes, points, truth)
+    >>> same = PairedCurves(sizes, points, sizes, points, truth)
+    >>> r = bd_rate_bootstrap_seeds([half, same], band_pp=(3.0, 0.2), resamples=200)
+    >>> round(r.bd_rate_pct, 6), r.ci_low_pct <= -25.0 <= r.ci_high_pct
+    (-25.0, True)
+
+    Raises:
+        SymcodecError: no seed given, rows of different lengths, a seed's curves do not
+            overlap in its band, or no draw overlapped.
+    """
+    if not seeds:
+        raise SymcodecError("a BD-rate needs the curves of at least one training seed")
+    rows = [
+        (
+            np.asarray(c.correct_a, dtype=bool),
+            np.asarray(c.correct_b, dtype=bool),
+            np.asarray(c.reference_correct, dtype=bool),
+            c.bytes_a,
+            c.bytes_b,
+        )
+        for c in seeds
+    ]
+    images = rows[0][2].shape[-1]
+    if any(r.shape[-1] != images for row in rows for r in row[:3]):
         raise SymcodecError("every curve point needs one correctness value per test image")
 
-    def estimate(index: np.ndarray | slice) -> float:
-        reference = 100.0 * ref[index].mean()
-        band = (reference - band_pp[0], reference - band_pp[1])
-        acc_a = 100.0 * ca[:, index].mean(axis=1)
-        acc_b = 100.0 * cb[:, index].mean(axis=1)
-        return bd_rate(bytes_a, acc_a, bytes_b, acc_b, band)
+    def estimate(picked: Sequence[int], index: np.ndarray | slice) -> float:
+        rates = []
+        for s in picked:
+            ca, cb, ref, bytes_a, bytes_b = rows[s]
+            reference = 100.0 * ref[index].mean()
+            band = (reference - band_pp[0], reference - band_pp[1])
+            acc_a = 100.0 * ca[:, index].mean(axis=1)
+            acc_b = 100.0 * cb[:, index].mean(axis=1)
+            rates.append(bd_rate(bytes_a, acc_a, bytes_b, acc_b, band))
+        return float(np.mean(rates))
 
-    point = estimate(slice(None))
+    every_seed = range(len(rows))
+    point = estimate(every_seed, slice(None))
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):
+        picked = rng.integers(0, len(rows), len(rows)) if len(rows) > 1 else every_seed
         try:
-            draws.append(estimate(rng.integers(0, images, images)))
+            draws.append(estimate(picked, rng.integers(0, images, images)))
         except SymcodecError:
             continue
     if not draws:
         raise SymcodecError("no bootstrap draw had overlapping curves in the band")
     low, high = np.percentile(draws, [2.5, 97.5])
-    reference = 100.0 * ref.mean()
+    reference = float(np.mean([100.0 * row[2].mean() for row in rows]))
     band = (reference - band_pp[0], reference - band_pp[1])
     return BdRate(point, float(low), float(high), band, len(draws))
