@@ -3,7 +3,7 @@
 Issues 7 and 14. For every (data set, model, variant, training seed) it takes the model from
 the study's model cache (or trains it there with the study's recipe), encodes it with
 NNCodec at each ``qp`` and with symcodec at each step size, decodes, evaluates the decoded
-model on the test set, and writes to ``--out`` (default ``docs/results/nncodec/``):
+model on the test set, and writes to ``--out`` (default ``docs/results/frontier/``):
 
 * ``results.csv``: every point (codec, setting, bytes, bits/param, accuracy, encode and
   decode ms as the median of ``--repeats`` runs), with the model's training seed;
@@ -26,10 +26,11 @@ model on the test set, and writes to ``--out`` (default ``docs/results/nncodec/`
 **Several training seeds** (``--seeds 0,1,2``). Every model is taken once per training seed;
 the BD-rates are computed per seed (seed ``s``'s symmetric model against seed ``s``'s
 anchors, over the band of seed ``s``'s unconstrained model) and pooled: the pooled BD-rate is
-the mean of the per-seed BD-rates, and its CI comes from a bootstrap that resamples the test
-images (the same images for every seed: they share the test set) and averages the seeds'
-BD-rates on each draw. The CI covers the test-set sampling, not the spread between seeds,
-which ``bd_rate_per_seed.csv`` shows (``nncodec_frontier`` has the details).
+the mean of the per-seed BD-rates, and its CI comes from a two-level bootstrap
+(``symcodec.report.bd_rate.bd_rate_bootstrap_seeds``): each draw picks the seeds with
+replacement, then resamples the test images (the same images for every seed: they share the
+test set), and averages the picked seeds' BD-rates. The CI covers both the spread between
+seeds and the test-set sampling; ``bd_rate_per_seed.csv`` has each seed alone.
 
 Where each part lives (all in ``bench/``):
 
@@ -179,7 +180,7 @@ def build_parser(default_threads: int) -> argparse.ArgumentParser:
     ap.add_argument(
         "--out",
         default=None,
-        help="output directory (default docs/results/nncodec; with --quick results/nncodec-quick)",
+        help="output directory (default docs/results/frontier; with --quick results/nncodec-quick)",
     )
     return ap
 
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out = str(
             ROOT / "results" / "nncodec-quick"
             if args.quick
-            else ROOT / "docs" / "results" / "nncodec"
+            else ROOT / "docs" / "results" / "frontier"
         )
     if args.replot:
         replot(Path(args.out), args.bootstrap)

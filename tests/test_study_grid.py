@@ -60,6 +60,39 @@ def test_every_pruning_baseline_adds_its_own_mode():
     }
 
 
+def test_compared_symmetries_are_sent_in_dof_alone_and_keep_the_spec_id():
+    base = {**BASE, "baselines": ["pruned", "quant-only"]}
+    lean = parse_study({**base, "symmetries": ["central-skew"]})
+    spec = parse_study({**base, "symmetries": ["central-skew"], "compare_symmetries": ["d4"]})
+    full = parse_study(base)  # d4 with every mode and its own pruning baseline
+    assert spec_id(spec) == spec_id(lean) == spec_id(full)
+    added = {(c.method, c.symmetry, c.mode) for c in tx_configs(spec)} - {
+        (c.method, c.symmetry, c.mode) for c in tx_configs(lean)
+    }
+    assert added == {("symmetric", "d4", "dof")}
+    # the compared symmetry's trials are the same trials as in the study that has it in full
+    assert study_grid(lean) < study_grid(spec) < study_grid(full)
+    assert spec.all_symmetries == ("central-skew", "d4")
+    assert parse_study({**base, "compare_symmetries": []}).compare_symmetries == ()
+
+
+@pytest.mark.parametrize(
+    "compared, message",
+    [(["d4"], "already in 'symmetries'"), (["nope"], "unknown value 'nope'"), ([3], "strings")],
+)
+def test_bad_compared_symmetries_are_refused_by_key(compared, message):
+    with pytest.raises(SymcodecError, match=rf"compare_symmetries.*{message}"):
+        parse_study({**BASE, "compare_symmetries": compared})
+
+
+def test_a_spec_written_before_compared_symmetries_reads_back():
+    from symcodec.study import StudySpec
+
+    doc = parse_study(BASE).to_dict()
+    del doc["compare_symmetries"]
+    assert StudySpec.from_dict(doc) == parse_study(BASE)
+
+
 def test_pruning_masks_keep_the_same_total_by_each_rule():
     torch.manual_seed(0)
     kernels = {"a": torch.randn(4, 2, 3, 3), "b": 3 * torch.randn(8, 4, 3, 3)}
@@ -204,11 +237,16 @@ def test_train_only_fills_the_cache_for_every_seed(tmp_path, monkeypatch):
     study = tmp_path / "s.toml"
     study.write_text(
         'name = "s"\nmodel = "deepcnn-gap"\nsymmetries = ["central"]\nbaselines = ["pruned"]\n'
+        'compare_symmetries = ["hflip"]\n'
         "test_limit = 100\n[training]\nepochs = 1\nmax_steps = 3\nseeds = [0, 1]\n"
         "prune_finetune_epochs = 1\n"
     )
     assert main(["reproduce", str(study), "--train-only", "--no-progress"]) == 0
     files = sorted(p.name for p in model_cache_dir().iterdir())
-    # per seed: the reference, the central model and the pruned one
-    assert len(files) == 6
+    # per seed: the reference, the central model, the pruned one and the compared hflip model
+    # (a compared symmetry has no pruning baseline)
+    assert len(files) == 8
     assert sum("-pruned-layer-central-" in f for f in files) == 2
+    assert sum("-hflip-" in f for f in files) == 2 and not any(
+        "pruned-layer-hflip" in f for f in files
+    )

@@ -85,7 +85,7 @@ def run_ablation(
         )
     sym = spec.symmetries[0]
     # the same models as the study (from the cache): its reference and its first symmetry
-    lean = dataclasses.replace(spec, symmetries=(sym,), baselines=())
+    lean = dataclasses.replace(spec, symmetries=(sym,), compare_symmetries=(), baselines=())
     ctx = prepare(lean, progress=progress, log=log)
     if spec.channel.auto:
         spec = resolve_auto_grid(dataclasses.replace(ctx, spec=spec), Path(directory), log).spec

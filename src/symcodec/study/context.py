@@ -82,13 +82,13 @@ def prepare(
             models[f"{baseline}:{sym}"] = pruned_model(
                 spec, data, models["none"], sym, scope, seed, progress, log
             )
-    for sym in spec.symmetries:
+    for sym in spec.all_symmetries:
         models[sym], _ = trained_model(spec, data, sym, seed, progress, log)
     architecture = models["none"]
     acc_ref = evaluate(models["none"], test_x, test_y)
     summary = model_summary(models["none"])
     ref_sd = models["none"].state_dict()
-    distances = {sym: overall_distance(ref_sd, sym) or 0.0 for sym in spec.symmetries}
+    distances = {sym: overall_distance(ref_sd, sym) or 0.0 for sym in spec.all_symmetries}
     return StudyContext(
         spec=spec,
         train_seed=seed,

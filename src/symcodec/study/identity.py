@@ -5,7 +5,7 @@ everything that changes a result: the data set, the model and its training, the 
 (name, packet size, SNR convention; on ``nr-ldpc`` the MCS table, level and fading), the
 receiver's projection strength, the noise seed, the link rate and the test subset.
 :func:`spec_fingerprint` lists those settings and :func:`spec_id` hashes them. The grid axes
-(symmetries, modes, bits, baselines, channel values, protection settings
+(symmetries, compared symmetries, modes, bits, baselines, channel values, protection settings
 ``channel.protect``, the MCS list ``channel.mcs``, training seeds, number of trials) are left
 out: a study that adds channel values, ``side`` protection, seeds or trials keeps the rows
 it shares with the smaller one. A trial is identified by its spec id, its transmitter

@@ -49,6 +49,7 @@ _TOP_KEYS = {
     "data_dir",
     "model",
     "symmetries",
+    "compare_symmetries",
     "modes",
     "bits",
     "baselines",
@@ -116,6 +117,7 @@ def parse_study(doc: dict) -> StudySpec:
     dataset = one_of(doc, "dataset", "mnist-5k", dataset_names(), "data set")
     model = one_of(doc, "model", "deepcnn", model_names(), "model")
     symmetries = strings(doc, "symmetries", ["central-skew"], symmetry_names())
+    compared = _compare_symmetries(doc, symmetries)
     modes = strings(doc, "modes", ["dof"], MODES)
     baselines = _baselines(doc)
     bits = _bits(doc)
@@ -131,6 +133,7 @@ def parse_study(doc: dict) -> StudySpec:
         data_dir=doc.get("data_dir"),
         model=model,
         symmetries=symmetries,
+        compare_symmetries=compared,
         modes=modes,
         bits=bits,
         baselines=baselines,
@@ -143,6 +146,18 @@ def parse_study(doc: dict) -> StudySpec:
         test_limit=int_field(doc, "test_limit", None, 1, ""),
         per_channel=bool_field(doc, "per_channel", False, ""),
     )
+
+
+def _compare_symmetries(doc: dict, symmetries: tuple[str, ...]) -> tuple[str, ...]:
+    """``compare_symmetries``: symmetry names (an empty list: none), none of them also in
+    ``symmetries``."""
+    if doc.get("compare_symmetries", []) == []:
+        return ()
+    compared = strings(doc, "compare_symmetries", [], symmetry_names())
+    both = [s for s in compared if s in symmetries]
+    if both:
+        fail("compare_symmetries", f"{both[0]!r} is already in 'symmetries'")
+    return compared
 
 
 def _baselines(doc: dict) -> tuple[str, ...]:

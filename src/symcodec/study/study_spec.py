@@ -167,6 +167,9 @@ class StudySpec:
     model: str = "deepcnn"
     symmetries: tuple[str, ...] = ("central-skew",)
     modes: tuple[str, ...] = ("dof",)
+    # symmetries sent in `dof` mode alone, to compare with the others (claim 4): no other
+    # mode and no pruning baseline (each costs a model per training seed and its trials)
+    compare_symmetries: tuple[str, ...] = ()
     bits: tuple[int, ...] = (4, 8)
     baselines: tuple[str, ...] = ("pruned", "quant-only")
     channel: ChannelSpec = field(default_factory=ChannelSpec)
@@ -177,6 +180,12 @@ class StudySpec:
     training: TrainingSpec = field(default_factory=TrainingSpec)
     test_limit: int | None = None  # evaluate on the first N test images only (smoke tests)
     per_channel: bool = False  # one quantizer range per output channel (uniform grids)
+
+    @property
+    def all_symmetries(self) -> tuple[str, ...]:
+        """Every symmetry with a model in the study: :attr:`symmetries`, then
+        :attr:`compare_symmetries`."""
+        return self.symmetries + self.compare_symmetries
 
     @property
     def pruning(self) -> tuple[str, ...]:
@@ -206,6 +215,7 @@ class StudySpec:
         training["seeds"] = tuple(training["seeds"])
         for key in ("symmetries", "modes", "bits", "baselines"):
             doc[key] = tuple(doc[key])
+        doc["compare_symmetries"] = tuple(doc.get("compare_symmetries", ()))
         channel["values"] = tuple(channel["values"])
         channel["protect"] = tuple(channel.get("protect", ("none",)))
         channel["mcs"] = tuple(channel.get("mcs", ()))

@@ -79,12 +79,23 @@ class TxConfig:
 
 
 def tx_configs(spec: StudySpec) -> list[TxConfig]:
-    """Every transmitter configuration of a study, in table order."""
+    """Every transmitter configuration of a study, in table order: each symmetry in each
+    mode, each ``compare_symmetries`` entry in ``dof``, the pruning baselines (one per
+    symmetry, not per compared symmetry), then quant-only and step-ans; each at every bits.
+
+    >>> spec = StudySpec(name="s", modes=("dof", "full"), bits=(4,), baselines=("pruned",),
+    ...                  compare_symmetries=("d4",))
+    >>> [c.label for c in tx_configs(spec)]
+    ['central-skew dof 4b', 'central-skew full 4b', 'd4 dof 4b', 'pruned eq. central-skew 4b']
+    """
     configs = []
     for sym in spec.symmetries:
         for mode in spec.modes:
             for bits in spec.bits:
                 configs.append(TxConfig("symmetric", sym, mode, bits))
+    for sym in spec.compare_symmetries:
+        for bits in spec.bits:
+            configs.append(TxConfig("symmetric", sym, "dof", bits))
     for baseline in spec.pruning:
         for sym in spec.symmetries:
             for bits in spec.bits:

@@ -198,7 +198,7 @@ def _search(ctx: StudyContext, log: Callable[[str], None]) -> AutoGrid:
         bottom = low
     else:
         bottom = _bisect(lambda s: accuracy(s) >= acc_txq / 2, low, top) - LATTICE_DB
-    margin = projection_margin_db(spec.symmetries)
+    margin = projection_margin_db(spec.all_symmetries)
     values = grid_across(bottom, top, margin, spec.channel.auto_step_db)
     channel = dataclasses.replace(spec.channel, values=values)
     log(
