@@ -52,7 +52,7 @@ from symcodec.report.bd_rate import BdRate, PairedCurves, bd_rate_bootstrap_seed
 
 ANCHORS = ("nncodec-unconstrained", "nncodec-symmetric", "nncodec-dof")
 #: symcodec's curves on the symmetric model: one step for every tensor, and the allocation.
-SYMCODEC_LEVERS = ("symcodec-uniform", "symcodec-allocated")
+SYMCODEC_LEVERS = ("symcodec-uniform", "symcodec-rdo", "symcodec-allocated")
 #: The float reference: the unconstrained model's correctness.
 REFERENCE = "float-unconstrained"
 BAND_PP = (2.0, 0.3)

@@ -112,6 +112,7 @@ def plot_frontier(
         "nncodec-dof": ("tab:green", "^", "--"),
         "symcodec-uniform": ("tab:red", "o", "-"),
         "symcodec-allocated": ("tab:orange", "D", "-"),
+        "symcodec-rdo": ("tab:brown", "P", "-"),
         "symcodec-unconstrained": ("tab:gray", ".", ":"),
     }
     for ax, panel in zip(axes.flat, panels, strict=False):

@@ -11,6 +11,10 @@ is ``S * std(tensor)`` instead of one absolute ``S`` for all tensors (measured w
 absolute is the default), and ``dead_zone`` sets symcodec's rounding offset (default 0, the
 issue's).
 
+**RDO points (``symcodec-rdo``).** The one-step points again with rate–distortion-optimised
+rounding (:class:`SymcodecRdo`): the lever "RDO rounding" of issue 14, measured by its own
+BD-rate in the ablation.
+
 **Allocated points (``symcodec-allocated``).** ``symcodec.codec.allocate`` with a few
 hundred seeded training images (never test images), at budgets equal to the sizes of the
 one-step symcodec points within :data:`ALLOCATION_WINDOW_PP` of the reference; the
@@ -27,6 +31,9 @@ import torch
 
 #: Allocated points at the sizes of the one-step points within this many pp of the reference.
 ALLOCATION_WINDOW_PP = 3.0
+#: The Lagrangian of the ``symcodec-rdo`` points: ln(2) / 6, the high-rate optimum of a
+#: uniform quantizer (distortion in units of step^2 worth one bit).
+RDO_LAMBDA = math.log(2) / 6
 
 
 def symcodec_api_ready() -> str | None:
@@ -82,6 +89,27 @@ class Symcodec:
     def decode(self, blob: bytes, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
         """The tensors of ``blob`` (the stream carries its shapes)."""
         return self.codec.decode(blob)
+
+
+class SymcodecRdo(Symcodec):
+    """:class:`Symcodec` with rate–distortion-optimised rounding of every tensor's levels
+    (``TensorPlan.rdo_lambda``, :mod:`symcodec.codec.rdo`): one step for all, and each value
+    rounded to the neighbouring level that minimises squared error + ``rdo_lambda * step^2 *
+    bits``. The default Lagrangian is ``ln(2) / 6``, the high-rate optimum of a uniform
+    quantizer (fixed by theory, not tuned on the frontier)."""
+
+    name = "symcodec-rdo"
+
+    def __init__(self, symmetry: str, rdo_lambda: float = RDO_LAMBDA, dead_zone: float = 0.0):
+        super().__init__(symmetry, "absolute", dead_zone)
+        self.rdo_lambda = rdo_lambda
+
+    def plan(self, state: dict[str, torch.Tensor], step: float):
+        """The one-step plan with RDO rounding on every tensor."""
+        plan = super().plan(state, step)
+        for name, tp in list(plan.tensors.items()):
+            plan.tensors[name] = dataclasses.replace(tp, rdo_lambda=self.rdo_lambda)
+        return plan
 
 
 class SymcodecAllocated:

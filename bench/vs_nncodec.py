@@ -100,8 +100,10 @@ from nncodec_results import (  # noqa: E402
 )
 from nncodec_sweep import Point, add_points, sweep  # noqa: E402
 from nncodec_symcodec import (  # noqa: E402
+    RDO_LAMBDA,
     Symcodec,
     SymcodecAllocated,
+    SymcodecRdo,
     allocated_plans,
     allocation_budgets,
     symcodec_api_ready,
@@ -161,6 +163,13 @@ def build_parser(default_threads: int) -> argparse.ArgumentParser:
         help="symcodec's rounding offset in [0, 0.5) (0: plain rounding, the issue's setting)",
     )
     ap.add_argument("--codecs", default="nncodec,symcodec")
+    ap.add_argument(
+        "--rdo-lambda",
+        type=float,
+        default=RDO_LAMBDA,
+        help="Lagrangian of symcodec's RDO-rounded points (default ln(2)/6, the high-rate "
+        "optimum; 0: no RDO points)",
+    )
     ap.add_argument(
         "--allocation-images",
         type=int,
@@ -225,6 +234,9 @@ def code_model(
     if "symcodec" in codecs:
         sc = Symcodec(bench.variant, args.step_mode, args.dead_zone)
         runs.append((sc, "step", sweep(sc, steps, state, shapes, args.repeats, label)))
+        if bench.variant != "none" and args.rdo_lambda > 0:
+            rdo = SymcodecRdo(bench.variant, args.rdo_lambda, args.dead_zone)
+            runs.append((rdo, "step", sweep(rdo, steps, state, shapes, args.repeats, label)))
     for codec, key, results in runs:
         add_points(points, curves, codec, key, results, bench, data.test_x, data.test_y)
     if "symcodec" not in codecs or bench.variant == "none" or args.allocation_images <= 0:

@@ -211,3 +211,21 @@ def test_the_frontier_files_give_each_seed_and_their_pool(tmp_path, truth):
     ablation = read_rows(tmp_path / "bd_rate_ablation.csv")
     assert {r["seeds"] for r in ablation} == {"0", "1", "0+1"}
     assert "| 0+1 |" in table and (tmp_path / "frontier.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_rdo_points_round_every_tensor_for_rate_and_stay_symmetric():
+    torch.manual_seed(0)
+    conv = get_symmetry("central-skew").project(torch.randn(8, 4, 3, 3))
+    state = {"conv.weight": conv, "fc.weight": torch.randn(10, 32), "fc.bias": torch.randn(10)}
+    shapes = {k: v.shape for k, v in state.items()}
+    plain = nncodec_symcodec.Symcodec("central-skew")
+    rdo = nncodec_symcodec.SymcodecRdo("central-skew")
+    assert rdo.name == "symcodec-rdo" and rdo.rdo_lambda == pytest.approx(math.log(2) / 6)
+    assert {tp.rdo_lambda for tp in rdo.plan(state, 0.05).tensors.values()} == {rdo.rdo_lambda}
+    plain_blob, rdo_blob = plain.encode(state, 0.05), rdo.encode(state, 0.05)
+    assert len(rdo_blob) < len(plain_blob)  # rounding for rate saves bytes at the same step
+    received = rdo.decode(rdo_blob, shapes)
+    kernel = received["conv.weight"].reshape(shapes["conv.weight"])
+    assert torch.equal(get_symmetry("central-skew").project(kernel), kernel)
+    for name, tensor in state.items():  # RDO moves a value by at most one step
+        assert (received[name].reshape(tensor.shape) - tensor).abs().max() <= 0.05 * 1.0001
