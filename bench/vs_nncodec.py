@@ -41,7 +41,8 @@ Where each part lives (all in ``bench/``):
 * ``nncodec_symcodec``: symcodec's settings and its allocated points;
 * ``nncodec_sweep``: timing the codecs and evaluating their received models;
 * ``nncodec_results``: ``results.csv`` and ``table.md``; ``nncodec_plots``: the figures;
-* ``nncodec_frontier`` and ``nncodec_frontier_files``: the BD-rates and their files.
+* ``nncodec_frontier`` and ``nncodec_frontier_files``: the BD-rates and their files;
+* ``nncodec_merge``: ``--merge``, runs made apart (one per training seed) into one.
 
 Run it with ``make bench-nncodec``, which creates the separate environment ``.venv-nncodec``
 (NNCodec pins ``numpy<2`` and needs ``torchvision``; neither belongs in the main ``.venv``)
@@ -80,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nncodec_frontier as frontier  # noqa: E402
 from nncodec_adapter import NNCodec, NNCodecDof, import_nncodec  # noqa: E402
 from nncodec_frontier_files import write_frontier  # noqa: E402
+from nncodec_merge import MergeError, merge_runs  # noqa: E402
 from nncodec_models import (  # noqa: E402
     VARIANTS,
     BenchModel,
@@ -181,6 +183,13 @@ def build_parser(default_threads: int) -> argparse.ArgumentParser:
     )
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="DIR",
+        help="merge these runs' results (say, one per training seed) into --out, then "
+        "rewrite the BD-rates, tables and plots from the union (nncodec_merge)",
+    )
+    ap.add_argument(
         "--replot",
         action="store_true",
         help="only rewrite table.md and rate_accuracy.png from OUT/results.csv, and the "
@@ -268,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick
             else ROOT / "docs" / "results" / "frontier"
         )
-    if args.replot:
+    if args.merge:
+        try:
+            added = merge_runs(Path(args.out), [Path(d) for d in args.merge])
+        except (MergeError, OSError, ValueError) as exc:
+            sys.exit(f"vs_nncodec: --merge: {exc}")
+        print(f"merged {len(args.merge)} run(s) into {args.out}; curves added: {len(added)}")
+    if args.replot or args.merge:
         replot(Path(args.out), args.bootstrap)
         return 0
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import sys
 from pathlib import Path
@@ -229,3 +230,63 @@ def test_the_rdo_points_round_every_tensor_for_rate_and_stay_symmetric():
     assert torch.equal(get_symmetry("central-skew").project(kernel), kernel)
     for name, tensor in state.items():  # RDO moves a value by at most one step
         assert (received[name].reshape(tensor.shape) - tensor).abs().max() <= 0.05 * 1.0001
+
+
+def write_run(directory: Path, seed: int, curves: dict) -> None:
+    """A frontier run of one training seed: its curves and one point per curve."""
+    from nncodec_results import write_csv
+    from nncodec_sweep import Point
+
+    directory.mkdir(parents=True)
+    (directory / "correct.npz").write_bytes(frontier.save_curves(curves))
+    points = [
+        Point(
+            "fashion-mnist",
+            "deepcnn",
+            "central-skew",
+            seed,
+            100,
+            90.0,
+            c.label,
+            "step=1",
+            1.0,
+            c.stream_bytes[0],
+            1.0,
+            90.0,
+            1.0,
+            1.0,
+            0.0,
+        )  # fmt: skip
+        for c in curves.values()
+    ]
+    write_csv(directory / "results.csv", points)
+    (directory / "run.json").write_text(f'{{"command": "run {seed}", "seeds": [{seed}]}}')
+
+
+def test_runs_of_separate_seeds_merge_and_a_different_measurement_is_refused(tmp_path, truth):
+    import nncodec_merge
+
+    def run(seed: int, factor: float) -> dict:
+        sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+        anchor = same_rows(sym, "nncodec-unconstrained", factor)
+        return {
+            frontier.curve_key("fashion-mnist", "deepcnn", c.label, seed): c for c in (sym, anchor)
+        }
+
+    write_run(tmp_path / "s0", 0, run(0, 2.0))
+    write_run(tmp_path / "s1", 1, run(1, 1.0))
+    added = nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "s1"])
+    assert len(added) == 2 and all(frontier.parse_curve_key(key)[2] == 1 for key in added)
+    merged = frontier.load_curves(tmp_path / "s0" / "correct.npz")
+    assert set(merged) == set(run(0, 2.0)) | set(run(1, 1.0))
+    record = json.loads((tmp_path / "s0" / "run.json").read_text())
+    assert record["command"] == "run 0" and record["merged"][0]["seeds"] == [1]
+    # the same seed measured again, identically: nothing changes; differently: refused
+    assert nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "s1"]) == []
+    write_run(tmp_path / "s1-other", 1, run(1, 3.0))
+    before = (tmp_path / "s0" / "correct.npz").read_bytes()
+    with pytest.raises(nncodec_merge.MergeError, match="differs between the runs"):
+        nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "s1-other"])
+    assert (tmp_path / "s0" / "correct.npz").read_bytes() == before  # nothing half-written
+    with pytest.raises(nncodec_merge.MergeError, match="no results.csv"):
+        nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "nothing"])

@@ -104,8 +104,16 @@ def test_the_bench_modules_doctests_hold():
 
     import nncodec_frontier
     import nncodec_frontier_files
+    import nncodec_merge
     import nncodec_sweep
 
-    for module in (nncodec_models, nncodec_frontier, nncodec_frontier_files, nncodec_sweep):
+    modules = (
+        nncodec_models,
+        nncodec_frontier,
+        nncodec_frontier_files,
+        nncodec_merge,
+        nncodec_sweep,
+    )
+    for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__
