@@ -38,6 +38,7 @@ __all__ = [
     "plan_for",
     "step_for_bits",
     "run_config",
+    "send_trials",
 ]
 
 Method = Literal["symmetric", "pruned", "quant-only", "step-ans"]
@@ -237,7 +238,7 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
         return []
     ideal = transmit(state_dict, plan, IdealChannel(), seed=0)
     acc_tx, acc_txq = ctx.evaluate([transmitter_view(state_dict, plan), ideal.state_dict])
-    trials = _receive(ctx, state_dict, plan, pending)
+    trials = send_trials(ctx, state_dict, plan, pending)
     received = [f["state_dict"] for *_, f in trials if f["state_dict"] is not None]
     scores = iter(ctx.evaluate(received) if received else [])
     shared = {
@@ -259,7 +260,7 @@ def run_config(ctx: StudyContext, config: TxConfig, done: set[TrialKey]) -> list
     return rows
 
 
-def _receive(ctx: StudyContext, state_dict, plan: TransmissionPlan, pending) -> list[tuple]:
+def send_trials(ctx: StudyContext, state_dict, plan: TransmissionPlan, pending) -> list[tuple]:
     """Send ``state_dict`` once per pending ``(value, protect, mcs, trial)``; returns
     ``(value, protect, mcs, trial, noise seed, reception figures)`` per trial."""
     spec = ctx.spec
