@@ -84,7 +84,8 @@ def merge_runs(out: Path, sources: Sequence[Path]) -> list[str]:
     """Merge the runs in ``sources`` into ``out`` (see the module docstring); writes
     ``results.csv``, ``correct.npz`` and ``run.json`` there. Returns the curve keys added."""
     out = Path(out)
-    dirs = ([out] if all((out / f).exists() for f in FILES) else []) + [Path(s) for s in sources]
+    out_has_run = all((out / f).exists() for f in FILES)
+    dirs = ([out] if out_has_run else []) + [Path(s) for s in sources]
     for d in dirs:
         missing = [f for f in FILES if not (d / f).exists()]
         if missing:
@@ -99,7 +100,7 @@ def merge_runs(out: Path, sources: Sequence[Path]) -> list[str]:
     write_csv(out / "results.csv", points)
     write_bytes(out / "correct.npz", save_curves(curves))
     write_text(out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
-    return sorted(set(curves) - set(curve_runs[0]))
+    return sorted(set(curves) - set(curve_runs[0] if out_has_run else ()))
 
 
 def _run_record(directory: Path) -> dict:

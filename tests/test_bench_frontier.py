@@ -283,6 +283,9 @@ def test_runs_of_separate_seeds_merge_and_a_different_measurement_is_refused(tmp
     assert record["command"] == "run 0" and record["merged"][0]["seeds"] == [1]
     # the same seed measured again, identically: nothing changes; differently: refused
     assert nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "s1"]) == []
+    # into an empty directory every curve is added, the first run's too
+    fresh = nncodec_merge.merge_runs(tmp_path / "fresh", [tmp_path / "s1"])
+    assert fresh == sorted(run(1, 1.0))
     write_run(tmp_path / "s1-other", 1, run(1, 3.0))
     before = (tmp_path / "s0" / "correct.npz").read_bytes()
     with pytest.raises(nncodec_merge.MergeError, match="differs between the runs"):
