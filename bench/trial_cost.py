@@ -26,6 +26,8 @@ from symcodec.study import load_study, tx_configs
 from symcodec.study.context import prepare
 from symcodec.study.trials import plan_for, send_trials
 
+HEADER = f"{'configuration':34} {'send ms':>9} {'score ms':>9} {'score %':>8} {'trials/min':>10}"
+
 
 def main(argv: list[str] | None = None) -> int:
     """Time every configuration's trials; 0 on success."""
@@ -35,39 +37,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=10, help="trials per configuration")
     ap.add_argument("--protect", default="side", help="the protection setting")
     args = ap.parse_args(argv)
+    if args.trials < 1:
+        sys.exit(f"trial_cost: --trials must be at least 1, got {args.trials}")
     try:
         spec = load_study(args.study)
         ctx = prepare(spec, log=_refuse_training)
+        images = len(ctx.test_y)
+        print(f"{spec.name}: {images:,} test images per trial, {args.trials} trials per row")
+        print(HEADER)
+        times = [_time_config(ctx, config, args) for config in tx_configs(spec)]
     except SymcodecError as exc:
         sys.exit(f"trial_cost: {exc}")
-    print(f"{spec.name}: {len(ctx.test_y):,} test images per trial, {args.trials} trials per row")
-    print(f"{'configuration':34} {'send ms':>9} {'score ms':>9} {'score %':>8} {'trials/min':>10}")
-    totals = [0.0, 0.0, 0]
-    for config in tx_configs(spec):
-        model = ctx.tx_model(config.method, config.symmetry, config.mode)
-        state = {k: v.detach() for k, v in model.state_dict().items()}
-        plan = plan_for(config, state, spec.per_channel)
-        pending = [(args.snr_db, args.protect, "", t) for t in range(args.trials)]
-        began = time.perf_counter()
-        received = [f["state_dict"] for *_, f in send_trials(ctx, state, plan, pending)]
-        sent = time.perf_counter()
-        ctx.evaluate(received)
-        scored = time.perf_counter()
-        send_ms = 1e3 * (sent - began) / args.trials
-        score_ms = 1e3 * (scored - sent) / args.trials
-        totals[0] += send_ms
-        totals[1] += score_ms
-        totals[2] += 1
-        print(
-            f"{config.label:34} {send_ms:9.1f} {score_ms:9.1f} "
-            f"{100 * score_ms / (send_ms + score_ms):7.1f}% {60e3 / (send_ms + score_ms):10.1f}"
-        )
-    send_ms, score_ms = totals[0] / totals[2], totals[1] / totals[2]
-    print(
-        f"{'mean':34} {send_ms:9.1f} {score_ms:9.1f} "
-        f"{100 * score_ms / (send_ms + score_ms):7.1f}% {60e3 / (send_ms + score_ms):10.1f}"
-    )
+    print(_line("mean", *(sum(column) / len(times) for column in zip(*times, strict=True))))
     return 0
+
+
+def _time_config(ctx, config, args: argparse.Namespace) -> tuple[float, float]:
+    """Send and score ``args.trials`` trials of ``config``; prints its line and returns its
+    ``(send ms, score ms)`` per trial."""
+    spec = ctx.spec
+    model = ctx.tx_model(config.method, config.symmetry, config.mode)
+    state = {k: v.detach() for k, v in model.state_dict().items()}
+    plan = plan_for(config, state, spec.per_channel)
+    pending = [(args.snr_db, args.protect, "", t) for t in range(args.trials)]
+    began = time.perf_counter()
+    received = [f["state_dict"] for *_, f in send_trials(ctx, state, plan, pending)]
+    sent = time.perf_counter()
+    ctx.evaluate(received)
+    scored = time.perf_counter()
+    send_ms = 1e3 * (sent - began) / args.trials
+    score_ms = 1e3 * (scored - sent) / args.trials
+    print(_line(config.label, send_ms, score_ms))
+    return send_ms, score_ms
+
+
+def _line(label: str, send_ms: float, score_ms: float) -> str:
+    """One printed row: the two times, the scoring's share, the trials per minute."""
+    total_ms = send_ms + score_ms
+    return (
+        f"{label:34} {send_ms:9.1f} {score_ms:9.1f} "
+        f"{100 * score_ms / total_ms:7.1f}% {60e3 / total_ms:10.1f}"
+    )
 
 
 def _refuse_training(message: str) -> None:
