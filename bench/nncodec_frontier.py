@@ -143,6 +143,9 @@ def pooled_bd_rate_rows(
     names = [
         n for n in (*SYMCODEC_LEVERS, "symcodec-best") if all(n in s for s in symcodecs_per_seed)
     ]
+    reference = float(
+        np.mean([100.0 * np.asarray(c, dtype=bool).mean() for c in reference_per_seed])
+    )  # the band of a comparison that did not run: the seeds' mean, as a pooled one reports
     headline, ablation = [], []
     for anchor in ANCHORS:
         if not all(anchor in curves for curves in curves_per_seed):
@@ -168,9 +171,6 @@ def pooled_bd_rate_rows(
                 )
             except SymcodecError as exc:
                 nan = float("nan")
-                reference = float(
-                    np.mean([100.0 * np.asarray(c, dtype=bool).mean() for c in reference_per_seed])
-                )
                 row.update(
                     bd_rate_pct=nan,
                     ci_low_pct=nan,
