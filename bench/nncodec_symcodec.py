@@ -61,6 +61,7 @@ class Symcodec:
         self.symmetry = symmetry
         self.step_mode = step_mode
         self.dead_zone = dead_zone
+        self.rdo_lambda = 0.0  # plain rounding (SymcodecRdo sets a Lagrangian)
 
     def plan(self, state: dict[str, torch.Tensor], step: float):
         """The transmission plan; made inside the timed encode (it is the sender's work,
@@ -72,6 +73,7 @@ class Symcodec:
             coder="ans",
             step=step,
             dead_zone=self.dead_zone,
+            rdo_lambda=self.rdo_lambda,
         )
         if self.step_mode == "relative":
             for name, tp in list(plan.tensors.items()):
@@ -103,13 +105,6 @@ class SymcodecRdo(Symcodec):
     def __init__(self, symmetry: str, rdo_lambda: float = RDO_LAMBDA, dead_zone: float = 0.0):
         super().__init__(symmetry, "absolute", dead_zone)
         self.rdo_lambda = rdo_lambda
-
-    def plan(self, state: dict[str, torch.Tensor], step: float):
-        """The one-step plan with RDO rounding on every tensor."""
-        plan = super().plan(state, step)
-        for name, tp in list(plan.tensors.items()):
-            plan.tensors[name] = dataclasses.replace(tp, rdo_lambda=self.rdo_lambda)
-        return plan
 
 
 class SymcodecAllocated:
