@@ -13,7 +13,7 @@ from torch.nn.utils import parametrize
 
 from symcodec.data import load_dataset
 from symcodec.errors import SymcodecError
-from symcodec.evaluation import count_correct_many, evaluate_many, evaluate_one
+from symcodec.evaluation import count_correct_many, evaluate_many, evaluate_one, state_digest
 from symcodec.models import build_model
 from symcodec.training import evaluate, seeded
 
@@ -249,3 +249,40 @@ def test_int32_labels_accepted():
     states = [small_cnn(1).state_dict()]
     x, y = data(30, 0)
     assert evaluate_many(template, states, x, y.int()) == evaluate_many(template, states, x, y)
+
+
+def test_identical_state_dicts_run_once_and_share_their_score():
+    template = small_cnn(0)
+    a, b = small_cnn(1).state_dict(), small_cnn(2).state_dict()
+    a_copy = {k: v.clone() for k, v in a.items()}  # equal bytes, another object
+    x, y = data(50, 2)
+    forwards = []
+    template.register_forward_hook(lambda *_: forwards.append(1))  # deep copies keep it
+    got = evaluate_many(template, [a, b, a_copy, a, b], x, y, batch_size=50)
+    assert len(forwards) == 2  # one pass of 50 inputs per distinct state dict
+    forwards.clear()
+    want = evaluate_many(template, [a, b], x, y, batch_size=50)
+    assert got == [want[0], want[1], want[0], want[0], want[1]]
+    # one changed value is another model
+    a_copy["0.weight"][0, 0, 0, 0] += 1e-6
+    forwards.clear()
+    evaluate_many(template, [a, a_copy], x, y, batch_size=50)
+    assert len(forwards) == 2
+
+
+def test_state_digest_tells_dtype_shape_and_name_apart():
+    z = torch.zeros(4)
+    digests = {
+        state_digest(sd)
+        for sd in (
+            {"w": z},
+            {"v": z},
+            {"w": z.double()},
+            {"w": z.reshape(2, 2)},
+            {"w": z, "n": torch.tensor(0)},
+        )
+    }
+    assert len(digests) == 5
+    assert state_digest({"w": z, "n": torch.tensor(0)}) == state_digest(
+        {"n": torch.tensor(0), "w": z.clone()}
+    )
