@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from .claim_air_time import claim6_dof_protection_at_equal_air_time
 from .claim_curves import KERNEL_SIZE, claim3_projection_denoises, dof_per_kernel
 from .claim_distance import claim5_projection_near_subspace
 from .claims import Claim, decided_claim
@@ -21,7 +22,7 @@ from .confidence import mean_skipping_nan
 from .format import format_channel_setting, is_finite
 from .paired import PairedComparison, compare_paired
 from .summary import conv_share, distinct_values, grouping_key
-from .trial_fields import channel_uses, legacy_note, nr_setting, protect
+from .trial_fields import channel_uses, legacy_note, mcs_setting, nr_setting, protect
 
 KERNEL_CUT_THRESHOLD_PCT = 25.0
 """Claim 1 holds when central-skew's kernel payload reduction is at least this (%)."""
@@ -297,7 +298,8 @@ def _trial_rows(rows: Sequence[Mapping]) -> tuple[list[Mapping], str]:
 
 
 def evaluate_claims(rows: Sequence[Mapping], meta: Mapping | None = None) -> list[Claim]:
-    """Decide the five SPEC section 8 claims from a study's trial rows (``results.csv``).
+    """Decide the five SPEC section 8 claims from a study's trial rows (``results.csv``),
+    and claim 6 (:mod:`.claim_air_time`) when the rows ride the NR link.
 
     Each verdict follows from the numbers by the rule in :data:`CLAIM_RULES` (also printed
     by :func:`claims_markdown`). Claims 1-4 use the rows at full projection strength
@@ -328,6 +330,8 @@ def evaluate_claims(rows: Sequence[Mapping], meta: Mapping | None = None) -> lis
         claim4_central_skew_best(main),
         claim5_projection_near_subspace(meta, trials),
     ]
+    if any(mcs_setting(r) for r in trials):
+        claims.append(claim6_dof_protection_at_equal_air_time(trials))
     note = " ".join(n for n in (summary_note, legacy_note(trials)) if n)
     for claim in claims:
         claim.note = note

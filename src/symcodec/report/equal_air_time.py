@@ -51,6 +51,7 @@ __all__ = [
     "equal_air_time_markdown",
     "plot_equal_air_time",
     "write_equal_air_time",
+    "sender_of",
 ]
 
 _SENDER = ("method", "symmetry", "mode", "bits", "protect")
@@ -85,7 +86,13 @@ _AIR_TOLERANCE_MS = 1e-9
 _PRESET_STYLE = {"side": {"markerfacecolor": "none"}, "side+msb": {"linewidth": 2.8}}
 
 
-def _sender(row: Mapping) -> tuple:
+def sender_of(row: Mapping) -> tuple:
+    """A row's sender: ``(method, symmetry, mode, bits, protect)``, bits as an int when whole.
+
+    >>> sender_of(dict(method='symmetric', symmetry='central-skew', mode='dof', bits=8.0,
+    ...                protect='side'))
+    ('symmetric', 'central-skew', 'dof', 8, 'side')
+    """
     bits = grouping_key(row["bits"])
     bits = int(bits) if isinstance(bits, float) and bits.is_integer() else bits
     return (row["method"], row["symmetry"], row["mode"], bits, protect(row))
@@ -108,7 +115,7 @@ def _options(rows: Sequence[Mapping]) -> dict[float, dict[tuple, list[dict]]]:
     for r in rows:
         if not mcs_setting(r) or not is_finite(r.get("channel_value")):
             continue
-        key = (float(r["channel_value"]), _sender(r), mcs_setting(r))
+        key = (float(r["channel_value"]), sender_of(r), mcs_setting(r))
         groups.setdefault(key, []).append(r)
     out: dict[float, dict[tuple, list[dict]]] = {}
     for (snr, sender, mcs), members in groups.items():
@@ -167,7 +174,7 @@ def _targets(rows: Sequence[Mapping]) -> dict[tuple, float]:
     txq: dict[tuple, list[float]] = {}
     for r in rows:
         if mcs_setting(r):
-            txq.setdefault(_sender(r), []).append(float(r.get("acc_txq", math.nan)))
+            txq.setdefault(sender_of(r), []).append(float(r.get("acc_txq", math.nan)))
     own = {s: mean_skipping_nan(v) for s, v in txq.items()}
     targets = {}
     for sender, value in own.items():

@@ -1,0 +1,185 @@
+"""Claim 6, the link question of the NR study: at equal air time on a coded 5G NR link, does
+sending the DoF, with the air time it saves spent on a more robust code and on protecting
+the tensors projection cannot repair, deliver a better model than sending every value with
+one code?
+
+The senders and their options come from :func:`~symcodec.report.equal_air_time.equal_air_time`:
+at each SNR every sender gets the same air-time budget and rides its most robust MCS that
+fits it. This module compares, at each SNR, `dof` with a protection preset (``side``,
+``side+msb``) against `full` with protection ``none`` (one code for every value) at the same
+symmetry and bits. The two ride different MCS, so their noise draws are independent: the
+difference of mean Acc Rx gets a Welch 95% CI (not a paired one).
+
+An SNR decides only where the link costs something: where at least one of the two lost more
+than :data:`~symcodec.report.claim_curves.TARGET_DROP_PP` against its own Acc Tx,q on average.
+Where both arrived within that, the models delivered differ only by their quantizers, which
+is not the question; the SNR is counted as "both delivered".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .claim_curves import TARGET_DROP_PP
+from .claims import Claim, decided_claim
+from .confidence import mean_skipping_nan, t_critical_975
+from .equal_air_time import air_time_to_target, equal_air_time, sender_of
+from .trial_fields import mcs_setting
+
+__all__ = ["WelchDifference", "welch_difference", "claim6_dof_protection_at_equal_air_time"]
+
+_FULL_PROTECT = "none"
+
+
+@dataclass(frozen=True)
+class WelchDifference:
+    """Mean of ``a`` minus mean of ``b`` (independent samples) with its Welch 95% half-width
+    (``inf`` when either sample has fewer than 2 values; 0 when both are constant)."""
+
+    difference: float
+    half_width: float
+    n_a: int
+    n_b: int
+
+    @property
+    def a_ahead(self) -> bool:
+        return self.difference - self.half_width > 0
+
+    @property
+    def b_ahead(self) -> bool:
+        return self.difference + self.half_width < 0
+
+
+def welch_difference(a: Sequence[float], b: Sequence[float]) -> WelchDifference:
+    """Welch's 95% interval for ``mean(a) - mean(b)``: half-width ``t(df) * se`` with
+    ``se^2 = s_a^2/n_a + s_b^2/n_b`` and the Welch-Satterthwaite ``df``.
+
+    >>> d = welch_difference([1, 2, 3, 4, 5], [0, 0, 1, 1, 0])
+    >>> round(d.difference, 2), round(d.half_width, 3), d.a_ahead
+    (2.6, 1.93, True)
+    >>> welch_difference([2, 2], [1, 1]).half_width, welch_difference([2], [1, 1]).half_width
+    (0.0, inf)
+    """
+    n_a, n_b = len(a), len(b)
+    if n_a == 0 or n_b == 0:
+        return WelchDifference(math.nan, math.inf, n_a, n_b)
+    mean_a, mean_b = math.fsum(a) / n_a, math.fsum(b) / n_b
+    if n_a < 2 or n_b < 2:
+        return WelchDifference(mean_a - mean_b, math.inf, n_a, n_b)
+    var_a = math.fsum((v - mean_a) ** 2 for v in a) / (n_a - 1) / n_a
+    var_b = math.fsum((v - mean_b) ** 2 for v in b) / (n_b - 1) / n_b
+    se2 = var_a + var_b
+    if se2 == 0:
+        return WelchDifference(mean_a - mean_b, 0.0, n_a, n_b)
+    df = se2**2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
+    return WelchDifference(mean_a - mean_b, t_critical_975(max(df, 1.0)) * math.sqrt(se2), n_a, n_b)
+
+
+def _trials(rows: Sequence[Mapping]) -> dict[tuple, list[Mapping]]:
+    """(SNR, sender, MCS setting) -> its trial rows."""
+    out: dict[tuple, list[Mapping]] = {}
+    for r in rows:
+        key = (float(r["channel_value"]), sender_of(r), mcs_setting(r))
+        out.setdefault(key, []).append(r)
+    return out
+
+
+def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple[str, str]:
+    """('ahead' | 'behind' | 'inconclusive' | 'both delivered', the numbers in words)."""
+    acc_mine = [float(r["acc_rx"]) for r in mine]
+    acc_theirs = [float(r["acc_rx"]) for r in theirs]
+    drop_mine = mean_skipping_nan(float(r["acc_txq"]) for r in mine) - sum(acc_mine) / len(mine)
+    drop_theirs = mean_skipping_nan(float(r["acc_txq"]) for r in theirs) - sum(acc_theirs) / len(
+        theirs
+    )
+    d = welch_difference(acc_mine, acc_theirs)
+    words = (
+        f"{snr:g} dB: {d.difference:+.2f} pp [{d.difference - d.half_width:+.2f}, "
+        f"{d.difference + d.half_width:+.2f}] (drops {drop_mine:.2f} / {drop_theirs:.2f} pp)"
+    )
+    if max(drop_mine, drop_theirs) <= TARGET_DROP_PP:
+        return "both delivered", words
+    if d.a_ahead:
+        return "ahead", words
+    if d.b_ahead:
+        return "behind", words
+    return "inconclusive", words
+
+
+def _air_time_ratios(rows: Sequence[Mapping], mine: tuple, theirs: tuple) -> str:
+    """How the two compare in air time to the target accuracy, in words."""
+    reached: dict[tuple, dict[float, float]] = {}
+    for r in air_time_to_target(rows):
+        if r["mcs"]:
+            reached.setdefault(sender_of(r), {})[float(r["snr_db"])] = float(r["air_ms"])
+    a, b = reached.get(mine, {}), reached.get(theirs, {})
+    both = sorted(set(a) & set(b))
+    ratios = sorted(a[s] / b[s] for s in both if b[s] > 0)
+    only_a = [s for s in a if s not in b]
+    only_b = [s for s in b if s not in a]
+    text = f"to reach Acc Tx,q - {TARGET_DROP_PP:g} pp both do at {len(both)} SNRs"
+    if ratios:
+        text += f" (air time ratio, median {ratios[len(ratios) // 2]:.2f})"
+    return text + f", only dof at {len(only_a)}, only full at {len(only_b)}"
+
+
+def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
+    """Decide claim 6 from the trial rows of a study on the ``nr-ldpc`` link (rule:
+    :data:`~symcodec.report.claims.CLAIM_RULES`\\ [6]).
+
+    >>> base = dict(method="symmetric", symmetry="central-skew", bits=8, channel="nr-ldpc",
+    ...             channel_value=4.0, protect_mcs=-1, acc_txq=90.0)
+    >>> def trials(mode, prot, mcs, air, accs):
+    ...     return [dict(base, mode=mode, protect=prot, mcs=mcs, air_ms=air, acc_rx=a)
+    ...             for a in accs]
+    >>> rows = (trials("full", "none", 9, 3.0, [10, 12, 11]) + trials("full", "none", 15, 2.0,
+    ...         [10, 11, 10]) + trials("dof", "side", 9, 1.5, [89, 88, 89.5]))
+    >>> claim = claim6_dof_protection_at_equal_air_time(rows)
+    >>> claim.verdict
+    'holds'
+    >>> print(claim.evidence.split(";")[0])  # doctest: +NORMALIZE_WHITESPACE
+    central-skew 8 bits, dof protect side against full protect none: ahead at 1 of 1 SNRs
+    where the link costs more than 1 pp
+    """
+    nr_rows = [r for r in rows if mcs_setting(r)]
+    if not nr_rows:
+        return decided_claim(6, "not tested", "No rows on the nr-ldpc link.")
+    chosen = {(float(r["snr_db"]), sender_of(r)): r["mcs"] for r in equal_air_time(nr_rows)}
+    trials = _trials(nr_rows)
+    senders = {s for _, s in chosen}
+    parts, winners, decided_any = [], [], False
+    for sender in sorted(senders, key=str):
+        method, symmetry, mode, bits, preset = sender
+        full = (method, symmetry, "full", bits, _FULL_PROTECT)
+        if method != "symmetric" or mode != "dof" or preset == "none" or full not in senders:
+            continue
+        outcome: dict[str, list[str]] = {}
+        for snr in sorted({s for s, _ in chosen}):
+            if (snr, sender) not in chosen or (snr, full) not in chosen:
+                continue
+            mine = trials[(snr, sender, chosen[(snr, sender)])]
+            theirs = trials[(snr, full, chosen[(snr, full)])]
+            verdict, words = _compare_at(snr, mine, theirs)
+            outcome.setdefault(verdict, []).append(words)
+        ahead, behind = outcome.get("ahead", []), outcome.get("behind", [])
+        n_decided = sum(len(v) for k, v in outcome.items() if k != "both delivered")
+        decided_any |= n_decided > 0
+        if ahead and len(ahead) > len(behind):
+            winners.append(preset)
+        text = (
+            f"{symmetry} {bits} bits, dof protect {preset} against full protect none: ahead "
+            f"at {len(ahead)} of {n_decided} SNRs where the link costs more than "
+            f"{TARGET_DROP_PP:g} pp; behind at {len(behind)}; both delivered at "
+            f"{len(outcome.get('both delivered', []))}"
+        )
+        shown = ahead + behind + outcome.get("inconclusive", [])
+        if shown:
+            text += " (" + "; ".join(shown) + ")"
+        parts.append(text + "; " + _air_time_ratios(nr_rows, sender, full))
+    if not parts or not decided_any:
+        reason = "; ".join(parts) if parts else "no `dof` with protection beside `full` unprotected"
+        return decided_claim(6, "not tested", reason[:1].upper() + reason[1:] + ".")
+    verdict = "holds" if winners else "does not hold"
+    return decided_claim(6, verdict, "; ".join(parts) + ".")
