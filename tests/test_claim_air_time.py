@@ -114,3 +114,16 @@ def test_welch_difference_known_answer():
     assert d.difference == pytest.approx(2.6)
     assert d.half_width == pytest.approx(2.579 * math.sqrt(0.56), abs=2e-3)
     assert welch_difference([1.0], [2.0, 3.0]).half_width == math.inf
+
+
+@pytest.mark.parametrize(
+    ("best_acc", "verdict"),
+    [(0.49 * TXQ, "not tested"), (0.51 * TXQ, "holds")],  # just below / above half of Tx,q
+)
+def test_a_model_below_half_its_txq_is_lost_like_a_missing_header(best_acc, verdict):
+    # full's header is lost (Acc Rx 0); dof arrives with a constant accuracy
+    rows = link([0.0] * 4, [best_acc] * 4)
+    claim = claim6_dof_protection_at_equal_air_time(rows)
+    assert claim.verdict == verdict, claim.evidence
+    if verdict == "not tested":
+        assert "both lost at 1" in claim.evidence

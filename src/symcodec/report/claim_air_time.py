@@ -10,10 +10,14 @@ fits it. This module compares, at each SNR, `dof` with a protection preset (``si
 symmetry and bits. The two ride different MCS, so their noise draws are independent: the
 difference of mean Acc Rx gets a Welch 95% CI (not a paired one).
 
-An SNR decides only where the link costs something: where at least one of the two lost more
-than :data:`~symcodec.report.claim_curves.TARGET_DROP_PP` against its own Acc Tx,q on average.
-Where both arrived within that, the models delivered differ only by their quantizers, which
-is not the question; the SNR is counted as "both delivered".
+An SNR decides only where the link makes a difference one of the two can use:
+
+- where both arrived within :data:`~symcodec.report.claim_curves.TARGET_DROP_PP` of their
+  own Acc Tx,q on average, the models delivered differ only by their quantizers, which is
+  not the question ("both delivered");
+- where both delivered less than half of their Acc Tx,q on average (the bottom of the
+  waterfall, as the auto grid defines it), neither delivered a usable model: a model at
+  chance level is not better than a lost header ("both lost").
 """
 
 from __future__ import annotations
@@ -28,9 +32,16 @@ from .confidence import mean_skipping_nan, t_critical_975
 from .equal_air_time import air_time_to_target, equal_air_time, sender_of
 from .trial_fields import mcs_setting
 
-__all__ = ["WelchDifference", "welch_difference", "claim6_dof_protection_at_equal_air_time"]
+__all__ = [
+    "LOST_SHARE_OF_TXQ",
+    "WelchDifference",
+    "welch_difference",
+    "claim6_dof_protection_at_equal_air_time",
+]
 
 _FULL_PROTECT = "none"
+#: Below this share of its Acc Tx,q a delivered model counts as lost (the auto grid's bottom).
+LOST_SHARE_OF_TXQ = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,13 +98,14 @@ def _trials(rows: Sequence[Mapping]) -> dict[tuple, list[Mapping]]:
 
 
 def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple[str, str]:
-    """('ahead' | 'behind' | 'inconclusive' | 'both delivered', the numbers in words)."""
+    """The outcome at one SNR ('ahead', 'behind', 'inconclusive', 'both delivered' or
+    'both lost') and its numbers in words."""
     acc_mine = [float(r["acc_rx"]) for r in mine]
     acc_theirs = [float(r["acc_rx"]) for r in theirs]
-    drop_mine = mean_skipping_nan(float(r["acc_txq"]) for r in mine) - sum(acc_mine) / len(mine)
-    drop_theirs = mean_skipping_nan(float(r["acc_txq"]) for r in theirs) - sum(acc_theirs) / len(
-        theirs
-    )
+    txq_mine = mean_skipping_nan(float(r["acc_txq"]) for r in mine)
+    txq_theirs = mean_skipping_nan(float(r["acc_txq"]) for r in theirs)
+    drop_mine = txq_mine - sum(acc_mine) / len(acc_mine)
+    drop_theirs = txq_theirs - sum(acc_theirs) / len(acc_theirs)
     d = welch_difference(acc_mine, acc_theirs)
     words = (
         f"{snr:g} dB: {d.difference:+.2f} pp [{d.difference - d.half_width:+.2f}, "
@@ -101,6 +113,11 @@ def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple
     )
     if max(drop_mine, drop_theirs) <= TARGET_DROP_PP:
         return "both delivered", words
+    if all(
+        sum(acc) / len(acc) < LOST_SHARE_OF_TXQ * txq
+        for acc, txq in ((acc_mine, txq_mine), (acc_theirs, txq_theirs))
+    ):
+        return "both lost", words
     if d.a_ahead:
         return "ahead", words
     if d.b_ahead:
@@ -141,7 +158,8 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
     'holds'
     >>> print(claim.evidence.split(";")[0])  # doctest: +NORMALIZE_WHITESPACE
     central-skew 8 bits, dof protect side against full protect none: ahead at 1 of 1 SNRs
-    where the link costs more than 1 pp
+    where the link costs more than 1 pp and one of them delivered more than half its Acc
+    Tx,q
     """
     nr_rows = [r for r in rows if mcs_setting(r)]
     if not nr_rows:
@@ -156,6 +174,7 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
         if method != "symmetric" or mode != "dof" or preset == "none" or full not in senders:
             continue
         outcome: dict[str, list[str]] = {}
+        listed: list[str] = []
         for snr in sorted({s for s, _ in chosen}):
             if (snr, sender) not in chosen or (snr, full) not in chosen:
                 continue
@@ -163,20 +182,21 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
             theirs = trials[(snr, full, chosen[(snr, full)])]
             verdict, words = _compare_at(snr, mine, theirs)
             outcome.setdefault(verdict, []).append(words)
+            listed.append(f"{words}: {verdict}")
         ahead, behind = outcome.get("ahead", []), outcome.get("behind", [])
-        n_decided = sum(len(v) for k, v in outcome.items() if k != "both delivered")
+        n_decided = sum(len(v) for k, v in outcome.items() if not k.startswith("both"))
         decided_any |= n_decided > 0
         if ahead and len(ahead) > len(behind):
             winners.append(preset)
         text = (
             f"{symmetry} {bits} bits, dof protect {preset} against full protect none: ahead "
             f"at {len(ahead)} of {n_decided} SNRs where the link costs more than "
-            f"{TARGET_DROP_PP:g} pp; behind at {len(behind)}; both delivered at "
-            f"{len(outcome.get('both delivered', []))}"
+            f"{TARGET_DROP_PP:g} pp and one of them delivered more than half its Acc Tx,q; "
+            f"behind at {len(behind)}; both delivered at "
+            f"{len(outcome.get('both delivered', []))}, both lost at "
+            f"{len(outcome.get('both lost', []))} (per SNR, dof minus full, Welch 95% CI, "
+            f"mean drops against Acc Tx,q: " + "; ".join(listed) + ")"
         )
-        shown = ahead + behind + outcome.get("inconclusive", [])
-        if shown:
-            text += " (" + "; ".join(shown) + ")"
         parts.append(text + "; " + _air_time_ratios(nr_rows, sender, full))
     if not parts or not decided_any:
         reason = "; ".join(parts) if parts else "no `dof` with protection beside `full` unprotected"

@@ -64,9 +64,11 @@ CLAIM_RULES: dict[int, str] = {
     "bits: the difference of mean Acc Rx with a Welch 95% CI (the two ride different MCS, so "
     "their noise draws are independent; trials of all training seeds pooled). An SNR decides "
     "only where at least one of the two lost more than 1 pp against its own Acc Tx,q on "
-    "average (elsewhere both delivered their models). Holds when some preset is ahead beyond "
-    "the CI at more deciding SNRs than it is behind; does not hold otherwise; not tested "
-    "without a deciding SNR. Air time to reach Acc Tx,q - 1 pp is reported beside.",
+    "average (else both delivered their models) and at least one delivered more than half "
+    "of its Acc Tx,q (else both lost them: a model at chance is no better than none). Holds "
+    "when some preset is ahead beyond the CI at more deciding SNRs than it is behind; does "
+    "not hold otherwise; not tested without a deciding SNR. Air time to reach Acc Tx,q - 1 "
+    "pp is reported beside.",
 }
 
 Verdict = Literal["holds", "does not hold", "not tested"]
