@@ -127,3 +127,14 @@ def test_a_model_below_half_its_txq_is_lost_like_a_missing_header(best_acc, verd
     assert claim.verdict == verdict, claim.evidence
     if verdict == "not tested":
         assert "both lost at 1" in claim.evidence
+
+
+def test_air_time_to_target_is_reported_against_the_compressed_alternative():
+    step_ans = [
+        dict(r, method="step-ans", symmetry="none", air_ms=r["air_ms"] / 2)
+        for r in trials("full", "none", 9, 7.0, [TXQ] * 4)
+    ]
+    claim = claim6_dof_protection_at_equal_air_time(link([40] * 4, [89] * 4) + step_ans)
+    # dof + side reaches the target at MCS 9 in 2.5 ms; step-ans in 3.5 ms; full in 7 ms
+    assert "dof/full protect none: median 0.36" in claim.evidence
+    assert "dof/step-ans: median 0.71" in claim.evidence

@@ -126,7 +126,7 @@ def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple
 
 
 def _air_time_ratios(rows: Sequence[Mapping], mine: tuple, theirs: tuple) -> str:
-    """How the two compare in air time to the target accuracy, in words."""
+    """How ``mine`` compares with ``theirs`` in air time to the target accuracy, in words."""
     reached: dict[tuple, dict[float, float]] = {}
     for r in air_time_to_target(rows):
         if r["mcs"]:
@@ -136,10 +136,14 @@ def _air_time_ratios(rows: Sequence[Mapping], mine: tuple, theirs: tuple) -> str
     ratios = sorted(a[s] / b[s] for s in both if b[s] > 0)
     only_a = [s for s in a if s not in b]
     only_b = [s for s in b if s not in a]
-    text = f"to reach Acc Tx,q - {TARGET_DROP_PP:g} pp both do at {len(both)} SNRs"
+    name = theirs[0] if theirs[0] != "symmetric" else f"{theirs[2]} protect {theirs[4]}"
+    text = (
+        f"air time to reach Acc Tx,q - {TARGET_DROP_PP:g} pp against {name}: both reach it "
+        f"at {len(both)} SNRs"
+    )
     if ratios:
-        text += f" (air time ratio, median {ratios[len(ratios) // 2]:.2f})"
-    return text + f", only dof at {len(only_a)}, only full at {len(only_b)}"
+        text += f" (air time ratio dof/{name}: median {ratios[len(ratios) // 2]:.2f})"
+    return text + f", only dof at {len(only_a)}, only {name} at {len(only_b)}"
 
 
 def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
@@ -197,7 +201,8 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
             f"{len(outcome.get('both lost', []))} (per SNR, dof minus full, Welch 95% CI, "
             f"mean drops against Acc Tx,q: " + "; ".join(listed) + ")"
         )
-        parts.append(text + "; " + _air_time_ratios(nr_rows, sender, full))
+        others = [full] + [s for s in senders if s[0] == "step-ans" and s[3] == bits][:1]
+        parts.append("; ".join([text, *(_air_time_ratios(nr_rows, sender, o) for o in others)]))
     if not parts or not decided_any:
         reason = "; ".join(parts) if parts else "no `dof` with protection beside `full` unprotected"
         return decided_claim(6, "not tested", reason[:1].upper() + reason[1:] + ".")

@@ -67,8 +67,10 @@ CLAIM_RULES: dict[int, str] = {
     "average (else both delivered their models) and at least one delivered more than half "
     "of its Acc Tx,q (else both lost them: a model at chance is no better than none). Holds "
     "when some preset is ahead beyond the CI at more deciding SNRs than it is behind; does "
-    "not hold otherwise; not tested without a deciding SNR. Air time to reach Acc Tx,q - 1 "
-    "pp is reported beside.",
+    "not hold otherwise; not tested without a deciding SNR. Beside it: the air time to reach "
+    "Acc Tx,q - 1 pp against `full` unprotected and, when the run has it, against `step-ans` "
+    "(the unconstrained model with a step quantizer and ANS), the user's compressed "
+    "alternative.",
 }
 
 Verdict = Literal["holds", "does not hold", "not tested"]
