@@ -134,7 +134,9 @@ def test_air_time_to_target_is_reported_against_the_compressed_alternative():
         dict(r, method="step-ans", symmetry="none", air_ms=r["air_ms"] / 2)
         for r in trials("full", "none", 9, 7.0, [TXQ] * 4)
     ]
-    claim = claim6_dof_protection_at_equal_air_time(link([40] * 4, [89] * 4) + step_ans)
+    protected = [dict(r, protect="side", air_ms=10 * r["air_ms"]) for r in step_ans]
+    rows = link([40] * 4, [89] * 4) + protected + step_ans
+    claim = claim6_dof_protection_at_equal_air_time(rows)  # against step-ans unprotected
     # dof + side reaches the target at MCS 9 in 2.5 ms; step-ans in 3.5 ms; full in 7 ms
     assert "dof/full protect none: median 0.36" in claim.evidence
     assert "dof/step-ans: median 0.71" in claim.evidence

@@ -23,6 +23,7 @@ An SNR decides only where the link makes a difference one of the two can use:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -142,7 +143,7 @@ def _air_time_ratios(rows: Sequence[Mapping], mine: tuple, theirs: tuple) -> str
         f"at {len(both)} SNRs"
     )
     if ratios:
-        text += f" (air time ratio dof/{name}: median {ratios[len(ratios) // 2]:.2f})"
+        text += f" (air time ratio dof/{name}: median {statistics.median(ratios):.2f})"
     return text + f", only dof at {len(only_a)}, only {name} at {len(only_b)}"
 
 
@@ -201,7 +202,8 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
             f"{len(outcome.get('both lost', []))} (per SNR, dof minus full, Welch 95% CI, "
             f"mean drops against Acc Tx,q: " + "; ".join(listed) + ")"
         )
-        others = [full] + [s for s in senders if s[0] == "step-ans" and s[3] == bits][:1]
+        step_ans = ("step-ans", "none", "full", bits, _FULL_PROTECT)
+        others = [full] + ([step_ans] if step_ans in senders else [])
         parts.append("; ".join([text, *(_air_time_ratios(nr_rows, sender, o) for o in others)]))
     if not parts or not decided_any:
         reason = "; ".join(parts) if parts else "no `dof` with protection beside `full` unprotected"
