@@ -113,6 +113,9 @@ def test_resume_runs_only_missing_trials(tiny_run, tmp_path, cache, monkeypatch)
     (out / "results.csv").write_text("\n".join(rows[:-3]) + "\n")  # lose the last 3 trials
     run = run_study(parse_study(TINY), out, progress=False, log=lambda _m: None)
     assert run.new_trials == 3
+    # the wall time of every run that made the directory's rows adds up
+    first = tiny_run.meta["seconds"]
+    assert run.meta["seconds_all_runs"] == pytest.approx(first + run.seconds, abs=0.11)
     before = read_results_csv(tiny_run.directory / "results.csv")
     after = read_results_csv(out / "results.csv")
     assert len(after) == len(before)

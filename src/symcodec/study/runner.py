@@ -11,6 +11,7 @@ figures, claims) is written from it by ``symcodec reproduce``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import platform
@@ -131,9 +132,22 @@ def run_study(
         rows += [row.as_dict() for row in new_rows]
     seconds = time.perf_counter() - start
     meta = run_metadata(spec, contexts, rows, command, seconds, executor)
+    meta["seconds_all_runs"] = round(seconds + _earlier_seconds(out, reused), 1)
     if grid_search is not None:
         meta["auto_grid"] = grid_search.as_dict()
     return StudyRun(spec, out, rows, seconds, total - reused, meta)
+
+
+def _earlier_seconds(out: Path, reused: int) -> float:
+    """The wall time the earlier runs of this results directory took (0 when none of their
+    rows was reused, or their ``run.json`` is missing or unreadable)."""
+    if not reused:
+        return 0.0
+    try:
+        earlier = json.loads((Path(out) / "run.json").read_text())
+        return float(earlier.get("seconds_all_runs", earlier.get("seconds", 0.0)))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
 
 
 def train_models(
