@@ -215,7 +215,8 @@ def air_time_to_target(rows: Sequence[Mapping]) -> list[dict]:
 
 
 def _label(row: Mapping) -> str:
-    label = line_label(row)
+    """The curve's legend label, e.g. ``central-skew (dof), 8b, protect side``."""
+    label = line_label({k: row[k] for k in ("method", "symmetry", "mode")})
     return f"{label}, {row['bits']}b, protect {row['protect']}"
 
 
