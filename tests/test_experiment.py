@@ -332,3 +332,52 @@ def test_a_near_clean_equal_energy_study_receives_what_it_sent(tmp_path, cache, 
         assert uses[(method, mode, "side")] > uses[(method, mode, "none")]  # r = 4
     for r in rows:
         assert r["channel_uses"] >= r["values_sent"] - 1  # int buffers: charged r x 1, not sent
+
+
+TINY_TWO_SEEDS_TOML = """
+name = "tiny"
+dataset = "mnist-5k"
+model = "deepcnn-gap"
+symmetries = ["central-skew", "central"]
+modes = ["dof", "full"]
+bits = [4]
+baselines = ["pruned", "quant-only"]
+trials = 2
+test_limit = 300
+[channel]
+name = "awgn"
+snr_db = [10, 30]
+[training]
+epochs = 1
+batch_size = 32
+max_steps = 12
+lr = 0.003
+seeds = [0, 7]
+"""
+
+
+def test_reproduce_runs_only_the_chosen_training_seeds(tiny_run, tmp_path, cache, monkeypatch):
+    from symcodec.cli import main
+
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))  # seed 0's models: tiny_run's
+    study = tmp_path / "tiny.toml"
+    study.write_text(TINY_TWO_SEEDS_TOML)
+    out = tmp_path / "out"
+    args = ["reproduce", str(study), "-o", str(out), "--no-progress", "--train-seeds", "0"]
+    assert main(args) == 0
+    rows = read_results_csv(out / "results.csv")
+    assert {r["train_seed"] for r in rows} == {0}
+    assert len(rows) == len(read_results_csv(tiny_run.directory / "results.csv"))
+    assert '"train_seeds": [\n    0\n  ]' in (out / "run.json").read_text()
+
+
+def test_reproduce_refuses_a_training_seed_the_study_lacks(tmp_path, capsys):
+    from symcodec.cli import main
+
+    study = tmp_path / "tiny.toml"
+    study.write_text(TINY_TWO_SEEDS_TOML)
+    out = tmp_path / "out"
+    assert main(["reproduce", str(study), "-o", str(out), "--train-seeds", "3"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--train-seeds 3" in err and "[0, 7]" in err
+    assert not out.exists()

@@ -7,6 +7,7 @@ write a study directory's table, figures, claims and run metadata from the study
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -45,6 +46,14 @@ def register(subparsers) -> None:
         "--train-only",
         action="store_true",
         help="train (or find in the cache) every model of every training seed, run no trial",
+    )
+    p.add_argument(
+        "--train-seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        help="only these of the study's [training] seeds (trials, training and the outputs); "
+        "the results of the others stay in DIR for a later run with all seeds",
     )
     p.set_defaults(func=cmd_reproduce)
 
@@ -104,6 +113,16 @@ def _study(args):
 
     path = Path(args.study) if args.study else default_study()
     spec = load_study(path)
+    chosen = getattr(args, "train_seeds", None)
+    if chosen:
+        unknown = sorted(set(chosen) - set(spec.training.seeds))
+        if unknown:
+            raise SymcodecError(
+                f"--train-seeds {' '.join(map(str, unknown))}: not among the study's training "
+                f"seeds {list(spec.training.seeds)}"
+            )
+        seeds = [s for s in spec.training.seeds if s in chosen]
+        spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, seeds=seeds))
     out = Path(args.output) if args.output else Path("results") / spec.name
     if out.exists() and not out.is_dir():
         raise SymcodecError(f"output {out} exists and is not a directory")
