@@ -184,6 +184,9 @@ class Point:
     abstract_drawn_bler: float
     inside: bool  # abstract_bler in [ci_low, ci_high]
     bit_true_cpu_s: float
+    # the SNR shift d with abstract(snr - d) = bit-true BLER (dB; > 0: the abstraction is
+    # optimistic); NaN where the bit-true BLER is 0 or 1 (set by :func:`set_point_offsets`)
+    offset_db: float = math.nan
 
 
 def point_seed(seed: int, mcs: int, symbols_per_tb: int, snr_db: float, fading: str) -> int:
@@ -261,3 +264,23 @@ def sweep(
         if lo < grid < hi and not near:
             take(grid)
     return [points[s] for s in sorted(points)]
+
+
+def set_point_offsets(pair: LinkPair, points: Sequence[Point], fading: Fading, seed: int) -> None:
+    """Fill each point's ``offset_db``: how far the abstract curve must move to pass through
+    the bit-true BLER at that SNR (read off the curve on a fine grid, log-linear between its
+    steps; NaN for a bit-true BLER of 0 or 1, or one the curve does not reach)."""
+    if not points:
+        return
+    step = 0.02 if fading == "awgn" else 0.05
+    snrs = np.round(np.arange(min(p.snr_db for p in points) - 5.0,
+                              max(p.snr_db for p in points) + 1.0 + step / 2, step), 6)  # fmt: skip
+    log_curve = np.log10(np.clip(pair.abstract_bler(snrs, fading, seed=seed), 1e-12, 1.0))
+    for p in points:
+        target = p.bit_true_bler
+        if not 0.0 < target < 1.0 or not log_curve.min() < math.log10(target) < log_curve.max():
+            p.offset_db = math.nan
+            continue
+        # the curve falls with SNR: interpolate SNR against -log BLER (increasing)
+        crossing = float(np.interp(-math.log10(target), -log_curve, snrs))
+        p.offset_db = round(p.snr_db - crossing, 3)

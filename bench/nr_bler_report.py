@@ -95,11 +95,12 @@ class Offset:
     """The fitted SNR offset of one link, with what it was fitted on."""
 
     pair: LinkPair
-    offset_db: float
-    low_db: float
+    offset_db: float  # best fit over all the link's points
+    low_db: float  # its 95% likelihood-ratio interval (assumes the curve's shape is right)
     high_db: float
     in_waterfall: int
     inside: int
+    point_offsets_db: tuple[float, ...]  # per waterfall point (NaN-free), by SNR
 
 
 def offsets(pairs: Sequence[LinkPair], points: Sequence[Point], fading: Fading,
@@ -118,8 +119,16 @@ def offsets(pairs: Sequence[LinkPair], points: Sequence[Point], fading: Fading,
             step_db=0.02 if fading == "awgn" else 0.05,
         )  # fmt: skip
         wf = [p for p in mine if WATERFALL[0] <= p.bit_true_bler <= WATERFALL[1]]
-        out.append(Offset(pair, best, low, high, len(wf), sum(p.inside for p in wf)))
+        each = tuple(p.offset_db for p in wf if math.isfinite(p.offset_db))
+        out.append(Offset(pair, best, low, high, len(wf), sum(p.inside for p in wf), each))
     return out
+
+
+def _spread(values: Sequence[float]) -> str:
+    """``"0.61 to 1.32 dB (median 1.05)"`` or ``"none"``."""
+    if not values:
+        return "none"
+    return f"{min(values):+.2f} to {max(values):+.2f} dB (median {float(np.median(values)):+.2f})"
 
 
 def reading(fits: Sequence[Offset], points: Sequence[Point]) -> str:
@@ -138,8 +147,8 @@ def reading(fits: Sequence[Offset], points: Sequence[Point]) -> str:
             f"{100 * excess:+.1f}% against the table's R = {fmt.mcs.code_rate:.3f}; table CB "
             f"sizes {', '.join(map(str, fit.pair.table_cb_sizes))}): the abstract BLER is inside "
             f"the bit-true {CONFIDENCE:.0%} CI at {fit.inside} of {fit.in_waterfall} waterfall "
-            f"points; the abstraction is {side} by {abs(fit.offset_db):.2f} dB "
-            f"[{fit.low_db:+.2f}, {fit.high_db:+.2f}] (best-fit SNR shift)"
+            f"points; the abstraction is {side} by {abs(fit.offset_db):.2f} dB (the SNR shift that "
+            f"best fits all its points), point by point by {_spread(fit.point_offsets_db)}"
         )
         if wf:
             worst = max(wf, key=lambda p: abs(math.log10(max(p.abstract_bler, 1e-6) /
@@ -163,16 +172,17 @@ def table_markdown(points: Sequence[Point]) -> str:
     """The points as a Markdown table."""
     lines = [
         "| MCS | K / E (rate; R) | SNR dB | grid | bit-true BLER [95% CI] | failed / CBs "
-        "| abstract BLER (table) | abstract drawn | inside |",
-        "|---|---|---:|:-:|---|---:|---:|---:|:-:|",
+        "| abstract BLER (table) | abstract drawn | inside | offset dB |",
+        "|---|---|---:|:-:|---|---:|---:|---:|:-:|---:|",
     ]
     for p in points:
+        offset = f"{p.offset_db:+.2f}" if math.isfinite(p.offset_db) else ""
         lines.append(
             f"| {p.mcs} ({p.modulation}) | {p.cb_bits} / {p.cw_bits} ({p.cb_rate:.3f}; "
             f"{p.mcs_rate:.3f}) | {p.snr_db:.2f} | {'yes' if p.table_grid_point else ''} | "
             f"{p.bit_true_bler:.3f} [{p.ci_low:.3f}, {p.ci_high:.3f}] | "
             f"{p.bit_true_failed} / {p.code_blocks} | {p.abstract_bler:.4f} | "
-            f"{p.abstract_drawn_bler:.3f} | {'yes' if p.inside else '**no**'} |"
+            f"{p.abstract_drawn_bler:.3f} | {'yes' if p.inside else '**no**'} | {offset} |"
         )
     return "\n".join(lines)
 
@@ -203,7 +213,7 @@ def readme_text(
     notes = f"\n## Notes\n\n{args.note_text}\n" if args.note_text else ""
     command = "python bench/nr_bler_validation.py " + " ".join(shlex.quote(a) for a in argv)
     fit_rows = "\n".join(
-        f"| {f.pair.label} | {f.offset_db:+.2f} [{f.low_db:+.2f}, {f.high_db:+.2f}] | "
+        f"| {f.pair.label} | {f.offset_db:+.2f} | {_spread(f.point_offsets_db)} | "
         f"{f.inside} / {f.in_waterfall} |"
         for f in fits
     )
@@ -227,16 +237,19 @@ Made by `bench/nr_bler_validation.py` (issue 15):
   holds a measurement, elsewhere a log-linear interpolation); *abstract BLER (table)*: the
   abstraction's probability{mean},
   compared with the bit-true {CONFIDENCE:.0%} Clopper-Pearson CI (*inside*); *abstract drawn*:
-  what the abstraction drew on the same CBs. `bler.csv` has every column, `bler.png` the curves.
+  what the abstraction drew on the same CBs; *offset*: the SNR shift `d` for which the
+  abstract curve at `SNR - d` passes through the bit-true BLER (positive: the abstraction is
+  optimistic by `d` dB). `bler.csv` has every column, `bler.png` the curves.
 
 {table_markdown(points)}
 
-Best-fit SNR offset (the shift `d` for which the abstract curve at `SNR - d` explains the
-bit-true counts best; positive: the abstraction is optimistic by `d` dB; 95% likelihood-ratio
-interval) and the waterfall points (bit-true BLER in [{WATERFALL[0]}, {WATERFALL[1]}]) inside:
+Per link: the SNR shift that best explains all its bit-true counts with the abstract curve
+(maximum likelihood; where the two curves differ in shape, the points with many failures
+weigh most), the point-by-point offsets over the waterfall (bit-true BLER in
+[{WATERFALL[0]}, {WATERFALL[1]}]), and the waterfall points whose abstract BLER is inside the CI:
 
-| link | offset dB | inside |
-|---|---|---|
+| link | best-fit offset dB | point by point | inside |
+|---|---:|---|---|
 {fit_rows}
 
 ## Reading

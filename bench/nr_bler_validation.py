@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
-from nr_bler_points import Point, build_pair, measure, sweep
+from nr_bler_points import Point, build_pair, measure, set_point_offsets, sweep
 from nr_bler_report import csv_text, plot, readme_text
 
 PROG = "nr_bler_validation"
@@ -156,6 +156,7 @@ def run(argv: Sequence[str]) -> int:
     points: list[Point] = []
     for pair in pairs:
         print(f"{pair.label}, {pair.bit_true.fmt.symbols_per_tb} symbols per TB", flush=True)
+        first = len(points)
         if args.snr_db is None:
             points += sweep(
                 pair, args.fading, args.blocks, args.seed, step_db=args.step_db,
@@ -165,6 +166,7 @@ def run(argv: Sequence[str]) -> int:
             for snr in sorted(set(args.snr_db)):
                 points.append(measure(pair, snr, args.fading, args.blocks, args.seed))
                 log(points[-1])
+        set_point_offsets(pair, points[first:], args.fading, args.seed)
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     readme = readme_text(argv, args, pairs, points, wall_s, cpu_s, started, load)
     write_outputs(
