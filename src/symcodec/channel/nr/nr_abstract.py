@@ -8,8 +8,10 @@ tables (LDPC with 20 BP iterations, QAM, AWGN; measured for CB sizes 24..2000 on
 of about 1.6-1.8 dB, interpolated bilinearly in ``log10(BLER)`` onto a 0.1 dB grid; larger CBs
 take the CB-2000 curve).
 
-Accuracy: in the waterfall the shipped tables are optimistic for NR transport blocks, by up
-to about half a dB: they were measured for ``n = K / R`` coded bits (an NR TB's CRC rides on
+Accuracy: in the waterfall the shipped tables are optimistic for NR transport blocks, by
+about 1 dB on AWGN for single-CB blocks of 144-1,000 bits (best-fit shift; 0.1-1.8 dB point
+by point) and 1.5-2.2 dB under Rayleigh fading (``bench/nr_bler_validation.py``,
+``docs/results/nr-bler/``): they were measured for ``n = K / R`` coded bits (an NR TB's CRC rides on
 top of ``R * G``, so its CBs have a higher rate), and a log-linear line between points 1.8 dB
 apart misses the waterfall's shape. Example (qam64 MCS 9, 360 symbols per TB, one CB of 496
 bits, 3.0 dB): bit-true BLER 0.70 (600 CBs), shipped-table abstraction 0.10. For studies that
