@@ -168,25 +168,15 @@ def count_correct_many(
     shapes = {k: v.shape for k, v in model.state_dict().items()}
     for i, state in enumerate(state_dicts):
         _check_state_dict(i, state, shapes)
-    unique_index: dict[bytes, int] = {}
-    slots = [unique_index.setdefault(state_digest(s), len(unique_index)) for s in state_dicts]
-    if len(unique_index) < len(state_dicts):
-        unique = {slot: state for slot, state in zip(slots, state_dicts, strict=True)}
-        counts = count_correct_many(
-            model,
-            [unique[slot] for slot in range(len(unique))],
-            x,
-            y,
-            batch_size=batch_size,
-            models_per_pass=models_per_pass,
-            device=device,
-            channels_last=channels_last,
-        )
-        return [counts[slot] for slot in slots]
+    # Byte-identical state dicts are run once: ``slots[i]`` is state dict i's distinct one.
+    slot_of: dict[bytes, int] = {}
+    slots = [slot_of.setdefault(state_digest(s), len(slot_of)) for s in state_dicts]
+    distinct = {slot: state for slot, state in reversed(list(zip(slots, state_dicts, strict=True)))}
+    state_dicts = [distinct[slot] for slot in range(len(slot_of))]
     n_models = len(state_dicts)
     n = x.shape[0]
     if n_models == 0 or n == 0:
-        return [0] * n_models
+        return [0] * len(slots)
 
     dev = torch.device(device)
     if channels_last is None:
@@ -231,7 +221,7 @@ def count_correct_many(
                     for j, work in enumerate(active):
                         correct[j] += (work(xb).argmax(dim=1) == yb).sum()
             counts.extend(int(c) for c in correct.tolist())
-    return counts
+    return [counts[slot] for slot in slots]
 
 
 def evaluate_many(
