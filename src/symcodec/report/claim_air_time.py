@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from .claim_curves import TARGET_DROP_PP
 from .claims import Claim, decided_claim
 from .confidence import mean_skipping_nan, t_critical_975
-from .equal_air_time import air_time_to_target, equal_air_time, sender_of
+from .equal_air_time import air_time_to_target, equal_air_time, sender_of, trials_by_option
 from .trial_fields import mcs_setting
 
 __all__ = [
@@ -89,15 +89,6 @@ def welch_difference(a: Sequence[float], b: Sequence[float]) -> WelchDifference:
     return WelchDifference(mean_a - mean_b, t_critical_975(max(df, 1.0)) * math.sqrt(se2), n_a, n_b)
 
 
-def _trials(rows: Sequence[Mapping]) -> dict[tuple, list[Mapping]]:
-    """(SNR, sender, MCS setting) -> its trial rows."""
-    out: dict[tuple, list[Mapping]] = {}
-    for r in rows:
-        key = (float(r["channel_value"]), sender_of(r), mcs_setting(r))
-        out.setdefault(key, []).append(r)
-    return out
-
-
 def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple[str, str]:
     """The outcome at one SNR ('ahead', 'behind', 'inconclusive', 'both delivered' or
     'both lost') and its numbers in words."""
@@ -126,12 +117,20 @@ def _compare_at(snr: float, mine: list[Mapping], theirs: list[Mapping]) -> tuple
     return "inconclusive", words
 
 
-def _air_time_ratios(rows: Sequence[Mapping], mine: tuple, theirs: tuple) -> str:
-    """How ``mine`` compares with ``theirs`` in air time to the target accuracy, in words."""
+def _air_time_reached(rows: Sequence[Mapping]) -> dict[tuple, dict[float, float]]:
+    """Sender -> SNR -> its air time to the target accuracy, where it reaches it."""
     reached: dict[tuple, dict[float, float]] = {}
     for r in air_time_to_target(rows):
         if r["mcs"]:
             reached.setdefault(sender_of(r), {})[float(r["snr_db"])] = float(r["air_ms"])
+    return reached
+
+
+def _air_time_ratios(
+    reached: Mapping[tuple, Mapping[float, float]], mine: tuple, theirs: tuple
+) -> str:
+    """How ``mine`` compares with ``theirs`` in air time to the target accuracy, in words
+    (``reached``: :func:`_air_time_reached`)."""
     a, b = reached.get(mine, {}), reached.get(theirs, {})
     both = sorted(set(a) & set(b))
     ratios = sorted(a[s] / b[s] for s in both if b[s] > 0)
@@ -170,7 +169,8 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
     if not nr_rows:
         return decided_claim(6, "not tested", "No rows on the nr-ldpc link.")
     chosen = {(float(r["snr_db"]), sender_of(r)): r["mcs"] for r in equal_air_time(nr_rows)}
-    trials = _trials(nr_rows)
+    trials = trials_by_option(nr_rows)
+    reached = _air_time_reached(nr_rows)
     senders = {s for _, s in chosen}
     parts, winners, decided_any = [], [], False
     for sender in sorted(senders, key=str):
@@ -204,7 +204,7 @@ def claim6_dof_protection_at_equal_air_time(rows: Sequence[Mapping]) -> Claim:
         )
         step_ans = ("step-ans", "none", "full", bits, _FULL_PROTECT)
         others = [full] + ([step_ans] if step_ans in senders else [])
-        parts.append("; ".join([text, *(_air_time_ratios(nr_rows, sender, o) for o in others)]))
+        parts.append("; ".join([text, *(_air_time_ratios(reached, sender, o) for o in others)]))
     if not parts or not decided_any:
         reason = "; ".join(parts) if parts else "no `dof` with protection beside `full` unprotected"
         return decided_claim(6, "not tested", reason[:1].upper() + reason[1:] + ".")

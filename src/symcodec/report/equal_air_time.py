@@ -52,6 +52,7 @@ __all__ = [
     "plot_equal_air_time",
     "write_equal_air_time",
     "sender_of",
+    "trials_by_option",
 ]
 
 _SENDER = ("method", "symmetry", "mode", "bits", "protect")
@@ -109,14 +110,26 @@ def _sender_order(sender: tuple):
     )
 
 
-def _options(rows: Sequence[Mapping]) -> dict[float, dict[tuple, list[dict]]]:
-    """SNR -> sender -> one dict per option (MCS setting), its trials averaged."""
+def trials_by_option(rows: Sequence[Mapping]) -> dict[tuple, list[Mapping]]:
+    """``(SNR, sender, MCS setting)`` -> the trial rows of that option (NR rows only).
+
+    >>> row = dict(method="quant-only", symmetry="none", mode="full", bits=8, protect="none",
+    ...            channel="nr-ldpc", channel_value=5.0, mcs=9)
+    >>> list(trials_by_option([row, row]).items())[0][0]
+    (5.0, ('quant-only', 'none', 'full', 8, 'none'), '9')
+    """
     groups: dict[tuple, list[Mapping]] = {}
     for r in rows:
         if not mcs_setting(r) or not is_finite(r.get("channel_value")):
             continue
         key = (float(r["channel_value"]), sender_of(r), mcs_setting(r))
         groups.setdefault(key, []).append(r)
+    return groups
+
+
+def _options(rows: Sequence[Mapping]) -> dict[float, dict[tuple, list[dict]]]:
+    """SNR -> sender -> one dict per option (MCS setting), its trials averaged."""
+    groups = trials_by_option(rows)
     out: dict[float, dict[tuple, list[dict]]] = {}
     for (snr, sender, mcs), members in groups.items():
         acc, half = mean_ci95(float(m["acc_rx"]) for m in members)
