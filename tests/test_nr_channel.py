@@ -178,7 +178,7 @@ def test_registry_entry():
     assert channel_names()[-1] == "nr-ldpc" and "nr-ldpc" not in channel_names(extras=False)
     assert channel_parameter("NR-LDPC") == "snr_db"
     assert channel_options("nr-ldpc") == (
-        "mcs", "mcs_table", "fading", "level", "symbols_per_tb", "symbol_rate_hz",
+        "mcs", "mcs_table", "fading", "level", "symbols_per_tb", "symbol_rate_hz", "bler_tables",
     )  # fmt: skip
     channel = nr(3.0, "abstract", mcs_table="qam256", mcs=5)
     assert channel.domain == "digital" and channel.mcs.table == "qam256"

@@ -20,7 +20,6 @@ from symcodec.channel.nr import (
     nr_abstract,
     nr_ldpc,
     transport_format,
-    write_bler_table,
 )
 from symcodec.channel.nr.transport import erased_bytes
 from symcodec.errors import SymcodecError
@@ -268,19 +267,3 @@ def test_abstract_rayleigh_is_worse_than_awgn_and_seeded(small_abstract):
 def test_abstract_refuses_mcs_without_table():
     with pytest.raises(SymcodecError, match="no BLER table for MCS 2 of qam64"):
         nr_abstract.transmit_bytes(b"abc", mcs_index=2, symbols_per_tb=100, snr_db=1.0, seed=0)
-
-
-def test_abstract_on_measured_table_agrees_with_bit_true(small_link, tmp_path):
-    """The abstraction on a BLER curve measured bit-true for this transport format matches an
-    independent bit-true run between the curve's points (99% CI, 300 CBs)."""
-    snrs = [2.5, 3.0, 3.5, 4.0, 4.5]
-    blers = small_link.measure_bler(snrs, num_blocks=120, seed=11)
-    assert all(a >= b for a, b in zip(blers, blers[1:], strict=False)) and blers[0] > 0.8
-    path = tmp_path / "mcs9.json"
-    write_bler_table(path, small_link.fmt, snrs, blers)
-    calibrated = NrAbstractLink(9, symbols_per_tb=100, bler_tables=[path])
-    snr_db = 3.7  # between two measured points, in the waterfall
-    r = small_link.transmit_bytes(random_bytes(16 * 300, seed=9), snr_db=snr_db, seed=99)
-    lo, hi = wilson_99(r.failed_code_blocks, r.code_blocks)
-    assert 0.1 < r.bler < 0.9
-    assert lo <= calibrated.block_error_rate(snr_db=snr_db) <= hi

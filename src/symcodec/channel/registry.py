@@ -23,6 +23,8 @@ BSCChannel(p=0.5, seed=0)
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Literal
 
 from ..errors import SymcodecError
@@ -72,7 +74,15 @@ _PARAMETER: dict[str, ChannelParameter | None] = {
 }
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "erasure": ("packet_bytes",),
-    "nr-ldpc": ("mcs", "mcs_table", "fading", "level", "symbols_per_tb", "symbol_rate_hz"),
+    "nr-ldpc": (
+        "mcs",
+        "mcs_table",
+        "fading",
+        "level",
+        "symbols_per_tb",
+        "symbol_rate_hz",
+        "bler_tables",
+    ),  # fmt: skip
 }
 _REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {"nr-ldpc": ("mcs",)}
 
@@ -144,6 +154,7 @@ def make_channel(
     level: str | None = None,
     symbols_per_tb: int | None = None,
     symbol_rate_hz: float | None = None,
+    bler_tables: Sequence[str | os.PathLike] | None = None,
     seed: int | None = None,
 ) -> Channel:
     """Build a channel by name (SPEC section 5).
@@ -152,8 +163,9 @@ def make_channel(
     ``bsc``: ``p``; ``<bpsk|qpsk|qam16>-<awgn|rayleigh>`` and ``rayleigh``: ``ebn0_db``;
     ``erasure``: ``p`` and optionally ``packet_bytes`` (default ``DEFAULT_PACKET_BYTES``);
     ``nr-ldpc``: ``snr_db`` and ``mcs``, optionally ``mcs_table`` (``qam64``), ``fading``
-    (``awgn``), ``level`` (``bit-true``), ``symbols_per_tb`` and ``symbol_rate_hz`` (defaults
-    of :class:`~symcodec.channel.nr.NrChannel`; needs the ``links`` extra). A missing, extra
+    (``awgn``), ``level`` (``bit-true``), ``symbols_per_tb``, ``symbol_rate_hz`` and
+    ``bler_tables`` (defaults of :class:`~symcodec.channel.nr.NrChannel`; needs the ``links``
+    extra). A missing, extra
     or out-of-range parameter raises :class:`SymcodecError`.
 
     Args:
@@ -162,7 +174,8 @@ def make_channel(
         ebn0_db: Eb/N0 in dB.
         p: bit flip (``bsc``) or packet loss (``erasure``) probability in [0, 1].
         packet_bytes: erasure packet size in bytes.
-        mcs, mcs_table, fading, level, symbols_per_tb, symbol_rate_hz: ``nr-ldpc`` settings.
+        mcs, mcs_table, fading, level, symbols_per_tb, symbol_rate_hz, bler_tables: ``nr-ldpc``
+            settings.
         seed: seed of the channel's generator (None: OS entropy).
 
     >>> make_channel("qpsk-rayleigh", ebn0_db=10.0, seed=3)
@@ -186,6 +199,7 @@ def make_channel(
             "level": level,
             "symbols_per_tb": symbols_per_tb,
             "symbol_rate_hz": symbol_rate_hz,
+            "bler_tables": bler_tables,
         }.items()
         if v is not None
     }

@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "train_commands",
     "link_commands",
     "plan_link_commands",
+    "bler_commands",
     "study_commands",
 )
 

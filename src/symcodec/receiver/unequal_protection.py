@@ -38,7 +38,8 @@ __all__ = ["protection_channels", "send_protected"]
 
 
 def protection_channels(template: NrChannel, protection: NrProtection) -> dict[int, NrChannel]:
-    """One NR channel per segment MCS, with ``template``'s SNR, fading, level and TB size."""
+    """One NR channel per segment MCS, with ``template``'s SNR, fading, level, TB size and
+    BLER tables."""
     if template.mcs.table != protection.mcs_table:
         raise SymcodecError(
             f"the protection's MCS table {protection.mcs_table} differs from the channel's "
@@ -52,7 +53,7 @@ def protection_channels(template: NrChannel, protection: NrProtection) -> dict[i
         out[mcs] = NrChannel(
             template.snr_db, mcs, mcs_table=protection.mcs_table, fading=template.fading,
             level=template.level, symbols_per_tb=template.fmt.symbols_per_tb,
-            symbol_rate_hz=template.symbol_rate_hz,
+            symbol_rate_hz=template.symbol_rate_hz, bler_tables=template.bler_tables,
         )  # fmt: skip
     return out
 

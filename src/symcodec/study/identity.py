@@ -2,7 +2,8 @@
 
 Two specs give the same figures for the trials they share exactly when they agree on
 everything that changes a result: the data set, the model and its training, the channel
-(name, packet size, SNR convention; on ``nr-ldpc`` the MCS table, level and fading), the
+(name, packet size, SNR convention; on ``nr-ldpc`` the MCS table, level, fading and the
+content of measured BLER tables), the
 receiver's projection strength, the noise seed, the link rate and the test subset.
 :func:`spec_fingerprint` lists those settings and :func:`spec_id` hashes them. The grid axes
 (symmetries, compared symmetries, modes, bits, baselines, channel values, protection settings
@@ -17,11 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from ..errors import SymcodecError
 from .spec import StudySpec
 
-__all__ = ["spec_fingerprint", "spec_id", "row_fingerprint", "describe_changes"]
+__all__ = [
+    "bler_tables_digest", "spec_fingerprint", "spec_id", "row_fingerprint", "describe_changes",
+]  # fmt: skip
 
 
 def spec_fingerprint(spec: StudySpec) -> dict:
@@ -40,6 +44,8 @@ def spec_fingerprint(spec: StudySpec) -> dict:
         ch = spec.channel
         nr = {"channel.mcs_table": ch.mcs_table, "channel.level": ch.level,
               "channel.fading": ch.fading}  # fmt: skip
+        if ch.bler_tables:  # the tables' content, not their names, decides the draws
+            nr["channel.bler_tables"] = bler_tables_digest(ch.bler_tables)
     return {
         **nr,
         "dataset": spec.dataset,
@@ -118,3 +124,15 @@ def _show(value) -> str:
     if isinstance(value, int | float):
         return f"{float(value):g}"
     return str(value)
+
+
+def bler_tables_digest(paths: Sequence[str]) -> str:
+    """A digest of the BLER table files' contents (their order does not count)."""
+    digests = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                digests.append(hashlib.sha256(f.read()).hexdigest())
+        except OSError as err:
+            raise SymcodecError(f"cannot read BLER table {path}: {err.strerror}") from None
+    return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from ..receiver.protection import PROTECT_OPTIONS
 from ..recipes import Recipe, recipe_for
 from ..symmetry import symmetry_names
 from ..training import SCHEDULES
-from .nr_settings import NR_KEYS, nr_protect_options, parse_nr_settings
+from .nr_settings import NR_KEYS, nr_protect_options, parse_nr_settings, resolve_bler_tables
 from .spec_fields import (
     bool_field,
     fail,
@@ -100,7 +100,7 @@ def load_study(path: str | os.PathLike, overrides: dict | None = None) -> StudyS
     if overrides:
         doc = {**doc, **overrides}
     doc.setdefault("name", Path(path).stem)
-    return parse_study(doc)
+    return parse_study(resolve_bler_tables(doc, Path(path).parent))
 
 
 def parse_study(doc: dict) -> StudySpec:

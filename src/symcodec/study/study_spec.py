@@ -56,7 +56,8 @@ class ChannelSpec:
 
     On ``nr-ldpc`` (:mod:`symcodec.study.nr_settings`): ``mcs`` the MCS indices of
     ``mcs_table`` run (a grid axis), or ``mcs_auto`` (chosen by link adaptation), at
-    ``level`` and ``fading``; ``protect`` holds NR presets."""
+    ``level`` and ``fading``, drawing from ``bler_tables`` (files) when given; ``protect``
+    holds NR presets."""
 
     name: str = "awgn"
     values: tuple[float, ...] = (0.0, 10.0, 20.0)
@@ -70,6 +71,7 @@ class ChannelSpec:
     mcs_table: str = "qam64"
     level: str = "abstract"
     fading: str = "awgn"
+    bler_tables: tuple[str, ...] = ()
 
     @property
     def is_nr(self) -> bool:
@@ -104,6 +106,8 @@ class ChannelSpec:
             kwargs["packet_bytes"] = self.packet_bytes
         if self.is_nr:
             kwargs.update(mcs=mcs, mcs_table=self.mcs_table, level=self.level, fading=self.fading)
+            if self.bler_tables:
+                kwargs["bler_tables"] = self.bler_tables
             kwargs["symbol_rate_hz"] = symbol_rate_hz
         return make_channel(self.name, **kwargs)
 
@@ -219,4 +223,5 @@ class StudySpec:
         channel["values"] = tuple(channel["values"])
         channel["protect"] = tuple(channel.get("protect", ("none",)))
         channel["mcs"] = tuple(channel.get("mcs", ()))
+        channel["bler_tables"] = tuple(channel.get("bler_tables", ()))
         return cls(**doc, channel=ChannelSpec(**channel), training=TrainingSpec(**training))

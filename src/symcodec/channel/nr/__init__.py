@@ -13,12 +13,14 @@ channel uses and air time):
 
 MCS indices come from a named 38.214 table (:mod:`~symcodec.channel.nr.mcs`); the TB layout
 and the byte/erasure bookkeeping are in :mod:`~symcodec.channel.nr.transport`; BLER tables
-(Sionna's, or one measured bit-true for a link) in :mod:`~symcodec.channel.nr.bler_table`.
+(Sionna's, or curves measured bit-true for a link's own transport format by
+:mod:`~symcodec.channel.nr.bler_measure`) in :mod:`~symcodec.channel.nr.bler_table`.
 Sionna is imported only when a link is built (:mod:`~symcodec.channel.nr.backend`); importing
 this package does not need it.
 """
 
 from .backend import INSTALL_HINT, require_sionna, sionna_available, torch_threads
+from .bler_measure import BlerCurve, BlerPoint, count_block_errors, measure_bler_curve
 from .bler_table import shipped_bler_table, write_bler_table
 from .channel import LEVELS, Level, NrChannel, NrChannelStats
 from .mcs import MCS_TABLES, Mcs, McsTable, lookup_mcs, table_number
@@ -35,6 +37,8 @@ from .transport import (
 )
 
 __all__ = [
+    "BlerCurve",
+    "BlerPoint",
     "DEFAULT_SYMBOLS_PER_TB",
     "DEFAULT_SYMBOL_RATE_HZ",
     "FADINGS",
@@ -51,7 +55,9 @@ __all__ = [
     "NrLdpcLink",
     "NrResult",
     "TransportFormat",
+    "count_block_errors",
     "lookup_mcs",
+    "measure_bler_curve",
     "require_sionna",
     "shipped_bler_table",
     "sionna_available",

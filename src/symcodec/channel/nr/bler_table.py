@@ -6,25 +6,26 @@
 ``(CB size, SNR dB)`` on ``log10(BLER)``. Sionna ships tables on an SNR grid of about
 1.6-1.8 dB measured for ``n = K / R`` coded bits per CB; a real NR transport block has a
 slightly higher rate (its CRC rides on top of ``R * G``), so in the waterfall the shipped
-tables can be optimistic by a few tenths of a dB. :func:`write_bler_table` stores a curve
-measured on the link's own transport format (e.g. by
-:meth:`symcodec.channel.nr.nr_ldpc.NrLdpcLink.measure_bler`) in the same layout, for
-``NrAbstractLink(..., bler_tables=[path])``.
+tables are optimistic by about 1 dB (``docs/results/nr-bler/``). :func:`write_bler_table`
+stores curves measured on the link's own transport format
+(:func:`symcodec.channel.nr.bler_measure.measure_bler_curve`, ``symcodec measure-bler``) in
+the same layout, for ``NrAbstractLink(..., bler_tables=[path])``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
+import tempfile
 from collections.abc import Sequence
-from itertools import pairwise
+from pathlib import Path
 
 from ...errors import SymcodecError
 from .backend import require_sionna
+from .bler_measure import BlerCurve
 from .transport import TransportFormat
 
-__all__ = ["PDSCH_CATEGORY", "shipped_bler_table", "write_bler_table"]
+__all__ = ["PDSCH_CATEGORY", "measured_symbols_per_tb", "shipped_bler_table", "write_bler_table"]
 
 PDSCH_CATEGORY = 1  # Sionna's table category for PDSCH (0 is PUSCH)
 # a measured curve is stored for both ends of the NR CB size range, so Sionna's bilinear
@@ -41,35 +42,64 @@ def shipped_bler_table(table_number: int) -> str:
     return os.path.join(folder, f"PDSCH_table{int(table_number)}.json")
 
 
-def write_bler_table(
-    path: str | os.PathLike,
-    fmt: TransportFormat,
-    snr_dbs: Sequence[float],
-    blers: Sequence[float],
-) -> None:
-    """Write one measured BLER-vs-SNR curve for ``fmt``'s MCS in Sionna's layout.
+def write_bler_table(path: str | os.PathLike, curves: Sequence[BlerCurve]) -> None:
+    """Write measured BLER curves (:func:`~symcodec.channel.nr.bler_measure.measure_bler_curve`)
+    to one file in Sionna's layout, one curve per (MCS table, MCS).
 
-    ``snr_dbs`` must be finite and increasing (at least two), ``blers`` probabilities. The
-    curve stands for ``fmt``'s CB size only: use it with links of that transport format.
+    Each curve stands for its transport format only; the file records the format and the
+    counts behind every point under ``"symcodec"``, and
+    :class:`~symcodec.channel.nr.nr_abstract.NrAbstractLink` refuses the curve for a link of
+    another TB size. The file is written to a temporary name and renamed.
     """
-    snrs, rates = [float(s) for s in snr_dbs], [float(b) for b in blers]
-    if len(snrs) < 2 or len(snrs) != len(rates):
-        raise SymcodecError("a BLER table needs at least two (snr_db, bler) points")
-    if not all(math.isfinite(s) for s in snrs) or any(b <= a for a, b in pairwise(snrs)):
-        raise SymcodecError("BLER table SNRs must be finite and increasing")
-    if not all(0.0 <= b <= 1.0 for b in rates):
-        raise SymcodecError("BLER table values must be probabilities in [0, 1]")
-    curve = {"SNR_db": snrs, "CBS": {str(cbs): {"BLER": rates} for cbs in _CBS_RANGE}}
+    if not curves:
+        raise SymcodecError("write_bler_table needs at least one curve")
+    keys = [(c.fmt.mcs.table_number, c.fmt.mcs.index) for c in curves]
+    if len(set(keys)) != len(keys):
+        raise SymcodecError("write_bler_table: two curves for the same MCS")
+    tables: dict[str, dict] = {}
+    for curve in curves:
+        by_size = {str(c): {"BLER": curve.blers} for c in _CBS_RANGE}
+        entry = {"SNR_db": curve.snr_dbs, "CBS": by_size}
+        mcs = curve.fmt.mcs
+        tables.setdefault(str(mcs.table_number), {"MCS": {}})["MCS"][str(mcs.index)] = entry
     doc = {
-        "_comment": (
-            f"BLER measured bit-true by symcodec for {fmt.mcs}, CB of {fmt.cb_bits} bits, "
-            f"{fmt.symbols_per_tb} symbols per TB; valid for that transport format only"
-        ),
-        "category": {
-            str(PDSCH_CATEGORY): {
-                "index": {str(fmt.mcs.table_number): {"MCS": {str(fmt.mcs.index): curve}}}
-            }
-        },
+        "_comment": "BLER measured bit-true by symcodec (measure-bler); each curve is valid "
+        "for the transport format recorded under 'symcodec' only",
+        "symcodec": {"curves": [_provenance(c) for c in curves]},
+        "category": {str(PDSCH_CATEGORY): {"index": tables}},
     }
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _provenance(curve: BlerCurve) -> dict:
+    fmt = curve.fmt
+    return {
+        "mcs_table": fmt.mcs.table, "mcs": fmt.mcs.index, "symbols_per_tb": fmt.symbols_per_tb,
+        "tb_bits": fmt.tb_bits, "num_cbs": fmt.num_cbs, "cb_bits": fmt.cb_bits,
+        "snr_db": curve.snr_dbs,
+        "failed_blocks": [p.failed_blocks for p in curve.points],
+        "sent_blocks": [p.sent_blocks for p in curve.points],
+    }  # fmt: skip
+
+
+def measured_symbols_per_tb(path: str | os.PathLike, fmt: TransportFormat) -> int | None:
+    """The TB size (symbols) a symcodec-measured table file holds ``fmt``'s MCS for; None for
+    a file without that MCS or without symcodec's record (Sionna's own tables)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as err:
+        raise SymcodecError(f"cannot read BLER table {os.fspath(path)}: {err}") from None
+    curves = doc.get("symcodec", {}).get("curves", []) if isinstance(doc, dict) else []
+    for c in curves:
+        if (c.get("mcs_table"), c.get("mcs")) == (fmt.mcs.table, fmt.mcs.index):
+            return int(c["symbols_per_tb"])
+    return None

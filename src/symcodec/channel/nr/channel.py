@@ -19,6 +19,8 @@ the Sionna work runs on one torch thread (:func:`.backend.torch_threads`). Needs
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -99,6 +101,8 @@ class NrChannel(Channel):
             (CB errors drawn from Sionna's BLER tables; for studies).
         symbols_per_tb: channel uses per transport block.
         symbol_rate_hz: channel uses per second (for the air time).
+        bler_tables: at level ``abstract``, BLER table files to draw from instead of Sionna's
+            (curves measured for this TB size: ``symcodec measure-bler``).
         seed: seed of the channel's own generator.
 
     Raises SymcodecError (one line) for an MCS outside its table, a non-finite SNR, an unknown
@@ -117,6 +121,7 @@ class NrChannel(Channel):
         level: Level = "bit-true",
         symbols_per_tb: int = DEFAULT_SYMBOLS_PER_TB,
         symbol_rate_hz: float = DEFAULT_SYMBOL_RATE_HZ,
+        bler_tables: Sequence[str | os.PathLike] | None = None,
         seed: int | None = None,
     ) -> None:
         self.snr_db = finite_number("snr_db", snr_db)
@@ -124,10 +129,19 @@ class NrChannel(Channel):
         if level not in LEVELS:
             raise SymcodecError(f"unknown NR link level {level!r}; known: {', '.join(LEVELS)}")
         self.level = level
-        kind = NrLdpcLink if level == "bit-true" else NrAbstractLink
-        self.link: NrLdpcLink | NrAbstractLink = kind(
-            mcs, mcs_table, symbols_per_tb=symbols_per_tb, symbol_rate_hz=symbol_rate_hz
-        )
+        self.bler_tables = None if bler_tables is None else tuple(map(os.fspath, bler_tables))
+        self.link: NrLdpcLink | NrAbstractLink
+        if level == "bit-true":
+            if self.bler_tables is not None:
+                raise SymcodecError("BLER tables apply to the abstract NR link, not bit-true")
+            self.link = NrLdpcLink(
+                mcs, mcs_table, symbols_per_tb=symbols_per_tb, symbol_rate_hz=symbol_rate_hz
+            )
+        else:
+            self.link = NrAbstractLink(
+                mcs, mcs_table, symbols_per_tb=symbols_per_tb, symbol_rate_hz=symbol_rate_hz,
+                bler_tables=self.bler_tables,
+            )  # fmt: skip
         self.mcs = self.link.mcs
         self.fmt: TransportFormat = self.link.fmt
         self.symbol_rate_hz = self.link.symbol_rate_hz
@@ -143,6 +157,7 @@ class NrChannel(Channel):
             "level": self.level,
             "symbols_per_tb": self.fmt.symbols_per_tb,
             "symbol_rate_hz": self.symbol_rate_hz,
+            **({"bler_tables": list(self.bler_tables)} if self.bler_tables else {}),
         }
 
     def channel_uses(self, payload_bytes: int) -> int:

@@ -16,8 +16,9 @@ top of ``R * G``, so its CBs have a higher rate), and a log-linear line between 
 apart misses the waterfall's shape. Example (qam64 MCS 9, 360 symbols per TB, one CB of 496
 bits, 3.0 dB): bit-true BLER 0.70 (600 CBs), shipped-table abstraction 0.10. For studies that
 need the waterfall right, measure the link's own curve
-(:meth:`symcodec.channel.nr.nr_ldpc.NrLdpcLink.measure_bler`), store it with
-:func:`symcodec.channel.nr.bler_table.write_bler_table` and pass it as ``bler_tables``.
+(:func:`symcodec.channel.nr.bler_measure.measure_bler_curve`, or ``symcodec measure-bler``),
+store it with :func:`symcodec.channel.nr.bler_table.write_bler_table` and pass it as
+``bler_tables`` (a study: ``[channel] bler_table``).
 
 * ``awgn``: every CB sees the link SNR.
 * ``rayleigh``: each symbol gets its own ``|h|^2 ~ Exp(1)`` (the bit-true link's flat fading),
@@ -41,7 +42,7 @@ import torch
 
 from ...errors import SymcodecError
 from .backend import require_sionna
-from .bler_table import PDSCH_CATEGORY, shipped_bler_table
+from .bler_table import PDSCH_CATEGORY, measured_symbols_per_tb, shipped_bler_table
 from .mcs import McsTable, lookup_mcs
 from .transport import (
     DEFAULT_SYMBOL_RATE_HZ,
@@ -96,6 +97,13 @@ class NrAbstractLink:
             missing = [f for f in files if not os.path.isfile(f)]
             if not files or missing:
                 raise SymcodecError(f"BLER table file not found: {missing or 'none given'}")
+            for f in files:
+                measured = measured_symbols_per_tb(f, self.fmt)
+                if measured not in (None, self.fmt.symbols_per_tb):
+                    raise SymcodecError(
+                        f"BLER table {f} holds {self.mcs} measured on {measured} symbols per "
+                        f"TB; this link sends {self.fmt.symbols_per_tb}"
+                    )
         # interpolate at this link's CB size only (Sionna's default grid steps by 100 bits);
         # bler_interp_delta only sets the BLER -> SNR inverse table, which is not used here
         cbs = self.fmt.cb_bits

@@ -21,7 +21,6 @@ read or changed. Needs the ``links`` extra.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -37,7 +36,6 @@ from .transport import (
     TransportFormat,
     as_payload,
     check_fading,
-    check_seed,
     check_symbol_rate,
     erased_bytes,
     seed_sequence_state,
@@ -169,25 +167,6 @@ class NrLdpcLink:
             air_time_s=channel_uses / self.symbol_rate_hz,
             failed_blocks=failed,
         )  # fmt: skip
-
-    def measure_bler(self, snr_dbs: Sequence[float], *, num_blocks: int, seed: int) -> list[float]:
-        """Bit-true AWGN code block error rate at each SNR (Es/N0, dB), on random payloads.
-
-        Sends ``ceil(num_blocks / num_cbs)`` TBs per SNR; the payload and the noise come from
-        ``seed`` (a different stream per SNR). Feeds
-        :func:`symcodec.channel.nr.bler_table.write_bler_table`.
-        """
-        if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1:
-            raise SymcodecError(f"num_blocks must be a positive integer, got {num_blocks!r}")
-        streams = np.random.SeedSequence(check_seed(seed)).spawn(len(snr_dbs))
-        tbs = -(-num_blocks // self.fmt.num_cbs)
-        blers = []
-        for snr, stream in zip(snr_dbs, streams, strict=True):
-            rng = np.random.default_rng(stream)
-            payload = rng.integers(0, 256, tbs * self.fmt.tb_bytes, dtype=np.uint8)
-            seed_i = int(rng.integers(0, 2**62))
-            blers.append(self.transmit_bytes(payload, snr_db=snr, seed=seed_i).bler)
-        return blers
 
     def _batch(
         self, tb_bytes: np.ndarray, count: int, no: float, fading: str, gen: torch.Generator
