@@ -141,6 +141,8 @@ def test_bad_curves_and_counts_are_refused(link, curve, tmp_path):
         write_bler_table(tmp_path / "t.json", [curve, curve])
     with pytest.raises(SymcodecError, match="at least two points"):
         BlerCurve(link.fmt, (BlerPoint(1.0, 1, 2),))
+    with pytest.raises(SymcodecError, match="must fall"):
+        BlerCurve(link.fmt, (BlerPoint(1.0, 2, 2), BlerPoint(2.0, 2, 2)))
     with pytest.raises(SymcodecError, match="min_failures must be a positive integer"):
         count_block_errors(link, 3.0, min_failures=0, max_blocks=10, seed=0)
     with pytest.raises(SymcodecError, match="snr_db must be finite"):

@@ -266,6 +266,31 @@ def test_cli_abstract_level_and_channel_name(tiny_model, capsys):
     assert "MCS 20 of qam64 (64-QAM" in text and "abstract, rayleigh" in text
 
 
+def test_cli_abstract_level_draws_from_given_bler_tables(tiny_model, tmp_path, capsys):
+    """A table that says every block fails up to 35 dB: the link loses every block at 30 dB,
+    where Sionna's shipped table loses none."""
+    from symcodec.channel.nr import (
+        BlerCurve,
+        BlerPoint,
+        lookup_mcs,
+        transport_format,
+        write_bler_table,
+    )
+
+    fmt = transport_format(lookup_mcs(20, "qam64"), 1872)
+    table = tmp_path / "mcs20.json"
+    points = (BlerPoint(0.0, 9, 9), BlerPoint(35.0, 9, 9), BlerPoint(40.0, 0, 9))
+    write_bler_table(table, [BlerCurve(fmt, points)])
+    out = str(tmp_path / "rx.safetensors")
+    argv = ["transmit", tiny_model, "--fec", "ldpc", "--mcs", "20", "--snr-db", "30",
+            "--fec-level", "abstract", "--lenient", "-o", out]  # fmt: skip
+    code, text, err = run(argv, capsys)
+    assert code == 0 and "code blocks failed 0 of" in text, err
+    code, text, err = run([*argv, "--bler-tables", str(table)], capsys)
+    failed, sent = (int(n) for n in _match(r"code blocks failed ([\d,]+) of ([\d,]+)", text))
+    assert code == 0 and failed == sent > 0, err
+
+
 def _match(pattern: str, text: str) -> tuple[str, ...]:
     import re
 
@@ -291,6 +316,25 @@ def _match(pattern: str, text: str) -> tuple[str, ...]:
         (["--fading", "rayleigh"], "--fading needs --fec ldpc"),
         (["--fec", "ldpc", "--mcs", "9", "--snr-db", "1", "--code-rate", "0.5"], "code rate"),
         (["--fec", "ldpc", "--mcs", "9", "--snr-db", "1", "--fec-level", "x"], "invalid choice"),
+        (
+            ["--fec", "ldpc", "--mcs", "9", "--snr-db", "1", "--bler-tables", "t.json"],
+            "needs --fec-level abstract",
+        ),
+        (
+            [
+                "--fec",
+                "ldpc",
+                "--mcs",
+                "9",
+                "--snr-db",
+                "1",
+                "--fec-level",
+                "abstract",
+                "--bler-tables",
+                "missing.json",
+            ],
+            "not found",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line(tiny_model, tmp_path, capsys, extra, pattern):

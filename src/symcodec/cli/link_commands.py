@@ -120,6 +120,14 @@ def _add_nr_arguments(nr) -> None:
         default=None,
         help="bit-true (default: LDPC encode, QAM, noise, BP decode) or abstract (BLER tables)",
     )
+    nr.add_argument(
+        "--bler-tables",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="with --fec-level abstract: BLER tables measured for this TB size (symcodec "
+        "measure-bler) instead of Sionna's shipped ones",
+    )
     nr.add_argument("--fading", choices=FADINGS, default=None, help="awgn (default) or rayleigh")
     nr.add_argument(
         "--symbols-per-tb", type=int, default=None, help="channel uses per transport block"
@@ -294,6 +302,7 @@ def _channel_name(args) -> str:
         "--target-bler": args.target_bler,
         "--mcs-table": args.mcs_table,
         "--fec-level": args.fec_level,
+        "--bler-tables": args.bler_tables,
         "--fading": args.fading,
         "--symbols-per-tb": args.symbols_per_tb,
         "--protect": args.protect,
@@ -310,6 +319,10 @@ def _channel_name(args) -> str:
             "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
             " or --auto-mcs"
         )
+    if args.bler_tables is not None and args.fec_level != "abstract":
+        raise SymcodecError("--bler-tables needs --fec-level abstract")
+    if args.bler_tables is not None and args.auto_mcs:
+        raise SymcodecError("--auto-mcs chooses among Sionna's tables; drop --bler-tables")
     if args.target_bler is not None and not args.auto_mcs:
         raise SymcodecError("--target-bler needs --auto-mcs")
     if args.protect_mcs is not None and args.protect in (None, "none"):
@@ -333,6 +346,7 @@ def _nr_params(args, mcs: int | None) -> dict:
         "fading": args.fading,
         "symbols_per_tb": args.symbols_per_tb,
         "symbol_rate_hz": args.bandwidth_hz,
+        "bler_tables": args.bler_tables,
     }
     return {k: v for k, v in given.items() if v is not None}
 

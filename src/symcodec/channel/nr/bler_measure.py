@@ -70,6 +70,8 @@ class BlerCurve:
         snrs = [p.snr_db for p in self.points]
         if len(snrs) < 2 or any(b <= a for a, b in zip(snrs, snrs[1:], strict=False)):
             raise SymcodecError("a BLER curve needs at least two points in increasing SNR")
+        if self.points[0].bler <= self.points[-1].bler:  # Sionna cannot invert a flat curve
+            raise SymcodecError("a BLER curve must fall from its first point to its last")
 
     @property
     def snr_dbs(self) -> list[float]:

@@ -107,10 +107,16 @@ class NrAbstractLink:
         # interpolate at this link's CB size only (Sionna's default grid steps by 100 bits);
         # bler_interp_delta only sets the BLER -> SNR inverse table, which is not used here
         cbs = self.fmt.cb_bits
-        self._phy = PHYAbstraction(
-            load_bler_tables_from=files, cbs_interp_min_max_delta=(cbs, cbs + 1, 1),
-            bler_interp_delta=0.1, precision="single", device="cpu",
-        )  # fmt: skip
+        try:
+            self._phy = PHYAbstraction(
+                load_bler_tables_from=files, cbs_interp_min_max_delta=(cbs, cbs + 1, 1),
+                bler_interp_delta=0.1, precision="single", device="cpu",
+            )  # fmt: skip
+        except Exception as err:  # a table Sionna cannot read or interpolate
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise SymcodecError(
+                f"cannot use BLER tables {', '.join(files)}: {type(err).__name__} {first}"
+            ) from None
         tables = self._phy.bler_table["category"].get(PDSCH_CATEGORY, {}).get("index", {})
         covered = sorted(tables.get(number, {}).get("MCS", {}))
         if self.mcs.index not in covered:
