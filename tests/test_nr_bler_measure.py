@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from symcodec.channel.nr import backend
 
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
+
+from nr_support import one_torch_thread, wilson_99  # noqa: E402, F401 (autouse fixture)
 
 from symcodec.channel.nr import (  # noqa: E402
     DEFAULT_SYMBOLS_PER_TB,
@@ -39,22 +40,6 @@ from symcodec.study.spec_parsing import load_study  # noqa: E402
 
 MCS, SYMBOLS = 9, 100
 MIN_FAILURES, MAX_BLOCKS = 100, 300
-
-
-def wilson_99(failures: int, n: int) -> tuple[float, float]:
-    """99% Wilson score interval of a binomial proportion."""
-    z, p = 2.5758, failures / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

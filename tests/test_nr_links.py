@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from nr_support import one_torch_thread, wilson_99  # noqa: F401 (autouse fixture)
 
 from symcodec.channel.nr import (
     NrAbstractLink,
@@ -34,23 +35,6 @@ SMALL = {"mcs_index": 9, "symbols_per_tb": 100}  # QPSK R 679/1024: 128-bit TBs,
 
 def random_bytes(n: int, seed: int = 0) -> bytes:
     return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
-
-
-def wilson_99(failures: int, n: int) -> tuple[float, float]:
-    """99% Wilson score interval of a binomial proportion."""
-    z, p = 2.5758, failures / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Sionna's decoder is many small torch ops: on busy cores one thread is ~5x faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,9 @@ def checked_number(name: str, kind: type, accept: Callable[[Any], bool], rule: s
     return parse
 
 
+positive_count = checked_number("count", int, lambda v: v >= 1, "an integer >= 1")
+"""A count argument (trials, blocks, ...): an integer >= 1."""
+
 bits_arg = checked_number("bits", int, lambda v: 2 <= v <= 16 or v == 32, "in 2..16 or 32")
 """``--bits``: 2..16 for uniform codes, 32 for float32 passthrough."""
 

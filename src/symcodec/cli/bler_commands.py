@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 
-from ._common import checked_number, console, finite_float, output_path
+from ._common import checked_number, console, finite_float, output_path, positive_count
 
-_positive_int = checked_number("count", int, lambda v: v >= 1, "an integer >= 1")
 _step = checked_number("step", float, lambda v: 0 < v <= 5, "a number in (0, 5]")
 _seed = checked_number("seed", int, lambda v: v >= 0, "an integer >= 0")
 
@@ -30,20 +29,20 @@ def register(subparsers) -> None:
         epilog="example: symcodec measure-bler --mcs 4 9 14 19 --symbols-per-tb 1872 "
         "-o studies/bler/qam64-1872.json",
     )
-    p.add_argument("--mcs", type=_positive_int, nargs="+", required=True, help="MCS indices")
+    p.add_argument("--mcs", type=positive_count, nargs="+", required=True, help="MCS indices")
     p.add_argument("--mcs-table", choices=tuple(MCS_TABLES), default="qam64")
     p.add_argument(
-        "--symbols-per-tb", type=_positive_int, default=DEFAULT_SYMBOLS_PER_TB,
+        "--symbols-per-tb", type=positive_count, default=DEFAULT_SYMBOLS_PER_TB,
         help=f"channel uses per transport block (default {DEFAULT_SYMBOLS_PER_TB})",
     )  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="the table to write (.json)")
     p.add_argument("--step-db", type=_step, default=0.5, help="SNR grid step, dB (default 0.5)")
     p.add_argument(
-        "--min-failures", type=_positive_int, default=50,
+        "--min-failures", type=positive_count, default=50,
         help="a point stops after this many failed blocks (default 50)",
     )  # fmt: skip
     p.add_argument(
-        "--max-blocks", type=_positive_int, default=400,
+        "--max-blocks", type=positive_count, default=400,
         help="... or after this many blocks sent (default 400)",
     )  # fmt: skip
     p.add_argument("--start-db", type=finite_float, default=None, help="first SNR, dB")

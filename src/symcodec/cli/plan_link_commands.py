@@ -9,10 +9,9 @@ every MCS's best candidate and the one chosen.
 from __future__ import annotations
 
 from ..errors import SymcodecError
-from ._common import checked_number, console, finite_float, new_table
+from ._common import checked_number, console, finite_float, new_table, positive_count
 
 _nonnegative = checked_number("limit", float, lambda v: v >= 0, "a number >= 0")
-_positive_int = checked_number("count", int, lambda v: v >= 1, "an integer >= 1")
 
 
 def register(subparsers) -> None:
@@ -54,9 +53,9 @@ def register(subparsers) -> None:
     p.add_argument("--data-dir", default=None, help="directory of the data set files")
     p.add_argument("--architecture", default=None, help="model architecture (default: metadata)")
     p.add_argument(
-        "--eval-samples", type=_positive_int, default=1000, help="test images for the curve"
+        "--eval-samples", type=positive_count, default=1000, help="test images for the curve"
     )
-    p.add_argument("--trials", type=_positive_int, default=2, help="trials per curve point")
+    p.add_argument("--trials", type=positive_count, default=2, help="trials per curve point")
     p.add_argument("--save-curve", default=None, help="write the measured curve to this CSV")
     p.add_argument(
         "--presets",
@@ -74,7 +73,7 @@ def _add_link_arguments(p) -> None:
 
     p.add_argument("--mcs-table", choices=tuple(MCS_TABLES), default="qam64")
     p.add_argument("--fading", choices=FADINGS, default="awgn")
-    p.add_argument("--symbols-per-tb", type=_positive_int, default=DEFAULT_SYMBOLS_PER_TB)
+    p.add_argument("--symbols-per-tb", type=positive_count, default=DEFAULT_SYMBOLS_PER_TB)
     p.add_argument(
         "--symbol-rate-hz", type=finite_float, default=DEFAULT_SYMBOL_RATE_HZ, help="symbols/s"
     )
