@@ -1,12 +1,15 @@
 """Measuring one comparison of bench/nr_bler_validation.py: the statistics (Clopper-Pearson
-interval, best-fit SNR offset), both levels of one NR link, one point, the automatic sweep."""
+interval, Fisher's two-sample test, best-fit SNR offset), both levels of one NR link and the
+table its abstraction draws from (shipped or measured), one point, the automatic sweep."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -18,6 +21,7 @@ WATERFALL = (0.01, 0.99)  # bit-true BLERs that count as "in the waterfall" in t
 GRID_TOLERANCE_DB = 0.05  # a swept SNR this close to a table grid SNR stands for it
 RAYLEIGH_SAMPLES = 4000  # fading draws behind one abstract Rayleigh BLER
 Fading = Literal["awgn", "rayleigh"]
+TableKind = Literal["shipped", "measured"]
 
 
 # --------------------------------------------------------------------------------------
@@ -69,6 +73,16 @@ def clopper_pearson(failures: int, n: int, confidence: float = CONFIDENCE) -> tu
     return low, 1.0 - solve(lambda q: _binomial_tail(failures, n, 1.0 - q, False))
 
 
+def two_sample_p(failed_a: int, sent_a: int, failed_b: int, sent_b: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two binomial counts (``failed_a`` of
+    ``sent_a``, ``failed_b`` of ``sent_b``) share one failure rate (scipy, which Sionna
+    brings)."""
+    from scipy.stats import fisher_exact
+
+    table = [[failed_a, sent_a - failed_a], [failed_b, sent_b - failed_b]]
+    return float(fisher_exact(table).pvalue)
+
+
 def fit_snr_offset(
     snr_dbs: Sequence[float],
     failures: Sequence[int],
@@ -105,13 +119,26 @@ def fit_snr_offset(
 
 
 @dataclass(frozen=True)
+class TableCount:
+    """One point of a measured table as its file records it: ``failed`` of ``sent`` code
+    blocks failed bit-true at ``snr_db``."""
+
+    snr_db: float
+    failed: int
+    sent: int
+
+
+@dataclass(frozen=True)
 class LinkPair:
-    """Both levels of one link (MCS and TB size), built once, and the table grid."""
+    """Both levels of one link (MCS and TB size), built once, and the table it draws from."""
 
     bit_true: object  # NrLdpcLink
     abstract: object  # NrAbstractLink
-    table_snr_dbs: tuple[float, ...]  # the SNR grid of Sionna's table for this MCS
-    table_cb_sizes: tuple[int, ...]  # the CB sizes it was measured for
+    table_snr_dbs: tuple[float, ...]  # the SNR grid of the table's entry for this MCS
+    table_cb_sizes: tuple[int, ...]  # the CB sizes of that entry
+    tables: TableKind = "shipped"
+    table_file: str = ""  # the file holding that entry (as given on the command line)
+    table_counts: tuple[TableCount, ...] = ()  # a measured table's counts behind each point
 
     @property
     def label(self) -> str:
@@ -131,8 +158,38 @@ class LinkPair:
         ])  # fmt: skip
 
 
-def build_pair(mcs: int, symbols_per_tb: int, table: str) -> LinkPair:
-    """Both links of one configuration and the table's grid (SymcodecError if impossible)."""
+def _table_entry(doc: object, table_number: int, mcs: int) -> dict | None:
+    """The entry (``SNR_db``, ``CBS``) of ``mcs`` in a table file's PDSCH tables, or None."""
+    try:
+        entry = doc["category"]["1"]["index"][str(table_number)]["MCS"][str(mcs)]
+    except (KeyError, TypeError):
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _measured_counts(doc: dict, fmt) -> tuple[TableCount, ...] | None:
+    """The counts symcodec recorded for ``fmt``'s MCS in a table file, or None."""
+    record = doc.get("symcodec", {}) if isinstance(doc, dict) else {}
+    for c in record.get("curves", []) if isinstance(record, dict) else []:
+        if (c.get("mcs_table"), c.get("mcs")) != (fmt.mcs.table, fmt.mcs.index):
+            continue
+        try:
+            return tuple(
+                TableCount(float(s), int(k), int(n))
+                for s, k, n in zip(c["snr_db"], c["failed_blocks"], c["sent_blocks"], strict=True)
+            )
+        except (KeyError, TypeError, ValueError):  # a damaged record counts as none
+            return None
+    return None
+
+
+def build_pair(
+    mcs: int, symbols_per_tb: int, table: str, bler_tables: Sequence[Path] | None = None
+) -> LinkPair:
+    """Both links of one configuration and the grid of the table the abstraction draws from:
+    Sionna's shipped table, or (``bler_tables``) the measured file holding this MCS
+    (SymcodecError if impossible: more than one CB per TB, no file or two files for the MCS,
+    a file not measured by symcodec, or one measured for another TB size)."""
     import json
 
     from symcodec.channel.nr import NrAbstractLink, NrLdpcLink, shipped_bler_table
@@ -145,13 +202,39 @@ def build_pair(mcs: int, symbols_per_tb: int, table: str) -> LinkPair:
             f"{fmt.mcs} on {symbols_per_tb} symbols per TB gives {fmt.num_cbs} code blocks; "
             "this benchmark wants one CB per TB (fewer symbols per TB)"
         )
-    abstract = NrAbstractLink(mcs, table, symbols_per_tb=symbols_per_tb)
-    with open(shipped_bler_table(fmt.mcs.table_number), encoding="utf-8") as f:
-        doc = json.load(f)
-    entry = doc["category"]["1"]["index"][str(fmt.mcs.table_number)]["MCS"][str(mcs)]
+    # refuses a file measured for another TB size, and tables without this MCS
+    abstract = NrAbstractLink(mcs, table, symbols_per_tb=symbols_per_tb, bler_tables=bler_tables)
+    number = fmt.mcs.table_number
+    if bler_tables is None:
+        with open(shipped_bler_table(number), encoding="utf-8") as f:
+            entry = _table_entry(json.load(f), number, mcs)
+        return LinkPair(
+            bit_true, abstract, tuple(float(s) for s in entry["SNR_db"]),
+            tuple(sorted(int(c) for c in entry["CBS"])), "shipped",
+            os.path.basename(shipped_bler_table(number)),
+        )  # fmt: skip
+    holding = []
+    for path in bler_tables:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        entry = _table_entry(doc, number, mcs)
+        if entry is not None:
+            holding.append((os.fspath(path), doc, entry))
+    if len(holding) != 1:  # none: NrAbstractLink has refused already
+        raise SymcodecError(
+            f"--bler-tables: {' and '.join(h[0] for h in holding)} all hold {fmt.mcs}; "
+            "give one file per MCS"
+        )
+    path, doc, entry = holding[0]
+    counts = _measured_counts(doc, fmt)
+    if counts is None:
+        raise SymcodecError(
+            f"--bler-tables: {path} holds {fmt.mcs} without symcodec's record of its transport "
+            "format and counts (not written by measure-bler / write_bler_table)"
+        )
     return LinkPair(
         bit_true, abstract, tuple(float(s) for s in entry["SNR_db"]),
-        tuple(sorted(int(c) for c in entry["CBS"])),
+        tuple(sorted(int(c) for c in entry["CBS"])), "measured", path, counts,
     )  # fmt: skip
 
 
@@ -164,6 +247,7 @@ class Point:
     """One (MCS, SNR) comparison: a row of ``bler.csv``."""
 
     fading: str
+    tables: TableKind  # what the abstraction drew from: Sionna's shipped or measured tables
     mcs: int
     modulation: str
     mcs_rate: float  # the table's target code rate R
@@ -212,7 +296,7 @@ def measure(pair: LinkPair, snr_db: float, fading: Fading, blocks: int, seed: in
     low, high = clopper_pearson(bt.failed_code_blocks, bt.code_blocks)
     on_grid = any(abs(snr_db - s) < 1e-6 for s in pair.table_snr_dbs)
     return Point(
-        fading=fading, mcs=fmt.mcs.index, modulation=fmt.mcs.modulation,
+        fading=fading, tables=pair.tables, mcs=fmt.mcs.index, modulation=fmt.mcs.modulation,
         mcs_rate=fmt.mcs.code_rate, symbols_per_tb=fmt.symbols_per_tb, tb_bits=fmt.tb_bits,
         cb_bits=fmt.cb_bits, cw_bits=fmt.cw_bits[0], cb_rate=fmt.cb_bits / fmt.cw_bits[0],
         snr_db=snr_db, table_grid_point=on_grid, code_blocks=bt.code_blocks,

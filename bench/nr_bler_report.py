@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import math
 import os
@@ -15,7 +16,15 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from nr_bler_points import CONFIDENCE, WATERFALL, Fading, LinkPair, Point, fit_snr_offset
+from nr_bler_points import (
+    CONFIDENCE,
+    WATERFALL,
+    Fading,
+    LinkPair,
+    Point,
+    fit_snr_offset,
+    two_sample_p,
+)
 
 
 def csv_text(points: Sequence[Point]) -> str:
@@ -59,7 +68,8 @@ def plot(path: Path, pairs: Sequence[LinkPair], points: Sequence[Point], fading:
         lo, hi = min(p.snr_db for p in mine) - 0.5, max(p.snr_db for p in mine) + 0.5
         fine = np.linspace(lo, hi, 121)
         curve = np.maximum(pair.abstract_bler(fine, fading, seed=seed), floor / 10)
-        ax.plot(fine, curve, color=colour, lw=1.4, label=f"{pair.label}: abstract (table)")
+        ax.plot(fine, curve, color=colour, lw=1.4,
+                label=f"{pair.label}: abstract ({pair.tables} table)")  # fmt: skip
         x = np.array([p.snr_db for p in mine])
         y = np.array([p.bit_true_bler for p in mine])
         err_lo = y - np.array([p.ci_low for p in mine])
@@ -79,8 +89,8 @@ def plot(path: Path, pairs: Sequence[LinkPair], points: Sequence[Point], fading:
     ax.set_ylabel("code block error rate")
     blocks = max(p.code_blocks for p in points)
     ax.set_title(
-        f"5G NR, qam64, {fading}: abstracted (Sionna tables) vs bit-true, {blocks} CBs per "
-        "point\n(dotted: the table's SNR grid; open triangles: no failure, CI upper end)",
+        f"5G NR, qam64, {fading}: abstracted ({_tables_phrase(pairs)}) vs bit-true, {blocks} "
+        "CBs per point\n(dotted: the table's SNR grid; open triangles: no failure, CI upper end)",
         fontsize=10,
     )
     ax.grid(True, which="major", alpha=0.3)
@@ -88,6 +98,49 @@ def plot(path: Path, pairs: Sequence[LinkPair], points: Sequence[Point], fading:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _tables_phrase(pairs: Sequence[LinkPair]) -> str:
+    """``"Sionna's shipped tables"``, ``"measured tables"`` or both."""
+    kinds = {p.tables for p in pairs}
+    names = {"shipped": "Sionna's shipped tables", "measured": "measured tables"}
+    return " and ".join(names[k] for k in ("shipped", "measured") if k in kinds)
+
+
+def _sha256_12(path: str) -> str:
+    """The first 12 hex digits of a file's SHA-256 (which content was used)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:12]
+
+
+def tables_markdown(pairs: Sequence[LinkPair], seed: int) -> str:
+    """README's section on the measured tables: files, their counts, the seed rule ("" when
+    every link drew from Sionna's shipped tables)."""
+    measured = [p for p in pairs if p.tables == "measured"]
+    if not measured:
+        return ""
+    rows = "\n".join(
+        f"| {p.label} | `{p.table_file}` (sha256 `{_sha256_12(p.table_file)}`) | "
+        + ", ".join(f"{c.snr_db:g}: {c.failed}/{c.sent}" for c in p.table_counts)
+        + " |"
+        for p in measured
+    )
+    return f"""
+## Tables
+
+The abstraction drew from BLER tables measured bit-true for these very transport formats by
+`symcodec measure-bler`, on seeds other than this run's seed {seed}: the files record their
+counts, not their seed, so the bench requires an explicit `--seed` and whoever runs it
+vouches that it differs. Table and bit-true run are then independent measurements of the
+same code. At its own grid SNRs a table holds a measured BLER with its own sampling error
+(the counts below), which the bit-true CI does not include; between them it interpolates
+log-linearly, and a table BLER of 0 (no failure in the blocks sent) reads as 0 beyond the
+last failing point.
+
+| link | file | SNR dB: failed / sent blocks |
+|---|---|---|
+{rows}
+"""
 
 
 @dataclass(frozen=True)
@@ -141,14 +194,26 @@ def reading(fits: Sequence[Offset], points: Sequence[Point]) -> str:
         ]
         wf = [p for p in mine if WATERFALL[0] <= p.bit_true_bler <= WATERFALL[1]]
         excess = fmt.cb_bits / fmt.cw_bits[0] / fmt.mcs.code_rate - 1.0
-        side = "optimistic" if fit.offset_db > 0 else "pessimistic"
+        if abs(fit.offset_db) < 0.005:
+            shift = "the abstraction is off by 0.00 dB"
+        else:
+            side = "optimistic" if fit.offset_db > 0 else "pessimistic"
+            shift = f"the abstraction is {side} by {abs(fit.offset_db):.2f} dB"
+        rate = f"CB rate {fmt.cb_bits / fmt.cw_bits[0]:.3f}"
+        if fit.pair.tables == "measured":  # measured on this very code: R does not matter
+            about = f"{rate}; measured table `{fit.pair.table_file}`"
+        else:
+            about = (
+                f"{rate}, {100 * excess:+.1f}% against the table's R = {fmt.mcs.code_rate:.3f}; "
+                f"table CB sizes {', '.join(map(str, fit.pair.table_cb_sizes))}"
+            )
         text = (
-            f"{fit.pair.label} (CB rate {fmt.cb_bits / fmt.cw_bits[0]:.3f}, "
-            f"{100 * excess:+.1f}% against the table's R = {fmt.mcs.code_rate:.3f}; table CB "
-            f"sizes {', '.join(map(str, fit.pair.table_cb_sizes))}): the abstract BLER is inside "
+            f"{fit.pair.label} ({about}): the abstract BLER is inside "
             f"the bit-true {CONFIDENCE:.0%} CI at {fit.inside} of {fit.in_waterfall} waterfall "
-            f"points; the abstraction is {side} by {abs(fit.offset_db):.2f} dB (the SNR shift that "
-            f"best fits all its points), point by point by {_spread(fit.point_offsets_db)}"
+            f"points; {shift} (the SNR shift that "
+            f"best fits all its points; 95% interval {fit.low_db:+.2f} to {fit.high_db:+.2f} dB, "
+            f"{'which holds' if fit.low_db <= 0 <= fit.high_db else 'which excludes'} 0), point "
+            f"by point by {_spread(fit.point_offsets_db)}"
         )
         if wf:
             worst = max(wf, key=lambda p: abs(math.log10(max(p.abstract_bler, 1e-6) /
@@ -163,6 +228,18 @@ def reading(fits: Sequence[Offset], points: Sequence[Point]) -> str:
             text += (
                 f"; at the table's own grid SNRs {sum(p.inside for p in grid)} of {len(grid)} "
                 "inside"
+            )
+        matched = [
+            (p, c) for p in grid for c in fit.pair.table_counts if abs(c.snr_db - p.snr_db) < 1e-6
+        ]
+        if matched:  # a measured table: both sides are samples
+            agree = sum(
+                two_sample_p(p.bit_true_failed, p.code_blocks, c.failed, c.sent) >= 0.05
+                for p, c in matched
+            )
+            text += (
+                f", and {agree} of {len(matched)} consistent with the table's own counts "
+                "(Fisher's exact test, two-sided 5%: both are samples)"
             )
         parts.append(text + ".")
     return " ".join(parts)
@@ -213,10 +290,17 @@ def readme_text(
     notes = f"\n## Notes\n\n{args.note_text}\n" if args.note_text else ""
     command = "python bench/nr_bler_validation.py " + " ".join(shlex.quote(a) for a in argv)
     fit_rows = "\n".join(
-        f"| {f.pair.label} | {f.offset_db:+.2f} | {_spread(f.point_offsets_db)} | "
+        f"| {f.pair.label} | {f.pair.tables} | {f.offset_db:+.2f} | "
+        f"{f.low_db:+.2f} to {f.high_db:+.2f} | {_spread(f.point_offsets_db)} | "
         f"{f.inside} / {f.in_waterfall} |"
         for f in fits
     )
+    if all(p.tables == "shipped" for p in pairs):
+        drawn_from = "Sionna's shipped PHY-abstraction tables"
+        tables_line = f"`{pairs[0].table_file}` as shipped with sionna {sionna.__version__}"
+    else:
+        drawn_from = f"{_tables_phrase(pairs)}, see *Tables*"
+        tables_line = ", ".join(sorted({f"`{p.table_file}`" for p in pairs}))
     return f"""# 5G NR link: abstracted against bit-true BLER ({args.fading})
 
 Made by `bench/nr_bler_validation.py` (issue 15):
@@ -228,10 +312,11 @@ Made by `bench/nr_bler_validation.py` (issue 15):
 - Machine: {platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.2f} at the
   start (shared); Python {platform.python_version()}, torch {torch.__version__}
   ({args.threads} thread), sionna {sionna.__version__}; seed {args.seed}.
+- Tables: {tables_line}.
 - Link: qam64 MCS table, {args.fading}, one code block (CB) per transport block; per point
   the same random payload of {args.blocks} CBs is sent bit-true (Sionna's TB encoder, 5G LDPC,
-  20 BP iterations, app demapping, CRCs) and abstracted (CB errors drawn from Sionna's
-  shipped PHY-abstraction tables{eesm}). SNR is Es/N0 per channel use.
+  20 BP iterations, app demapping, CRCs) and abstracted (CB errors drawn from
+  {drawn_from}{eesm}). SNR is Es/N0 per channel use.
 - Columns: *K / E* CB information bits (CRCs included) and coded bits, the CB's rate and the
   table's target rate R; *grid*: the SNR is on the table's own SNR grid (there the table
   holds a measurement, elsewhere a log-linear interpolation); *abstract BLER (table)*: the
@@ -245,14 +330,16 @@ Made by `bench/nr_bler_validation.py` (issue 15):
 
 Per link: the SNR shift that best explains all its bit-true counts with the abstract curve
 (maximum likelihood; where the two curves differ in shape, the points with many failures
-weigh most), the point-by-point offsets over the waterfall (bit-true BLER in
-[{WATERFALL[0]}, {WATERFALL[1]}]), and the waterfall points whose abstract BLER is inside the CI:
+weigh most) with its {CONFIDENCE:.0%} likelihood-ratio interval (bit-true sampling only; it
+holds 0 where the two levels agree within it), the point-by-point offsets over the waterfall
+(bit-true BLER in [{WATERFALL[0]}, {WATERFALL[1]}]), and the waterfall points whose abstract
+BLER is inside the CI:
 
-| link | best-fit offset dB | point by point | inside |
-|---|---:|---|---|
+| link | tables | best-fit offset dB | {CONFIDENCE:.0%} interval dB | point by point | inside |
+|---|---|---:|---|---|---|
 {fit_rows}
 
 ## Reading
 
 {reading(fits, points)}
-{notes}"""
+{tables_markdown(pairs, args.seed)}{notes}"""

@@ -9,26 +9,43 @@ the same random payload of ``--blocks`` code blocks (CBs) is sent at both levels
   20 BP iterations, QAM, the channel, app demapping, CRC checks): the measurement, with its
   95% Clopper-Pearson interval;
 * ``abstract``: :class:`~symcodec.channel.nr.NrAbstractLink` (CB errors drawn from Sionna's
-  shipped PHY-abstraction tables). Its model BLER (the table's value at this CB size and SNR;
-  under ``rayleigh`` the mean over fading draws of the EESM lookup) is what is compared with
-  the interval; the BLER it drew on the same CBs is recorded too.
+  shipped PHY-abstraction tables, or with ``--bler-tables`` from tables measured bit-true for
+  this very transport format by ``symcodec measure-bler``). Its model BLER (the table's value
+  at this CB size and SNR; under ``rayleigh`` the mean over fading draws of the EESM lookup)
+  is what is compared with the interval; the BLER it drew on the same CBs is recorded too.
+
+With ``--bler-tables`` every MCS must be in exactly one of the files, measured on the same
+``--symbols-per-tb`` (a file measured for another TB size is refused), and ``--seed`` must be
+given and differ from the seed the tables were measured with (``measure-bler --seed``,
+default 0): the files record their counts, not their seed, so the bench cannot check it; the
+README states the bench's seed. That makes the comparison one of two independent
+measurements of the same code.
 
 The automatic sweep starts where the abstract BLER is about 0.97 and steps by ``--step-db``
 until both levels are at or below 0.01 (at most ``--max-points`` points, stepping down first
 while the bit-true BLER is still under 0.9), and adds the SNRs of the table's own grid that
-fall inside (there the table holds a measurement, not an interpolation). Per MCS it also fits
-the SNR offset that best explains the bit-true counts with the abstract curve (maximum
-likelihood, 95% likelihood-ratio interval): a positive offset means the abstraction is
-optimistic by that many dB.
+fall inside (there the table holds a measurement, not an interpolation; a measured table's
+grid is the step it was measured with, so with that ``--step-db`` every point is on it). Per
+MCS it also fits the SNR offset that best explains the bit-true counts with the abstract
+curve (maximum likelihood, 95% likelihood-ratio interval): a positive offset means the
+abstraction is optimistic by that many dB.
 
-Writes ``bler.csv``, ``bler.png`` (BLER vs SNR, log y) and ``README.md`` (command, date, wall
-and CPU time, machine, the table, a reading of the agreement) into ``--out``; the files are
-written to temporary names and renamed at the end, so a failed run leaves none half written.
+Writes ``bler.csv`` (column ``tables``: ``shipped`` or ``measured``), ``bler.png`` (BLER vs
+SNR, log y) and ``README.md`` (command, date, wall and CPU time, machine, the table files, a
+reading of the agreement) into ``--out``; the files are written to temporary names and
+renamed at the end, so a failed run leaves none half written.
 
 Run (needs the ``links`` extra; one torch thread is fastest for Sionna's decoder)::
 
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/nr_bler_validation.py \\
         --mcs 9 20 --symbols-per-tb 100 --blocks 400
+
+On measured tables (the studies' transport format; a ``--seed`` the tables were not measured
+with)::
+
+    OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/nr_bler_validation.py \\
+        --mcs 4 9 --symbols-per-tb 1872 --bler-tables studies/bler/qam64-mcs{4,9}-1872.json \\
+        --seed 1 --blocks 600 --out docs/results/nr-bler/measured-1872
 """
 
 from __future__ import annotations
@@ -79,12 +96,33 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--step-db", type=float, default=0.5, help="step of the automatic sweep")
     ap.add_argument("--max-points", type=int, default=16, help="points per MCS in the sweep")
     ap.add_argument("--blocks", type=int, default=300, help="code blocks per point")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--seed", type=int,
+        help="seed of the payloads and noise (default 0); required with --bler-tables, and "
+        "then it must differ from the seed the tables were measured with (measure-bler "
+        "--seed, default 0), which the table files do not record",
+    )  # fmt: skip
+    ap.add_argument(
+        "--bler-tables", type=Path, nargs="+", metavar="FILE",
+        help="draw the abstract link from these BLER tables, measured bit-true by "
+        "`symcodec measure-bler` on the same --symbols-per-tb, one file per MCS (default: "
+        "Sionna's shipped tables)",
+    )  # fmt: skip
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--fading", choices=["awgn", "rayleigh"], default="awgn")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     ap.add_argument("--note", type=Path, help="a Markdown file appended to README.md as Notes")
     args = ap.parse_args(argv)
+    if args.seed is None:
+        if args.bler_tables is not None:
+            raise UsageError(
+                "--bler-tables needs an explicit --seed, other than the one the tables were "
+                "measured with (measure-bler --seed, default 0)"
+            )
+        args.seed = 0
+    for path in args.bler_tables or ():
+        if not path.is_file():
+            raise UsageError(f"--bler-tables {path}: no such file")
     if len(args.symbols_per_tb) not in (1, len(args.mcs)):
         raise UsageError("give one --symbols-per-tb, or one per --mcs")
     if len(args.symbols_per_tb) == 1:
@@ -140,7 +178,10 @@ def run(argv: Sequence[str]) -> int:
 
     torch.set_num_threads(args.threads)
     require_sionna()
-    pairs = [build_pair(m, s, "qam64") for m, s in zip(args.mcs, args.symbols_per_tb, strict=True)]
+    pairs = [
+        build_pair(m, s, "qam64", args.bler_tables)
+        for m, s in zip(args.mcs, args.symbols_per_tb, strict=True)
+    ]
     if args.fading == "rayleigh":  # EESM needs its calibration: fail before measuring
         pairs[0].abstract_bler(np.array([0.0]), "rayleigh")
 
@@ -155,7 +196,11 @@ def run(argv: Sequence[str]) -> int:
 
     points: list[Point] = []
     for pair in pairs:
-        print(f"{pair.label}, {pair.bit_true.fmt.symbols_per_tb} symbols per TB", flush=True)
+        print(
+            f"{pair.label}, {pair.bit_true.fmt.symbols_per_tb} symbols per TB, "
+            f"{pair.tables} table {pair.table_file}",
+            flush=True,
+        )
         first = len(points)
         if args.snr_db is None:
             points += sweep(

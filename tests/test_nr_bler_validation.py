@@ -17,11 +17,17 @@ What the physics says, and what these tests hold the code to:
   bit-true interval. That known gap is pinned (direction and size), so a change in either
   level shows.
 
+* On a table measured bit-true for the link's own transport format (``--bler-tables``), the
+  abstraction has no such gap: on independent seeds the bench's bit-true counts and the
+  measured curve agree (best-fit shift 0 within its 95% interval), where the shipped table's
+  does not.
+
 Skipped without the ``links`` extra (sionna-no-rt).
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
 from pathlib import Path
@@ -31,7 +37,7 @@ import pytest
 import torch
 
 from symcodec.channel import make_channel
-from symcodec.channel.nr import NrAbstractLink, backend, lookup_mcs
+from symcodec.channel.nr import NrAbstractLink, backend, lookup_mcs, shipped_bler_table
 
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
@@ -182,3 +188,130 @@ def test_shipped_tables_are_optimistic_by_about_a_db_on_small_nr_blocks():
         lambda s: np.array([table.block_error_rate(snr_db=float(x)) for x in s]),
     )  # fmt: skip
     assert 0.6 <= low <= offset <= high <= 1.4, (offset, low, high)
+
+
+# --------------------------------------------------------------------------------------
+# the bench on measured tables (--bler-tables)
+
+SNRS_DB = ("3.5", "4", "4.5", "5")  # MCS 9 on 100 symbols: BLER about 0.6 down to 0.03
+
+
+@pytest.fixture(scope="module")
+def measured_table(tmp_path_factory):
+    """qam64 MCS 9 on 100 symbols per TB (one CB, K 144 / E 200), measured bit-true on
+    seed 3 (a few seconds of CPU)."""
+    from symcodec.channel.nr import NrLdpcLink, measure_bler_curve, write_bler_table
+
+    curve = measure_bler_curve(
+        NrLdpcLink(9, symbols_per_tb=100), step_db=0.5, min_failures=100, max_blocks=300, seed=3
+    )
+    path = tmp_path_factory.mktemp("tables") / "qam64-mcs9-100.json"
+    write_bler_table(path, [curve])
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def fitted_offset(rows, link: NrAbstractLink) -> tuple[float, float, float]:
+    """The best-fit SNR offset of the csv's bit-true counts against ``link``'s curve."""
+    return bler.fit_snr_offset(
+        [float(r["snr_db"]) for r in rows], [int(r["bit_true_failed"]) for r in rows],
+        [int(r["code_blocks"]) for r in rows],
+        lambda s: np.array([link.block_error_rate(snr_db=float(x)) for x in s]),
+    )  # fmt: skip
+
+
+def test_bench_on_a_measured_table_agrees_within_the_monte_carlo_interval(
+    measured_table, tmp_path, capsys
+):
+    """The bench on the measured table (bench seed 5, table seed 3): every row says
+    ``measured``; the best-fit SNR shift of the bit-true counts against the measured curve has
+    a 95% interval holding 0, and at each grid SNR the two counts are consistent (Fisher, 1%).
+    The same counts against Sionna's shipped table give a shift well above 0 (the test can
+    fail), and the README names the table file, its counts and the bench's seed."""
+    out = tmp_path / "out"
+    argv = [
+        "--mcs", "9", "--symbols-per-tb", "100", "--snr-db", *SNRS_DB, "--blocks", "300",
+        "--seed", "5", "--bler-tables", str(measured_table), "--out", str(out),
+    ]  # fmt: skip
+    assert nr_bler_validation.main(argv) == 0
+    rows = read_csv(out / "bler.csv")
+    assert [r["tables"] for r in rows] == ["measured"] * len(SNRS_DB)
+    assert [float(r["snr_db"]) for r in rows] == [float(s) for s in SNRS_DB]
+    assert all(r["table_grid_point"] == "True" for r in rows)  # the table's 0.5 dB grid
+    assert 0.3 < float(rows[0]["bit_true_bler"]) < 0.9  # the points span the waterfall
+
+    measured = NrAbstractLink(9, symbols_per_tb=100, bler_tables=[measured_table])
+    offset, low, high = fitted_offset(rows, measured)
+    assert low <= 0.0 <= high and high - low < 0.5, (offset, low, high)
+    counts = {c.snr_db: c for c in bler.build_pair(9, 100, "qam64", [measured_table]).table_counts}
+    for r in rows:
+        table = counts[float(r["snr_db"])]
+        p_value = bler.two_sample_p(
+            int(r["bit_true_failed"]), int(r["code_blocks"]), table.failed, table.sent
+        )
+        assert p_value >= 0.01, (r["snr_db"], r["bit_true_failed"], table)
+        assert float(r["abstract_bler"]) == pytest.approx(table.failed / table.sent, rel=1e-4)
+
+    shipped_offset, shipped_low, _ = fitted_offset(rows, NrAbstractLink(9, symbols_per_tb=100))
+    assert shipped_low > 0.5, (shipped_offset, shipped_low)
+
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert f"`{measured_table}` (sha256 `" in readme
+    assert "seeds other than this run's seed 5" in readme
+    assert "| MCS 9 (QPSK), K 144 / E 200 | measured |" in readme
+    assert "which holds 0" in readme
+    assert (out / "bler.png").stat().st_size > 0
+    assert "measured table" in capsys.readouterr().out
+
+
+def test_bench_without_tables_says_shipped(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--mcs", "9", "--snr-db", "4", "--blocks", "20", "--out", str(out)]
+    assert nr_bler_validation.main(argv) == 0
+    assert [r["tables"] for r in read_csv(out / "bler.csv")] == ["shipped"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "- Tables: `PDSCH_table1.json` as shipped with sionna" in readme
+    assert "## Tables" not in readme
+
+
+def made_up_table(path: Path, mcs: int, symbols_per_tb: int) -> Path:
+    """A (made-up) table for qam64 ``mcs`` on ``symbols_per_tb`` symbols per TB."""
+    from symcodec.channel.nr import BlerCurve, BlerPoint, transport_format, write_bler_table
+
+    fmt = transport_format(lookup_mcs(mcs), symbols_per_tb)
+    points = (BlerPoint(3.0, 10, 10), BlerPoint(4.0, 5, 10), BlerPoint(5.0, 0, 10))
+    write_bler_table(path, [BlerCurve(fmt, points)])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("tables", "seed", "message"),
+    [
+        (["other-tb"], ["--seed", "1"], "measured on 120 symbols per TB; this link sends 100"),
+        (["other-tb"], [], "--bler-tables needs an explicit --seed"),
+        (["missing"], ["--seed", "1"], "no such file"),
+        (["shipped"], ["--seed", "1"], "without symcodec's record"),
+        (["same-tb", "same-tb-copy"], ["--seed", "1"], "give one file per MCS"),
+        (["mcs-10"], ["--seed", "1"], "no BLER table for MCS 9"),
+    ],
+)
+def test_bench_bad_tables_are_one_line_and_write_nothing(tmp_path, capsys, tables, seed, message):
+    files = {
+        "other-tb": lambda p: made_up_table(p, 9, 120),
+        "same-tb": lambda p: made_up_table(p, 9, 100),
+        "same-tb-copy": lambda p: made_up_table(p, 9, 100),
+        "mcs-10": lambda p: made_up_table(p, 10, 100),
+        "shipped": lambda p: Path(shipped_bler_table(1)),
+        "missing": lambda p: p,
+    }
+    paths = [str(files[name](tmp_path / f"{name}.json")) for name in tables]
+    out = tmp_path / "out"
+    argv = ["--mcs", "9", "--symbols-per-tb", "100", "--snr-db", "4", *seed]
+    assert nr_bler_validation.main([*argv, "--bler-tables", *paths, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
