@@ -45,17 +45,9 @@ if not backend.sionna_available():
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import nr_bler_points as bler  # noqa: E402
 import nr_bler_validation  # noqa: E402
+from nr_support import one_torch_thread  # noqa: E402, F401 (autouse fixture)
 
 Z_99 = 2.5758  # two-sided 99% normal quantile
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Sionna's decoder is many small torch ops: on busy cores one thread is fastest."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def table_code_bler(
