@@ -13,7 +13,14 @@ from safetensors.torch import save_file
 from torch import nn
 
 from symcodec.channel import make_channel
-from symcodec.channel.nr import backend
+from symcodec.channel.nr import (
+    BlerCurve,
+    BlerPoint,
+    backend,
+    lookup_mcs,
+    transport_format,
+    write_bler_table,
+)
 from symcodec.cli import main
 from symcodec.codec import TransmissionPlan, encode
 from symcodec.codec.format import read_header
@@ -177,6 +184,14 @@ def test_cli_plan_link(tmp_path, capsys):
     assert "exactly one of --curve CSV and --dataset" in capsys.readouterr().err
     assert main([*base, "--curve", str(curve)]) == 2  # no objective
     capsys.readouterr()
+    table = tmp_path / "mcs9.json"
+    fmt = transport_format(lookup_mcs(9, "qam64"), SYMBOLS)
+    points = (BlerPoint(0.0, 9, 9), BlerPoint(1.0, 3, 9), BlerPoint(2.0, 0, 9))
+    write_bler_table(table, [BlerCurve(fmt, points)])
+    argv = [*base, "--max-drop-pp", "1", "--curve", str(curve), "--bler-tables", str(table)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "chosen: MCS 9" in out  # the only MCS the table holds
 
 
 # --------------------------------------------------------------------------------------
@@ -243,3 +258,38 @@ def test_cli_transmit_auto_mcs(tmp_path, capsys):
         assert "--auto-mcs needs --fec ldpc" in capsys.readouterr().err
     assert main(["transmit", str(model), "--fec", "ldpc", "--auto-mcs"]) == 2
     assert "--auto-mcs needs --snr-db" in capsys.readouterr().err
+
+
+def test_measured_tables_restrict_and_move_the_choice(header, tmp_path):
+    """With measured BLER tables, only their MCS are scored, at their error rates: a table
+    whose MCS 9 curve falls 3 dB later than Sionna's moves choose_mcs down to MCS 4."""
+    from symcodec.channel.nr import (
+        BlerCurve,
+        BlerPoint,
+        lookup_mcs,
+        transport_format,
+        write_bler_table,
+    )
+
+    kw = {"symbols_per_tb": SYMBOLS, "symbol_rate_hz": RATE_HZ}
+    tables = []
+    for mcs, (fall_db, clear_db) in {4: (-4.0, 0.0), 9: (6.0, 9.0)}.items():
+        fmt = transport_format(lookup_mcs(mcs, "qam64"), SYMBOLS)
+        points = (
+            BlerPoint(fall_db, 9, 9),
+            BlerPoint(fall_db + 1.0, 3, 9),
+            BlerPoint(clear_db, 0, 9),
+        )
+        tables.append(tmp_path / f"mcs{mcs}.json")
+        write_bler_table(tables[-1], [BlerCurve(fmt, points)])
+    shipped = choose_mcs(header, 5.0, target_bler=1e-3, **kw)
+    assert shipped.chosen.mcs >= 9  # Sionna's tables: MCS 9 is clear at 5 dB
+    measured = choose_mcs(header, 5.0, target_bler=1e-3, bler_tables=tables, **kw)
+    assert [c.mcs for c in measured.candidates] == [4, 9]
+    assert measured.chosen.mcs == 4 and measured.candidates[1].worst_block_error_rate == 1.0
+    plan = plan_link(header, CURVE, 5.0, max_drop_pp=1.0, bler_tables=tables, **kw)
+    assert {c.mcs for c in plan.candidates} == {4, 9} and plan.chosen.mcs == 4
+    with pytest.raises(SymcodecError, match="no MCS of qam64 has a BLER table for 100 symbols"):
+        choose_mcs(
+            header, 5.0, target_bler=1e-3, bler_tables=tables, **{**kw, "symbols_per_tb": 100}
+        )

@@ -230,7 +230,6 @@ def test_table_content_is_part_of_the_spec_id(study_tables, tmp_path):
         (["missing.json"], {}, "channel.bler_tables': file not found: missing.json"),
         ([], {}, "non-empty list of file paths"),
         (None, {"level": "bit-true"}, 'apply to level = "abstract"'),
-        (None, {"mcs": "auto"}, 'list them, not "auto"'),
         (None, {"mcs": [10]}, "no BLER table for MCS 10"),
     ],
 )
@@ -239,6 +238,11 @@ def test_bad_bler_tables_keys_are_refused(study_tables, tables, channel, message
     with pytest.raises(SymcodecError, match=message) as info:
         parse_study(doc)
     assert "\n" not in str(info.value)
+
+
+def test_auto_mcs_plans_with_the_tables(study_tables):
+    spec = parse_study(_nr_study(study_tables, mcs="auto"))
+    assert spec.channel.mcs_auto and spec.channel.bler_tables == tuple(study_tables)
 
 
 def test_tables_must_cover_the_protection_mcs(study_tables):

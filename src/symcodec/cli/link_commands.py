@@ -125,8 +125,9 @@ def _add_nr_arguments(nr) -> None:
         nargs="+",
         default=None,
         metavar="FILE",
-        help="with --fec-level abstract: BLER tables measured for this TB size (symcodec "
-        "measure-bler) instead of Sionna's shipped ones",
+        help="with --fec-level abstract or --auto-mcs: BLER tables measured for this TB size "
+        "(symcodec measure-bler) instead of Sionna's shipped ones (--auto-mcs then chooses "
+        "among the MCS they hold)",
     )
     nr.add_argument("--fading", choices=FADINGS, default=None, help="awgn (default) or rayleigh")
     nr.add_argument(
@@ -319,10 +320,8 @@ def _channel_name(args) -> str:
             "the NR link (--fec ldpc) needs --mcs N (an MCS index of --mcs-table; qam64: 0..28)"
             " or --auto-mcs"
         )
-    if args.bler_tables is not None and args.fec_level != "abstract":
-        raise SymcodecError("--bler-tables needs --fec-level abstract")
-    if args.bler_tables is not None and args.auto_mcs:
-        raise SymcodecError("--auto-mcs chooses among Sionna's tables; drop --bler-tables")
+    if args.bler_tables is not None and args.fec_level != "abstract" and not args.auto_mcs:
+        raise SymcodecError("--bler-tables needs --fec-level abstract or --auto-mcs")
     if args.target_bler is not None and not args.auto_mcs:
         raise SymcodecError("--target-bler needs --auto-mcs")
     if args.protect_mcs is not None and args.protect in (None, "none"):

@@ -39,7 +39,7 @@ def auto_mcs(args, state_dict, plan) -> int:
         preset=args.protect or "none", protect_mcs=args.protect_mcs,
         mcs_table=args.mcs_table or "qam64", fading=args.fading or "awgn",
         symbols_per_tb=args.symbols_per_tb or DEFAULT_SYMBOLS_PER_TB,
-        symbol_rate_hz=args.bandwidth_hz or DEFAULT_SYMBOL_RATE_HZ,
+        symbol_rate_hz=args.bandwidth_hz or DEFAULT_SYMBOL_RATE_HZ, bler_tables=args.bler_tables,
     )  # fmt: skip
     print_mcs_choice(console(), choice)
     if choice.chosen is None:

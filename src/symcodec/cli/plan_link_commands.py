@@ -73,6 +73,14 @@ def _add_link_arguments(p) -> None:
 
     p.add_argument("--mcs-table", choices=tuple(MCS_TABLES), default="qam64")
     p.add_argument("--fading", choices=FADINGS, default="awgn")
+    p.add_argument(
+        "--bler-tables",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="BLER tables measured for --symbols-per-tb (symcodec measure-bler) instead of "
+        "Sionna's shipped ones; only the MCS they hold are scored",
+    )
     p.add_argument("--symbols-per-tb", type=positive_count, default=DEFAULT_SYMBOLS_PER_TB)
     p.add_argument(
         "--symbol-rate-hz", type=finite_float, default=DEFAULT_SYMBOL_RATE_HZ, help="symbols/s"
@@ -108,7 +116,7 @@ def cmd_plan_link(args) -> int:
     result = plan_link(
         header, curve, args.snr_db, max_drop_pp=args.max_drop_pp,
         air_time_budget_ms=args.air_time_ms, presets=presets, mcs_table=args.mcs_table,
-        fading=args.fading, symbols_per_tb=args.symbols_per_tb,
+        fading=args.fading, symbols_per_tb=args.symbols_per_tb, bler_tables=args.bler_tables,
         symbol_rate_hz=args.symbol_rate_hz,
     )  # fmt: skip
     _print_plan(result, args)

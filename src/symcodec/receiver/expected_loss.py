@@ -24,7 +24,8 @@ anything:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..channel.nr import NrAbstractLink, TransportFormat
@@ -77,10 +78,18 @@ class ExpectedLoss:
 
 class AbstractLinks:
     """The abstracted NR links of one MCS table by MCS index, each built once (each loads
-    Sionna's BLER table), and their code block error rates by SNR, each computed once."""
+    Sionna's BLER table, or the measured ``bler_tables``: then only the MCS they hold have a
+    link), and their code block error rates by SNR, each computed once."""
 
-    def __init__(self, mcs_table: str, symbols_per_tb: int, fading: str) -> None:
+    def __init__(
+        self,
+        mcs_table: str,
+        symbols_per_tb: int,
+        fading: str,
+        bler_tables: Sequence[str | os.PathLike] | None = None,
+    ) -> None:
         self.mcs_table, self.symbols_per_tb, self.fading = mcs_table, symbols_per_tb, fading
+        self.bler_tables = None if bler_tables is None else tuple(map(os.fspath, bler_tables))
         self._links: dict[int, NrAbstractLink | None] = {}
         self._bler: dict[tuple[int, float], float] = {}
 
@@ -89,8 +98,9 @@ class AbstractLinks:
         if mcs not in self._links:
             try:
                 self._links[mcs] = NrAbstractLink(
-                    mcs, self.mcs_table, symbols_per_tb=self.symbols_per_tb
-                )
+                    mcs, self.mcs_table, symbols_per_tb=self.symbols_per_tb,
+                    bler_tables=self.bler_tables,
+                )  # fmt: skip
             except SymcodecError:
                 self._links[mcs] = None
         return self._links[mcs]

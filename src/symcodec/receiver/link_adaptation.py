@@ -18,6 +18,7 @@ measured on the fly).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -78,16 +79,19 @@ def plan_link(
     fading: str = "awgn",
     symbols_per_tb: int,
     symbol_rate_hz: float,
+    bler_tables: Sequence[str | os.PathLike] | None = None,
 ) -> LinkPlan:
     """Score every (MCS, preset, protection MCS) and choose: the shortest air time with an
     expected drop of at most ``max_drop_pp``, or the smallest expected drop within
-    ``air_time_budget_ms`` (exactly one of them). Ties go to the other figure."""
+    ``air_time_budget_ms`` (exactly one of them). Ties go to the other figure. With
+    ``bler_tables`` (measured curves, :mod:`symcodec.channel.nr.bler_measure`) only the MCS
+    they hold are scored."""
     if (max_drop_pp is None) == (air_time_budget_ms is None):
         raise SymcodecError("give exactly one of max_drop_pp and air_time_budget_ms")
     limit = max_drop_pp if max_drop_pp is not None else air_time_budget_ms
     if not math.isfinite(limit) or limit < 0:
         raise SymcodecError(f"the constraint must be a finite number >= 0, got {limit!r}")
-    links = AbstractLinks(mcs_table, symbols_per_tb, fading)
+    links = AbstractLinks(mcs_table, symbols_per_tb, fading, bler_tables)
     usable = _usable_mcs(links, snr_db, presets)
     candidates = []
     for m in usable:
@@ -124,6 +128,11 @@ def _usable_mcs(links: AbstractLinks, snr_db: float, presets: Sequence[str]) -> 
     if table not in MCS_TABLES:
         raise SymcodecError(f"unknown NR MCS table {table!r}; known: {', '.join(MCS_TABLES)}")
     usable = [m for m in range(MCS_TABLES[table][1] + 1) if links.link(m) is not None]
+    if not usable and links.bler_tables:
+        raise SymcodecError(
+            f"no MCS of {table} has a BLER table for {links.symbols_per_tb} symbols per TB in "
+            f"{', '.join(links.bler_tables)}"
+        )
     if not usable:
         raise SymcodecError(f"no MCS of {table} fits {links.symbols_per_tb} symbols per TB")
     return usable
@@ -162,6 +171,7 @@ def choose_mcs(
     fading: str = "awgn",
     symbols_per_tb: int,
     symbol_rate_hz: float,
+    bler_tables: Sequence[str | os.PathLike] | None = None,
 ) -> McsChoice:
     """The fastest MCS for the stream of ``header`` whose every segment keeps its code block
     error rate at Es/N0 ``snr_db`` within ``target_bler`` (the PHY abstraction's rate,
@@ -177,7 +187,7 @@ def choose_mcs(
         raise SymcodecError(f"target_bler must be in (0, 1), got {target_bler!r}")
     if preset == "none" and protect_mcs is not None:
         raise SymcodecError("preset 'none' sends everything at one MCS; it takes no protect_mcs")
-    links = AbstractLinks(mcs_table, symbols_per_tb, fading)
+    links = AbstractLinks(mcs_table, symbols_per_tb, fading, bler_tables)
     usable = _usable_mcs(links, snr_db, [preset])
     candidates = []
     for m in usable:

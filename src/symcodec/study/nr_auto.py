@@ -41,6 +41,7 @@ class AutoMcs:
         state_dict, plan: what the configuration sends.
         evaluate: accuracy (%) of a state dict of the study's architecture.
         mcs_table, fading, symbols_per_tb, symbol_rate_hz: the NR link.
+        bler_tables: measured BLER tables (only their MCS are chosen from), or none.
     """
 
     def __init__(
@@ -53,12 +54,13 @@ class AutoMcs:
         fading: str,
         symbols_per_tb: int,
         symbol_rate_hz: float,
+        bler_tables: tuple[str, ...] = (),
     ) -> None:
         self.header = read_header(encode(state_dict, plan))
         self.curve: LossCurve = measure_loss_curve(state_dict, plan, evaluate, seed=AUTO_CURVE_SEED)
         self.link = dict(
             mcs_table=mcs_table, fading=fading, symbols_per_tb=symbols_per_tb,
-            symbol_rate_hz=symbol_rate_hz,
+            symbol_rate_hz=symbol_rate_hz, bler_tables=bler_tables or None,
         )  # fmt: skip
         self._chosen: dict[tuple[float, str], NrProtection] = {}
 

@@ -12,7 +12,7 @@
   draw from instead of Sionna's shipped tables, which are about 1 dB optimistic for NR
   transport blocks: curves measured bit-true on the study's TB size by ``symcodec
   measure-bler``. They must cover every listed MCS and, with a protection preset, its
-  protection MCS; not with ``mcs = "auto"`` (which plans over every MCS of the table);
+  protection MCS; with ``mcs = "auto"``, link adaptation chooses among the MCS they hold;
 * ``protect``: the NR presets ``none``, ``side``, ``side+msb``
   (:class:`~symcodec.receiver.nr_protection.NrProtection`).
 
@@ -76,9 +76,9 @@ def parse_nr_settings(ch: dict, name: str) -> dict:
     if mcs == MCS_AUTO:
         if level != "abstract":
             _fail("channel.mcs", '"auto" plans with the PHY abstraction: use level = "abstract"')
-        if tables:
-            _fail("channel.bler_tables", 'measured tables cover a few MCS; list them, not "auto"')
-        return dict(mcs=(), mcs_auto=True, mcs_table=table, level=level, fading=fading)
+        return dict(
+            mcs=(), mcs_auto=True, mcs_table=table, level=level, fading=fading, bler_tables=tables
+        )
     if isinstance(mcs, int) and not isinstance(mcs, bool):
         mcs = [mcs]
     if not isinstance(mcs, list) or not mcs:

@@ -115,7 +115,7 @@ class NrSender:
             self.auto = AutoMcs(
                 self.state_dict, self.plan, lambda sd: self.ctx.evaluate([sd])[0],
                 mcs_table=ch.mcs_table, fading=ch.fading, symbols_per_tb=DEFAULT_SYMBOLS_PER_TB,
-                symbol_rate_hz=self.ctx.spec.bandwidth_hz,
+                symbol_rate_hz=self.ctx.spec.bandwidth_hz, bler_tables=ch.bler_tables,
             )  # fmt: skip
         return self.auto.protection(value, preset)
 
