@@ -130,7 +130,7 @@ def test_bad_curves_and_counts_are_refused(link, curve, tmp_path):
         BlerCurve(link.fmt, (BlerPoint(1.0, 2, 2), BlerPoint(2.0, 2, 2)))
     with pytest.raises(SymcodecError, match="min_failures must be a positive integer"):
         count_block_errors(link, 3.0, min_failures=0, max_blocks=10, seed=0)
-    with pytest.raises(SymcodecError, match="snr_db must be finite"):
+    with pytest.raises(SymcodecError, match="snr_db must be a finite number"):
         count_block_errors(link, math.nan, min_failures=1, max_blocks=10, seed=0)
     assert not list(tmp_path.iterdir())
 

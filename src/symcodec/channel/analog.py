@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import SymcodecError
-from .base import Channel, ChannelStats, finite_number, to_db
+from .base import Channel, ChannelStats, finite_number, positive_integer, to_db
 
 __all__ = ["IdealChannel", "AWGNChannel", "equal_energy_snr_db"]
 
@@ -134,7 +134,6 @@ def equal_energy_snr_db(snr_db: float, values_sent: int, dof: int) -> float:
     6.478
     """
     s = finite_number("snr_db", snr_db)
-    for name, v in (("values_sent", values_sent), ("dof", dof)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise SymcodecError(f"{name} must be a positive integer, got {v!r}")
+    positive_integer("values_sent", values_sent)
+    positive_integer("dof", dof)
     return s - 10.0 * math.log10(values_sent / dof)

@@ -70,6 +70,18 @@ def finite_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def positive_integer(name: str, value: Any) -> int:
+    """``value`` as an int; SymcodecError naming ``name`` unless it is an integer >= 1 (a
+    Python or numpy integer, not a bool).
+
+    >>> positive_integer("max_blocks", 600)
+    600
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise SymcodecError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def probability(name: str, value: Any) -> float:
     """``value`` as a float in [0, 1]; SymcodecError naming ``name`` otherwise."""
     v = finite_number(name, value)

@@ -30,6 +30,7 @@ from .base import (
     ChannelStats,
     count_bit_errors,
     finite_number,
+    positive_integer,
     probability,
     to_db,
 )
@@ -304,13 +305,7 @@ class ErasureChannel(Channel):
         self, p: float, packet_bytes: int = DEFAULT_PACKET_BYTES, seed: int | None = None
     ) -> None:
         self.p = probability("p", p)
-        if (
-            isinstance(packet_bytes, bool)
-            or not isinstance(packet_bytes, int | np.integer)
-            or packet_bytes < 1
-        ):
-            raise SymcodecError(f"packet_bytes must be a positive integer, got {packet_bytes!r}")
-        self.packet_bytes = int(packet_bytes)
+        self.packet_bytes = positive_integer("packet_bytes", packet_bytes)
         super().__init__(seed)
 
     def params(self) -> dict[str, Any]:

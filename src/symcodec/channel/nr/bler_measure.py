@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import SymcodecError
+from ..base import finite_number, positive_integer
 from .nr_ldpc import NrLdpcLink
 from .transport import TransportFormat, check_seed
 
@@ -82,12 +83,6 @@ class BlerCurve:
         return [p.bler for p in self.points]
 
 
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SymcodecError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def count_block_errors(
     link: NrLdpcLink, snr_db: float, *, min_failures: int, max_blocks: int, seed: int
 ) -> BlerPoint:
@@ -97,10 +92,9 @@ def count_block_errors(
     Payloads and noise come from ``seed`` alone. Stopping at a failure count keeps the relative
     error of every point alike (about ``1 / sqrt(min_failures)``) where the BLER is high.
     """
-    _check_count("min_failures", min_failures)
-    _check_count("max_blocks", max_blocks)
-    if not math.isfinite(snr_db):
-        raise SymcodecError(f"snr_db must be finite, got {snr_db!r}")
+    positive_integer("min_failures", min_failures)
+    positive_integer("max_blocks", max_blocks)
+    snr_db = finite_number("snr_db", snr_db)
     fmt = link.fmt
     rng = np.random.default_rng(np.random.SeedSequence(check_seed(seed)))
     failed = sent = 0
@@ -111,7 +105,7 @@ def count_block_errors(
         result = link.transmit_bytes(payload, snr_db=snr_db, seed=int(rng.integers(0, 2**62)))
         failed += result.failed_code_blocks
         sent += result.code_blocks
-    return BlerPoint(float(snr_db), failed, sent)
+    return BlerPoint(snr_db, failed, sent)
 
 
 def shannon_snr_db(bits_per_channel_use: float) -> float:
@@ -148,12 +142,12 @@ def measure_bler_curve(
     """
     if not (math.isfinite(step_db) and step_db > 0):
         raise SymcodecError(f"step_db must be a number > 0, got {step_db!r}")
-    _check_count("min_failures", min_failures)
-    _check_count("max_blocks", max_blocks)
+    positive_integer("min_failures", min_failures)
+    positive_integer("max_blocks", max_blocks)
     if start_db is None:
         start_db = shannon_snr_db(link.mcs.bits_per_symbol * link.mcs.code_rate)
-    elif not math.isfinite(start_db):
-        raise SymcodecError(f"start_db must be finite, got {start_db!r}")
+    else:
+        start_db = finite_number("start_db", start_db)
     seed = check_seed(seed)
     points: dict[int, BlerPoint] = {}
 

@@ -23,6 +23,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from ...errors import SymcodecError
+from ..base import positive_integer
 from .backend import require_sionna
 from .mcs import Mcs
 
@@ -130,12 +131,7 @@ def _finite(name: str, value: object) -> float:
 
 def transport_format(mcs: Mcs, symbols_per_tb: int = DEFAULT_SYMBOLS_PER_TB) -> TransportFormat:
     """The NR TB layout for ``mcs`` on ``symbols_per_tb`` channel uses per TB (via Sionna)."""
-    if (
-        isinstance(symbols_per_tb, bool)
-        or not isinstance(symbols_per_tb, int | np.integer)
-        or symbols_per_tb < 1
-    ):
-        raise SymcodecError(f"symbols_per_tb must be a positive integer, got {symbols_per_tb!r}")
+    positive_integer("symbols_per_tb", symbols_per_tb)
     require_sionna()
     from sionna.phy.nr.utils import calculate_tb_size
 
