@@ -89,23 +89,22 @@ def parse_nr_settings(ch: dict, name: str) -> dict:
     if len(set(mcs)) != len(mcs):
         _fail("channel.mcs", "lists an MCS twice")
     protected = any(p != "none" for p in ch.get("protect", ["none"]))
-    for index in mcs:
+    key = "channel.bler_tables" if tables else "channel.mcs"
+
+    def check_link(index: int, context: str = "") -> None:
         try:  # the link itself says whether it can run at this MCS
             make_channel(
                 NR_CHANNEL, snr_db=0.0, mcs=index, mcs_table=table, level=level,
                 bler_tables=tables or None,
             )  # fmt: skip
         except SymcodecError as exc:
-            _fail("channel.bler_tables" if tables else "channel.mcs", str(exc))
+            _fail(key, f"{context}{exc}")
+
+    for index in mcs:
+        check_link(index)
         robust = default_protect_mcs(index, table)
-        if tables and protected and robust != index:
-            try:
-                make_channel(
-                    NR_CHANNEL, snr_db=0.0, mcs=robust, mcs_table=table, level=level,
-                    bler_tables=tables,
-                )  # fmt: skip
-            except SymcodecError as exc:
-                _fail("channel.bler_tables", f"protection MCS {robust} of MCS {index}: {exc}")
+        if tables and protected and robust != index:  # shipped tables cover every robust MCS
+            check_link(robust, f"protection MCS {robust} of MCS {index}: ")
     return dict(
         mcs=tuple(mcs), mcs_auto=False, mcs_table=table, level=level, fading=fading,
         bler_tables=tables,
