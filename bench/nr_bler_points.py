@@ -169,18 +169,18 @@ def _table_entry(doc: object, table_number: int, mcs: int) -> dict | None:
 
 def _measured_counts(doc: dict, fmt) -> tuple[TableCount, ...] | None:
     """The counts symcodec recorded for ``fmt``'s MCS in a table file, or None."""
-    record = doc.get("symcodec", {}) if isinstance(doc, dict) else {}
-    for c in record.get("curves", []) if isinstance(record, dict) else []:
-        if (c.get("mcs_table"), c.get("mcs")) != (fmt.mcs.table, fmt.mcs.index):
-            continue
-        try:
-            return tuple(
-                TableCount(float(s), int(k), int(n))
-                for s, k, n in zip(c["snr_db"], c["failed_blocks"], c["sent_blocks"], strict=True)
-            )
-        except (KeyError, TypeError, ValueError):  # a damaged record counts as none
-            return None
-    return None
+    from symcodec.channel.nr.bler_table import measured_record
+
+    c = measured_record(doc, fmt.mcs)
+    if c is None:
+        return None
+    try:
+        return tuple(
+            TableCount(float(s), int(k), int(n))
+            for s, k, n in zip(c["snr_db"], c["failed_blocks"], c["sent_blocks"], strict=True)
+        )
+    except (KeyError, TypeError, ValueError):  # a damaged record counts as none
+        return None
 
 
 def build_pair(

@@ -23,9 +23,13 @@ from pathlib import Path
 from ...errors import SymcodecError
 from .backend import require_sionna
 from .bler_measure import BlerCurve
+from .mcs import Mcs
 from .transport import TransportFormat
 
-__all__ = ["PDSCH_CATEGORY", "measured_symbols_per_tb", "shipped_bler_table", "write_bler_table"]
+__all__ = [
+    "PDSCH_CATEGORY", "measured_record", "measured_symbols_per_tb", "shipped_bler_table",
+    "write_bler_table",
+]  # fmt: skip
 
 PDSCH_CATEGORY = 1  # Sionna's table category for PDSCH (0 is PUSCH)
 # a measured curve is stored for both ends of the NR CB size range, so Sionna's bilinear
@@ -90,6 +94,18 @@ def _provenance(curve: BlerCurve) -> dict:
     }  # fmt: skip
 
 
+def measured_record(doc: object, mcs: Mcs) -> dict | None:
+    """What :func:`write_bler_table` recorded for ``mcs`` in a loaded table file ``doc`` (its
+    transport format and the counts behind each point), or None: no such MCS, or no
+    symcodec record (Sionna's own tables)."""
+    record = doc.get("symcodec", {}) if isinstance(doc, dict) else {}
+    curves = record.get("curves", []) if isinstance(record, dict) else []
+    for c in curves:
+        if isinstance(c, dict) and (c.get("mcs_table"), c.get("mcs")) == (mcs.table, mcs.index):
+            return c
+    return None
+
+
 def measured_symbols_per_tb(path: str | os.PathLike, fmt: TransportFormat) -> int | None:
     """The TB size (symbols) a symcodec-measured table file holds ``fmt``'s MCS for; None for
     a file without that MCS or without symcodec's record (Sionna's own tables)."""
@@ -98,8 +114,5 @@ def measured_symbols_per_tb(path: str | os.PathLike, fmt: TransportFormat) -> in
             doc = json.load(f)
     except (OSError, ValueError) as err:
         raise SymcodecError(f"cannot read BLER table {os.fspath(path)}: {err}") from None
-    curves = doc.get("symcodec", {}).get("curves", []) if isinstance(doc, dict) else []
-    for c in curves:
-        if (c.get("mcs_table"), c.get("mcs")) == (fmt.mcs.table, fmt.mcs.index):
-            return int(c["symbols_per_tb"])
-    return None
+    record = measured_record(doc, fmt.mcs)
+    return None if record is None else int(record["symbols_per_tb"])
