@@ -13,6 +13,15 @@ from symcodec.study import parse_study, read_results_csv, run_study, spec_id, tr
 
 pytest.importorskip("sionna.phy")
 
+from symcodec.channel.nr import (  # noqa: E402
+    DEFAULT_SYMBOLS_PER_TB,
+    BlerCurve,
+    BlerPoint,
+    lookup_mcs,
+    transport_format,
+    write_bler_table,
+)
+
 ROBUST_MCS, FAST_MCS = 4, 12
 LOW_SNR_DB, HIGH_SNR_DB = 3.0, 30.0
 NR = {
@@ -125,6 +134,32 @@ def test_auto_mcs_is_chosen_by_link_adaptation(tmp_path, cache):
     assert rows[HIGH_SNR_DB]["mcs"] > rows[LOW_SNR_DB]["mcs"]
     assert rows[HIGH_SNR_DB]["failed_code_blocks"] == 0
     assert rows[HIGH_SNR_DB]["acc_rx"] == rows[HIGH_SNR_DB]["acc_txq"]
+
+
+def _set_table(path, mcs: int, points) -> str:
+    """A BLER table of set points for the study's TB size (the plumbing is under test)."""
+    fmt = transport_format(lookup_mcs(mcs, "qam64"), DEFAULT_SYMBOLS_PER_TB)
+    curve = BlerCurve(fmt, tuple(BlerPoint(snr, fails, blocks) for snr, fails, blocks in points))
+    write_bler_table(path, [curve])
+    return str(path)
+
+
+def test_auto_mcs_plans_on_the_studys_own_tables(tmp_path, cache):
+    # Tables that put MCS 12's waterfall at 25 dB (Sionna's shipped tables: near 8 dB) and
+    # MCS 4's below 0 dB: at 20 dB only MCS 4 delivers by the tables, though MCS 12 would by
+    # the shipped ones; at 30 dB both do and MCS 12 is faster.
+    tables = [
+        _set_table(tmp_path / "mcs4.json", ROBUST_MCS, [(-4.0, 50, 50), (0.0, 0, 400)]),
+        _set_table(tmp_path / "mcs12.json", FAST_MCS, [(24.0, 50, 50), (26.0, 0, 400)]),
+    ]
+    doc = dict(NR, name="nr-auto-tables", modes=["dof"], baselines=[])
+    channel = dict(NR["channel"], mcs="auto", protect=["none"], snr_db=[20.0, HIGH_SNR_DB])
+    doc["channel"] = dict(channel, bler_tables=tables)
+    run = run_study(parse_study(doc), tmp_path / "out", progress=False, log=lambda _m: None)
+    rows = {r["channel_value"]: r for r in run.rows}
+    assert rows[20.0]["mcs"] == ROBUST_MCS and rows[HIGH_SNR_DB]["mcs"] == FAST_MCS
+    assert all(r["mcs_auto"] == 1 and r["failed_code_blocks"] == 0 for r in rows.values())
+    assert all(r["acc_rx"] == r["acc_txq"] for r in rows.values())
 
 
 def test_nr_spec_keys():
