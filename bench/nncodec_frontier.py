@@ -53,6 +53,10 @@ from symcodec.report.bd_rate import BdRate, PairedCurves, bd_rate_bootstrap_seed
 ANCHORS = ("nncodec-unconstrained", "nncodec-symmetric", "nncodec-dof")
 #: symcodec's curves on the symmetric model: one step for every tensor, and the allocation.
 SYMCODEC_LEVERS = ("symcodec-uniform", "symcodec-rdo", "symcodec-allocated")
+#: symcodec's curves on the *unconstrained* model (no symmetry: its coder and allocation
+#: alone), compared with NNCodec on the same model only, in the ablation (never the headline).
+UNCONSTRAINED_LEVERS = ("symcodec-unconstrained", "symcodec-allocated-unconstrained")
+UNCONSTRAINED_ANCHOR = "nncodec-unconstrained"
 #: The float reference: the unconstrained model's correctness.
 REFERENCE = "float-unconstrained"
 BAND_PP = (2.0, 0.3)
@@ -117,10 +121,12 @@ def bd_rate_rows(
     """``(bd_rate rows, ablation rows)`` for one (data set, model) and one training seed.
 
     ``curves`` holds the anchors of :data:`ANCHORS` and symcodec's levers
-    (:data:`SYMCODEC_LEVERS`), any of which may be missing. The headline rows compare the
-    union of symcodec's levers with each anchor; the ablation rows compare each lever alone
-    and the union. A comparison whose curves do not overlap in the band gets ``nan`` and a
-    note (ablation) instead of stopping the run. ``seed`` seeds the bootstrap.
+    (:data:`SYMCODEC_LEVERS`, :data:`UNCONSTRAINED_LEVERS`), any of which may be missing.
+    The headline rows compare the union of symcodec's levers on the symmetric model with each
+    anchor; the ablation rows compare each lever alone and the union, and symcodec on the
+    unconstrained model with NNCodec on that model. A comparison whose curves do not overlap
+    in the band gets ``nan`` and a note (ablation) instead of stopping the run. ``seed``
+    seeds the bootstrap.
     """
     return pooled_bd_rate_rows(dataset, model, [curves], [reference_correct], resamples, seed)
 
@@ -139,9 +145,14 @@ def pooled_bd_rate_rows(
     both curves). The band columns are the mean of the seeds' bands."""
     if len(curves_per_seed) != len(reference_per_seed) or not curves_per_seed:
         raise ValueError("one reference per training seed (and at least one seed) is needed")
-    symcodecs_per_seed = [symcodec_curves(curves) for curves in curves_per_seed]
-    names = [
-        n for n in (*SYMCODEC_LEVERS, "symcodec-best") if all(n in s for s in symcodecs_per_seed)
+    symcodecs_per_seed = [
+        {**symcodec_curves(curves), **{n: curves[n] for n in UNCONSTRAINED_LEVERS if n in curves}}
+        for curves in curves_per_seed
+    ]
+    present = [
+        n
+        for n in (*SYMCODEC_LEVERS, "symcodec-best", *UNCONSTRAINED_LEVERS)
+        if all(n in s for s in symcodecs_per_seed)
     ]
     reference = float(
         np.mean([100.0 * np.asarray(c, dtype=bool).mean() for c in reference_per_seed])
@@ -150,7 +161,9 @@ def pooled_bd_rate_rows(
     for anchor in ANCHORS:
         if not all(anchor in curves for curves in curves_per_seed):
             continue
-        for name in names:
+        for name in present:
+            if name in UNCONSTRAINED_LEVERS and anchor != UNCONSTRAINED_ANCHOR:
+                continue  # the same model on both sides, or not a comparison
             row = {"dataset": dataset, "model": model, "symcodec": name, "anchor": anchor}
             pairs = [
                 (sym[name], curves[anchor], reference)

@@ -114,6 +114,7 @@ def plot_frontier(
         "symcodec-allocated": ("tab:orange", "D", "-"),
         "symcodec-rdo": ("tab:brown", "P", "-"),
         "symcodec-unconstrained": ("tab:gray", ".", ":"),
+        "symcodec-allocated-unconstrained": ("tab:olive", "d", ":"),
     }
     for ax, panel in zip(axes.flat, panels, strict=False):
         ds, model = panel[:2]

@@ -100,7 +100,7 @@ from nncodec_results import (  # noqa: E402
     write_csv,
     write_text,
 )
-from nncodec_sweep import Point, add_points, sweep  # noqa: E402
+from nncodec_sweep import Point, add_points, curve_label, sweep  # noqa: E402
 from nncodec_symcodec import (  # noqa: E402
     RDO_LAMBDA,
     Symcodec,
@@ -229,7 +229,7 @@ def code_model(
     reference: float,
 ) -> float | None:
     """Code ``bench`` with every codec asked for, at every setting of ``grids`` (qps,
-    steps), and add the points and curves; symmetric variants also get symcodec's allocated
+    steps), and add the points and curves; every variant also gets symcodec's allocated
     points (against ``reference``, the unconstrained float accuracy). Returns the seconds the
     allocation took (None without allocated points)."""
     qps, steps = grids
@@ -253,11 +253,10 @@ def code_model(
             runs.append((rdo, "step", sweep(rdo, steps, state, shapes, args.repeats, label)))
     for codec, key, results in runs:
         add_points(points, curves, codec, key, results, bench, data.test_x, data.test_y)
-    if "symcodec" not in codecs or bench.variant == "none" or args.allocation_images <= 0:
+    if "symcodec" not in codecs or args.allocation_images <= 0:
         return None
-    uniform = curves[
-        frontier.curve_key(bench.dataset, bench.model_name, "symcodec-uniform", bench.seed)
-    ]
+    uniform_label = curve_label(bench.variant, "symcodec")
+    uniform = curves[frontier.curve_key(bench.dataset, bench.model_name, uniform_label, bench.seed)]
     budgets = allocation_budgets(uniform, reference)
     plans, seconds = allocated_plans(
         bench.model, state, data, bench.variant, budgets, args.allocation_images, bench.seed

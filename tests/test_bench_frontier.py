@@ -89,6 +89,28 @@ def test_the_union_of_levers_takes_the_better_points(truth):
     assert headline[0]["bd_rate_pct"] == rates["symcodec-best"]
 
 
+def test_symcodec_on_the_unconstrained_model_is_an_ablation_row_only(truth):
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    curves = {
+        "symcodec-uniform": sym,
+        "nncodec-unconstrained": same_rows(sym, "nncodec-unconstrained", 1.0),
+        "nncodec-symmetric": same_rows(sym, "nncodec-symmetric", 1.0),
+        # symcodec's coder and allocation on the unconstrained model: far better points,
+        # which must neither enter the union nor be compared with the symmetric model
+        "symcodec-unconstrained": same_rows(sym, "symcodec-unconstrained", 0.8),
+        "symcodec-allocated-unconstrained": same_rows(sym, "x", 0.5),
+    }
+    headline, ablation = frontier.bd_rate_rows("ds", "m", curves, truth, resamples=20)
+    assert all(r["bd_rate_pct"] == pytest.approx(0.0, abs=0.05) for r in headline)
+    rows = {(r["symcodec"], r["anchor"]): r["bd_rate_pct"] for r in ablation}
+    assert rows[("symcodec-unconstrained", "nncodec-unconstrained")] == pytest.approx(-20, abs=0.1)
+    assert rows[("symcodec-allocated-unconstrained", "nncodec-unconstrained")] == pytest.approx(
+        -50, abs=0.1
+    )
+    assert ("symcodec-unconstrained", "nncodec-symmetric") not in rows
+    assert rows[("symcodec-best", "nncodec-unconstrained")] == pytest.approx(0.0, abs=0.05)
+
+
 def test_curves_that_miss_the_band_give_nan_and_a_note(truth):
     sym = synthetic("symcodec-uniform", 1.0, 1, truth)
     poor = frontier.Curve("nncodec-dof", ("x",), (1000,), np.zeros((1, IMAGES), dtype=bool))
