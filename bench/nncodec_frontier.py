@@ -72,6 +72,8 @@ ABLATION_COLUMNS = (
     "ci_high_pct",
     "band_low",
     "band_high",
+    "covered_low",
+    "covered_high",
     "resamples",
     "note",
 )
@@ -179,6 +181,8 @@ def pooled_bd_rate_rows(
                     ci_high_pct=r.ci_high_pct,
                     band_low=r.band[0],
                     band_high=r.band[1],
+                    covered_low=r.covered[0],
+                    covered_high=r.covered[1],
                     resamples=r.resamples,
                     note="",
                 )
@@ -190,6 +194,8 @@ def pooled_bd_rate_rows(
                     ci_high_pct=nan,
                     band_low=reference - BAND_PP[0],
                     band_high=reference - BAND_PP[1],
+                    covered_low=nan,
+                    covered_high=nan,
                     resamples=0,
                     note=str(exc),
                 )
@@ -244,22 +250,28 @@ def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
 
 def ablation_markdown(rows: Sequence[Mapping]) -> str:
     """The ablation as a markdown table: BD-rate [95% CI] per training seed (or seeds
-    pooled), symcodec curve and anchor."""
+    pooled), symcodec curve and anchor, the band, and the part of it both curves cover
+    (what the BD-rate averaged over) with its share of the band."""
     lines = [
         "| data set | model | training seeds | symcodec | anchor | BD-rate % | 95% CI "
-        "| band (acc %) |",
-        "|---|---|---|---|---|---:|---|---|",
+        "| band (acc %) | covered (acc %, share) |",
+        "|---|---|---|---|---|---:|---|---|---|",
     ]
     for r in rows:
+        covered = "-"
         if math.isnan(r["bd_rate_pct"]):
             value, ci = "-", r["note"]
         else:
             value = f"{r['bd_rate_pct']:+.1f}"
             ci = f"[{r['ci_low_pct']:+.1f}, {r['ci_high_pct']:+.1f}]"
+        low, high = r.get("covered_low", math.nan), r.get("covered_high", math.nan)
+        if not (math.isnan(low) or math.isnan(high)):
+            share = (high - low) / (r["band_high"] - r["band_low"])
+            covered = f"{low:.2f}..{high:.2f} ({100 * share:.0f}%)"
         lines.append(
             f"| {r['dataset']} | {r['model']} | {r.get('seeds', '')} | {r['symcodec']} "
             f"| {r['anchor']} | {value} "
-            f"| {ci} | {r['band_low']:.2f}..{r['band_high']:.2f} |"
+            f"| {ci} | {r['band_low']:.2f}..{r['band_high']:.2f} | {covered} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from symcodec.report.bd_rate import (
     bd_rate,
     bd_rate_bootstrap,
     bd_rate_bootstrap_seeds,
+    covered_band,
     pareto_front,
     pchip,
 )
@@ -122,3 +123,29 @@ def test_bd_rate_of_a_scaled_curve_is_the_scale(factor, shift):
     scaled = [r * factor for r in RATE]
     got = bd_rate(scaled, acc, RATE, acc, band=(86.0 + shift, 91.5 + shift))
     assert got == pytest.approx(100 * (factor - 1), rel=1e-9, abs=1e-9)
+
+
+def test_the_covered_band_is_where_both_fronts_reach():
+    # A stops at 90%, B reaches 92%: of the band [89, 91] only [89, 90] is compared
+    assert covered_band([1e4, 2e4], [88.0, 90.0], [1e4, 3e4], [87.0, 92.0], (89.0, 91.0)) == (
+        89.0,
+        90.0,
+    )
+    with pytest.raises(SymcodecError, match="do not overlap"):
+        covered_band([1e4, 2e4], [80.0, 85.0], [1e4, 3e4], [87.0, 92.0], (89.0, 91.0))
+
+
+def test_a_bootstrap_reports_the_share_of_the_band_it_covered():
+    rng = np.random.default_rng(3)
+    truth = rng.random(2000) < 0.9
+    points = [truth & (rng.random(2000) < p) for p in (0.96, 0.98, 0.99, 1.0)]
+    sizes = [1e4, 2e4, 4e4, 8e4]
+    full = bd_rate_bootstrap(sizes, points, sizes, points, truth, band_pp=(3.0, 0.3), resamples=20)
+    assert full.covered[1] == pytest.approx(full.band[1])  # A and B reach the band's top
+    # A without its best point stops about 1 pp under the reference: part of the band only
+    short = bd_rate_bootstrap(
+        sizes[:3], points[:3], sizes, points, truth, band_pp=(3.0, 0.3), resamples=20
+    )
+    top_a = 100 * points[2].mean()
+    assert short.covered == pytest.approx((full.covered[0], top_a))
+    assert 0 < short.covered_fraction < 1 and full.covered_fraction > short.covered_fraction

@@ -35,6 +35,7 @@ __all__ = [
     "bd_rate",
     "bd_rate_bootstrap",
     "bd_rate_bootstrap_seeds",
+    "covered_band",
     "pareto_front",
     "pchip",
 ]
@@ -128,13 +129,7 @@ def bd_rate(
     """
     xa, ya = pareto_front(bytes_a, accuracy_a)
     xb, yb = pareto_front(bytes_b, accuracy_b)
-    low = max(band[0], xa[0], xb[0])
-    high = min(band[1], xa[-1], xb[-1])
-    if not high > low:
-        raise SymcodecError(
-            f"the curves do not overlap in the band [{band[0]:.2f}, {band[1]:.2f}] "
-            f"(A covers {xa[0]:.2f}..{xa[-1]:.2f}, B {xb[0]:.2f}..{xb[-1]:.2f})"
-        )
+    low, high = _covered(xa, xb, band)
     grid = np.linspace(low, high, BAND_POINTS)
     difference = pchip(xa, np.log10(ya), grid) - pchip(xb, np.log10(yb), grid)
     # the trapezoid rule by hand: np.trapezoid is numpy 2 only, and NNCodec's environment
@@ -144,15 +139,57 @@ def bd_rate(
     return float(100.0 * (10.0**mean - 1.0))
 
 
+def covered_band(
+    bytes_a: Sequence[float],
+    accuracy_a: Sequence[float],
+    bytes_b: Sequence[float],
+    accuracy_b: Sequence[float],
+    band: tuple[float, float],
+) -> tuple[float, float]:
+    """The accuracy interval :func:`bd_rate` averages over: ``band`` clipped to the range
+    both Pareto fronts cover. A BD-rate says nothing of the rest of the band, where one
+    curve has no point.
+
+    >>> covered_band([1e4, 2e4], [88.0, 90.0], [1e4, 3e4], [87.0, 92.0], band=(89.0, 91.0))
+    (89.0, 90.0)
+
+    Raises:
+        SymcodecError: the fronts do not overlap inside the band.
+    """
+    xa, _ = pareto_front(bytes_a, accuracy_a)
+    xb, _ = pareto_front(bytes_b, accuracy_b)
+    return _covered(xa, xb, band)
+
+
+def _covered(xa: np.ndarray, xb: np.ndarray, band: tuple[float, float]) -> tuple[float, float]:
+    low = float(max(band[0], xa[0], xb[0]))
+    high = float(min(band[1], xa[-1], xb[-1]))
+    if not high > low:
+        raise SymcodecError(
+            f"the curves do not overlap in the band [{band[0]:.2f}, {band[1]:.2f}] "
+            f"(A covers {xa[0]:.2f}..{xa[-1]:.2f}, B {xb[0]:.2f}..{xb[-1]:.2f})"
+        )
+    return low, high
+
+
 @dataclass(frozen=True)
 class BdRate:
-    """A BD-rate with its bootstrap CI (percent) and the band it was computed over."""
+    """A BD-rate with its bootstrap CI (percent), the band it was asked for, and the part
+    of it both curves cover (``covered``, what the point estimate averaged over; with
+    several training seeds the mean of theirs). ``covered_fraction`` is its share of the
+    band: a BD-rate over a sliver of the band is a statement about that sliver only."""
 
     bd_rate_pct: float
     ci_low_pct: float
     ci_high_pct: float
     band: tuple[float, float]
     resamples: int
+    covered: tuple[float, float]
+
+    @property
+    def covered_fraction(self) -> float:
+        """The covered interval's width over the band's."""
+        return (self.covered[1] - self.covered[0]) / (self.band[1] - self.band[0])
 
 
 @dataclass(frozen=True)
@@ -266,6 +303,12 @@ def bd_rate_bootstrap_seeds(
 
     every_seed = range(len(rows))
     point = estimate(every_seed, slice(None))
+    covered = []
+    for ca, cb, ref, bytes_a, bytes_b in rows:
+        reference = 100.0 * ref.mean()
+        band = (reference - band_pp[0], reference - band_pp[1])
+        acc_a, acc_b = 100.0 * ca.mean(axis=1), 100.0 * cb.mean(axis=1)
+        covered.append(covered_band(bytes_a, acc_a, bytes_b, acc_b, band))
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):
@@ -279,4 +322,7 @@ def bd_rate_bootstrap_seeds(
     low, high = np.percentile(draws, [2.5, 97.5])
     reference = float(np.mean([100.0 * row[2].mean() for row in rows]))
     band = (reference - band_pp[0], reference - band_pp[1])
-    return BdRate(point, float(low), float(high), band, len(draws))
+    low_covered, high_covered = np.mean(covered, axis=0)
+    return BdRate(
+        point, float(low), float(high), band, len(draws), (float(low_covered), float(high_covered))
+    )
