@@ -31,6 +31,11 @@ import torch
 
 #: Allocated points at the sizes of the one-step points within this many pp of the reference.
 ALLOCATION_WINDOW_PP = 3.0
+#: ... and below the smallest of those, this many budgets, each this ratio of the one above:
+#: the allocation can be so much better than one step (on the unconstrained GAP model it kept
+#: 92.19% at the budget where one step gave 85.7%) that budgets tied to the one-step curve
+#: alone never reach the BD-rate band.
+BUDGETS_BELOW, BELOW_RATIO = 6, 0.9
 #: The Lagrangian of the ``symcodec-rdo`` points: ln(2) / 6, the high-rate optimum of a
 #: uniform quantizer (distortion in units of step^2 worth one bit).
 RDO_LAMBDA = math.log(2) / 6
@@ -129,8 +134,10 @@ class SymcodecAllocated:
 
 def allocation_budgets(uniform, reference: float) -> list[int]:
     """The budgets of the allocated points: the sizes of the one-step points within
-    :data:`ALLOCATION_WINDOW_PP` of the reference, and the next smaller size (so that the
-    allocated curve reaches the band's low end as the one-step curve does)."""
+    :data:`ALLOCATION_WINDOW_PP` of the reference, the next smaller size, and
+    :data:`BUDGETS_BELOW` geometric steps (:data:`BELOW_RATIO`) under that (so that the
+    allocated curve reaches the band's low end even where it beats the one-step curve by
+    far)."""
     sizes = sorted(set(uniform.stream_bytes))
     best = dict.fromkeys(sizes, -math.inf)
     for b, acc in zip(uniform.stream_bytes, uniform.accuracy, strict=True):
@@ -139,7 +146,9 @@ def allocation_budgets(uniform, reference: float) -> list[int]:
     if not inside:
         return []
     below = [b for b in sizes if b < inside[0]]
-    return sorted(set(inside + below[-1:]))
+    chosen = sorted(set(inside + below[-1:]))
+    lower = [round(chosen[0] * BELOW_RATIO**k) for k in range(1, BUDGETS_BELOW + 1)]
+    return sorted(set(chosen + lower))
 
 
 def allocated_plans(model, state, data, symmetry, budgets, images, seed):

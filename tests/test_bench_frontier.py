@@ -165,15 +165,19 @@ def test_correctness_rows_match_the_accuracy():
     assert rows.tolist() == [[True, True, True, True], [True, False, True, False]]
 
 
-def test_allocation_budgets_cover_the_window_and_one_point_below(truth):
+def test_allocation_budgets_cover_the_window_one_point_below_and_steps_under_it(truth):
     curve = synthetic("symcodec-uniform", 1.0, 1, truth)  # accuracies rise with the sizes
     reference = float(curve.accuracy[-1])
     window = nncodec_symcodec.ALLOCATION_WINDOW_PP
     pairs = zip(curve.stream_bytes, curve.accuracy, strict=True)
     inside = [b for b, a in pairs if a >= reference - window]
     budgets = nncodec_symcodec.allocation_budgets(curve, reference)
-    assert budgets[1:] == sorted(inside)
-    assert budgets[0] == max(b for b in curve.stream_bytes if b < min(inside))
+    below = nncodec_symcodec.BUDGETS_BELOW
+    assert budgets[below + 1 :] == sorted(inside)
+    next_size = max(b for b in curve.stream_bytes if b < min(inside))
+    assert budgets[below] == next_size
+    ratio = nncodec_symcodec.BELOW_RATIO
+    assert budgets[:below] == [round(next_size * ratio**k) for k in range(below, 0, -1)]
 
 
 def test_pooled_bd_rate_of_one_seed_is_the_library_bootstrap(truth):
