@@ -1,11 +1,24 @@
-"""Shared by the NR link tests: a binomial interval and the one-torch-thread fixture."""
+"""Shared by the NR link tests: a binomial interval, the one-torch-thread fixture, and BLER
+table files written from set points."""
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 import torch
+
+from symcodec.channel.nr import (
+    DEFAULT_SYMBOLS_PER_TB,
+    BlerCurve,
+    BlerPoint,
+    lookup_mcs,
+    transport_format,
+    write_bler_table,
+)
 
 
 def wilson_99(failures: int, n: int) -> tuple[float, float]:
@@ -28,3 +41,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def set_point_table(
+    path: str | os.PathLike,
+    mcs: int,
+    points: Sequence[tuple[float, int, int]],
+    symbols_per_tb: int = DEFAULT_SYMBOLS_PER_TB,
+) -> Path:
+    """A BLER table file for qam64 ``mcs`` on ``symbols_per_tb`` symbols per TB, written from
+    set ``(snr_db, failed blocks, sent blocks)`` points: for tests of what reads tables, not of
+    the measurement. Returns ``path``."""
+    fmt = transport_format(lookup_mcs(mcs, "qam64"), symbols_per_tb)
+    write_bler_table(path, [BlerCurve(fmt, tuple(BlerPoint(*p) for p in points))])
+    return Path(path)

@@ -13,14 +13,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from symcodec.channel import make_channel
-from symcodec.channel.nr import (
-    BlerCurve,
-    BlerPoint,
-    backend,
-    lookup_mcs,
-    transport_format,
-    write_bler_table,
-)
+from symcodec.channel.nr import backend
 from symcodec.cli import main
 from symcodec.codec import TransmissionPlan, encode
 from symcodec.codec.format import read_header
@@ -33,6 +26,8 @@ from symcodec.receiver.loss_measurement import measure_loss_curve
 
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
+
+from nr_support import set_point_table  # noqa: E402
 
 SYMBOLS = 240
 RATE_HZ = 1e6
@@ -184,10 +179,8 @@ def test_cli_plan_link(tmp_path, capsys):
     assert "exactly one of --curve CSV and --dataset" in capsys.readouterr().err
     assert main([*base, "--curve", str(curve)]) == 2  # no objective
     capsys.readouterr()
-    table = tmp_path / "mcs9.json"
-    fmt = transport_format(lookup_mcs(9, "qam64"), SYMBOLS)
-    points = (BlerPoint(0.0, 9, 9), BlerPoint(1.0, 3, 9), BlerPoint(2.0, 0, 9))
-    write_bler_table(table, [BlerCurve(fmt, points)])
+    points = [(0.0, 9, 9), (1.0, 3, 9), (2.0, 0, 9)]
+    table = set_point_table(tmp_path / "mcs9.json", 9, points, SYMBOLS)
     argv = [*base, "--max-drop-pp", "1", "--curve", str(curve), "--bler-tables", str(table)]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -263,25 +256,11 @@ def test_cli_transmit_auto_mcs(tmp_path, capsys):
 def test_measured_tables_restrict_and_move_the_choice(header, tmp_path):
     """With measured BLER tables, only their MCS are scored, at their error rates: a table
     whose MCS 9 curve falls 3 dB later than Sionna's moves choose_mcs down to MCS 4."""
-    from symcodec.channel.nr import (
-        BlerCurve,
-        BlerPoint,
-        lookup_mcs,
-        transport_format,
-        write_bler_table,
-    )
-
     kw = {"symbols_per_tb": SYMBOLS, "symbol_rate_hz": RATE_HZ}
     tables = []
     for mcs, (fall_db, clear_db) in {4: (-4.0, 0.0), 9: (6.0, 9.0)}.items():
-        fmt = transport_format(lookup_mcs(mcs, "qam64"), SYMBOLS)
-        points = (
-            BlerPoint(fall_db, 9, 9),
-            BlerPoint(fall_db + 1.0, 3, 9),
-            BlerPoint(clear_db, 0, 9),
-        )
-        tables.append(tmp_path / f"mcs{mcs}.json")
-        write_bler_table(tables[-1], [BlerCurve(fmt, points)])
+        points = [(fall_db, 9, 9), (fall_db + 1.0, 3, 9), (clear_db, 0, 9)]
+        tables.append(set_point_table(tmp_path / f"mcs{mcs}.json", mcs, points, SYMBOLS))
     shipped = choose_mcs(header, 5.0, target_bler=1e-3, **kw)
     assert shipped.chosen.mcs >= 9  # Sionna's tables: MCS 9 is clear at 5 dB
     measured = choose_mcs(header, 5.0, target_bler=1e-3, bler_tables=tables, **kw)

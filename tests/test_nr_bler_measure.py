@@ -17,18 +17,19 @@ from symcodec.channel.nr import backend
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
 
-from nr_support import one_torch_thread, wilson_99  # noqa: E402, F401 (autouse fixture)
+from nr_support import (  # noqa: E402, F401 (one_torch_thread: an autouse fixture)
+    one_torch_thread,
+    set_point_table,
+    wilson_99,
+)
 
 from symcodec.channel.nr import (  # noqa: E402
-    DEFAULT_SYMBOLS_PER_TB,
     BlerCurve,
     BlerPoint,
     NrAbstractLink,
     NrLdpcLink,
     count_block_errors,
-    lookup_mcs,
     measure_bler_curve,
-    transport_format,
     write_bler_table,
 )
 from symcodec.cli import main  # noqa: E402
@@ -170,10 +171,8 @@ def study_tables(tmp_path_factory) -> list[str]:
     folder = tmp_path_factory.mktemp("study-bler")
     paths = []
     for mcs in (4, MCS):
-        fmt = transport_format(lookup_mcs(mcs, "qam64"), DEFAULT_SYMBOLS_PER_TB)
-        points = (BlerPoint(0.0, 50, 50), BlerPoint(2.0, 20, 100), BlerPoint(4.0, 0, 400))
-        write_bler_table(folder / f"mcs{mcs}.json", [BlerCurve(fmt, points)])
-        paths.append(str(folder / f"mcs{mcs}.json"))
+        points = [(0.0, 50, 50), (2.0, 20, 100), (4.0, 0, 400)]
+        paths.append(str(set_point_table(folder / f"mcs{mcs}.json", mcs, points)))
     return paths
 
 

@@ -45,7 +45,7 @@ if not backend.sionna_available():
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import nr_bler_points as bler  # noqa: E402
 import nr_bler_validation  # noqa: E402
-from nr_support import one_torch_thread  # noqa: E402, F401 (autouse fixture)
+from nr_support import one_torch_thread, set_point_table  # noqa: E402, F401 (autouse fixture)
 
 Z_99 = 2.5758  # two-sided 99% normal quantile
 
@@ -272,12 +272,8 @@ def test_bench_without_tables_says_shipped(tmp_path):
 
 def made_up_table(path: Path, mcs: int, symbols_per_tb: int) -> Path:
     """A (made-up) table for qam64 ``mcs`` on ``symbols_per_tb`` symbols per TB."""
-    from symcodec.channel.nr import BlerCurve, BlerPoint, transport_format, write_bler_table
-
-    fmt = transport_format(lookup_mcs(mcs), symbols_per_tb)
-    points = (BlerPoint(3.0, 10, 10), BlerPoint(4.0, 5, 10), BlerPoint(5.0, 0, 10))
-    write_bler_table(path, [BlerCurve(fmt, points)])
-    return path
+    points = [(3.0, 10, 10), (4.0, 5, 10), (5.0, 0, 10)]
+    return set_point_table(path, mcs, points, symbols_per_tb)
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,8 @@ from symcodec.receiver import transmit
 if not backend.sionna_available():
     pytest.skip("needs the links extra (sionna-no-rt)", allow_module_level=True)
 
+from nr_support import set_point_table  # noqa: E402
+
 # qam64 MCS 9: QPSK, R = 679/1024; on 100 symbols G = 200 coded bits, N_info = R G = 132.6
 # -> a 128-bit TB (38.214 TBS table) with a 16-bit CRC in one code block of 144 bits
 SMALL = {"mcs": 9, "symbols_per_tb": 100}
@@ -269,18 +271,8 @@ def test_cli_abstract_level_and_channel_name(tiny_model, capsys):
 def test_cli_abstract_level_draws_from_given_bler_tables(tiny_model, tmp_path, capsys):
     """A table that says every block fails up to 35 dB: the link loses every block at 30 dB,
     where Sionna's shipped table loses none."""
-    from symcodec.channel.nr import (
-        BlerCurve,
-        BlerPoint,
-        lookup_mcs,
-        transport_format,
-        write_bler_table,
-    )
-
-    fmt = transport_format(lookup_mcs(20, "qam64"), 1872)
-    table = tmp_path / "mcs20.json"
-    points = (BlerPoint(0.0, 9, 9), BlerPoint(35.0, 9, 9), BlerPoint(40.0, 0, 9))
-    write_bler_table(table, [BlerCurve(fmt, points)])
+    points = [(0.0, 9, 9), (35.0, 9, 9), (40.0, 0, 9)]
+    table = set_point_table(tmp_path / "mcs20.json", 20, points, 1872)
     out = str(tmp_path / "rx.safetensors")
     argv = ["transmit", tiny_model, "--fec", "ldpc", "--mcs", "20", "--snr-db", "30",
             "--fec-level", "abstract", "--lenient", "-o", out]  # fmt: skip

@@ -13,14 +13,7 @@ from symcodec.study import parse_study, read_results_csv, run_study, spec_id, tr
 
 pytest.importorskip("sionna.phy")
 
-from symcodec.channel.nr import (  # noqa: E402
-    DEFAULT_SYMBOLS_PER_TB,
-    BlerCurve,
-    BlerPoint,
-    lookup_mcs,
-    transport_format,
-    write_bler_table,
-)
+from nr_support import set_point_table  # noqa: E402
 
 ROBUST_MCS, FAST_MCS = 4, 12
 LOW_SNR_DB, HIGH_SNR_DB = 3.0, 30.0
@@ -136,21 +129,13 @@ def test_auto_mcs_is_chosen_by_link_adaptation(tmp_path, cache):
     assert rows[HIGH_SNR_DB]["acc_rx"] == rows[HIGH_SNR_DB]["acc_txq"]
 
 
-def _set_table(path, mcs: int, points) -> str:
-    """A BLER table of set points for the study's TB size (the plumbing is under test)."""
-    fmt = transport_format(lookup_mcs(mcs, "qam64"), DEFAULT_SYMBOLS_PER_TB)
-    curve = BlerCurve(fmt, tuple(BlerPoint(snr, fails, blocks) for snr, fails, blocks in points))
-    write_bler_table(path, [curve])
-    return str(path)
-
-
 def test_auto_mcs_plans_on_the_studys_own_tables(tmp_path, cache):
     # Tables that put MCS 12's waterfall at 25 dB (Sionna's shipped tables: near 8 dB) and
     # MCS 4's below 0 dB: at 20 dB only MCS 4 delivers by the tables, though MCS 12 would by
     # the shipped ones; at 30 dB both do and MCS 12 is faster.
     tables = [
-        _set_table(tmp_path / "mcs4.json", ROBUST_MCS, [(-4.0, 50, 50), (0.0, 0, 400)]),
-        _set_table(tmp_path / "mcs12.json", FAST_MCS, [(24.0, 50, 50), (26.0, 0, 400)]),
+        str(set_point_table(tmp_path / "mcs4.json", ROBUST_MCS, [(-4.0, 50, 50), (0.0, 0, 400)])),
+        str(set_point_table(tmp_path / "mcs12.json", FAST_MCS, [(24.0, 50, 50), (26.0, 0, 400)])),
     ]
     doc = dict(NR, name="nr-auto-tables", modes=["dof"], baselines=[])
     channel = dict(NR["channel"], mcs="auto", protect=["none"], snr_db=[20.0, HIGH_SNR_DB])
