@@ -290,25 +290,21 @@ def bd_rate_bootstrap_seeds(
     if any(r.shape[-1] != images for row in rows for r in row[:3]):
         raise SymcodecError("every curve point needs one correctness value per test image")
 
+    def seed_curves(s: int, index: np.ndarray | slice) -> tuple:
+        """Seed ``s``'s ``(bytes_a, accuracy_a, bytes_b, accuracy_b, band)`` on ``index``."""
+        ca, cb, ref, bytes_a, bytes_b = rows[s]
+        reference = 100.0 * ref[index].mean()
+        band = (reference - band_pp[0], reference - band_pp[1])
+        acc_a = 100.0 * ca[:, index].mean(axis=1)
+        acc_b = 100.0 * cb[:, index].mean(axis=1)
+        return bytes_a, acc_a, bytes_b, acc_b, band
+
     def estimate(picked: Sequence[int], index: np.ndarray | slice) -> float:
-        rates = []
-        for s in picked:
-            ca, cb, ref, bytes_a, bytes_b = rows[s]
-            reference = 100.0 * ref[index].mean()
-            band = (reference - band_pp[0], reference - band_pp[1])
-            acc_a = 100.0 * ca[:, index].mean(axis=1)
-            acc_b = 100.0 * cb[:, index].mean(axis=1)
-            rates.append(bd_rate(bytes_a, acc_a, bytes_b, acc_b, band))
-        return float(np.mean(rates))
+        return float(np.mean([bd_rate(*seed_curves(s, index)) for s in picked]))
 
     every_seed = range(len(rows))
     point = estimate(every_seed, slice(None))
-    covered = []
-    for ca, cb, ref, bytes_a, bytes_b in rows:
-        reference = 100.0 * ref.mean()
-        band = (reference - band_pp[0], reference - band_pp[1])
-        acc_a, acc_b = 100.0 * ca.mean(axis=1), 100.0 * cb.mean(axis=1)
-        covered.append(covered_band(bytes_a, acc_a, bytes_b, acc_b, band))
+    covered = [covered_band(*seed_curves(s, slice(None))) for s in every_seed]
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):
