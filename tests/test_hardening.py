@@ -3,7 +3,6 @@ clean error line for bad input to every command (see ``docs/security.md``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -36,16 +35,10 @@ from symcodec.symmetry import Symmetry, get_symmetry
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND = 64 * 2**20  # bytes traced per fuzz case
 
+# the fuzzer (bench/fuzz_decoder.py) re-exports its corpus and mutator helpers used here
+sys.path.insert(0, str(ROOT / "bench"))
+import fuzz_decoder as fuzz  # noqa: E402
 
-def _load_fuzzer():
-    path = ROOT / "bench" / "fuzz_decoder.py"
-    spec = importlib.util.spec_from_file_location("fuzz_decoder", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _load_fuzzer()
 CORPUS = fuzz.corpus()
 
 
