@@ -149,3 +149,26 @@ def test_a_bootstrap_reports_the_share_of_the_band_it_covered():
     top_a = 100 * points[2].mean()
     assert short.covered == pytest.approx((full.covered[0], top_a))
     assert 0 < short.covered_fraction < 1 and full.covered_fraction > short.covered_fraction
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.integers(80, 86)).map(lambda p: (p[0] * 1e4, p[1])),
+        min_size=1,
+        max_size=9,
+    )
+)
+def test_the_pareto_front_is_the_undominated_points(points):
+    # small integer grids make ties in bytes and in accuracy common
+    bytes_, acc = zip(*points, strict=True)
+    front_acc, front_bytes = pareto_front(bytes_, acc)
+
+    def dominated(b, a):
+        return any(
+            (b2 <= b and a2 >= a) and (b2, a2) != (b, a) for b2, a2 in zip(bytes_, acc, strict=True)
+        )
+
+    undominated = sorted({(a, b) for b, a in points if not dominated(b, a)})
+    assert list(zip(front_acc, front_bytes, strict=True)) == undominated
+    assert np.all(np.diff(front_acc) > 0) and np.all(np.diff(front_bytes) > 0)

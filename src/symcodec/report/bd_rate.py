@@ -61,14 +61,10 @@ def pareto_front(
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(a)) and np.all(b > 0)):
         raise SymcodecError("a rate-accuracy curve needs finite accuracies and positive bytes")
     order = np.lexsort((-a, b))  # by bytes, the best accuracy first among equal bytes
-    keep_a, keep_b = [], []
-    best = -np.inf
-    for i in order:
-        if a[i] > best:
-            keep_a.append(a[i])
-            keep_b.append(b[i])
-            best = a[i]
-    return np.array(keep_a), np.array(keep_b)
+    a, b = a[order], b[order]
+    best_before = np.concatenate(([-np.inf], np.maximum.accumulate(a)[:-1]))
+    keep = a > best_before  # better than every point with fewer (or as many) bytes
+    return a[keep], b[keep]
 
 
 def pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -88,13 +84,16 @@ def pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
     if x.size == 2:
         slopes[:] = delta[0]
     else:
-        for k in range(1, x.size - 1):
-            if delta[k - 1] * delta[k] > 0:
-                w1, w2 = 2 * h[k] + h[k - 1], h[k] + 2 * h[k - 1]
-                # the weighted harmonic mean of the two secants, written without dividing
-                # by a secant (a tiny one would overflow)
-                d0, d1 = delta[k - 1], delta[k]
-                slopes[k] = (w1 + w2) * d0 * d1 / (w1 * d1 + w2 * d0)
+        # interior points where the secants on either side agree in sign get the weighted
+        # harmonic mean of the two, written without dividing by a secant (a tiny one would
+        # overflow); the others stay flat
+        h0, h1 = h[:-1], h[1:]
+        d0, d1 = delta[:-1], delta[1:]
+        w1, w2 = 2 * h1 + h0, h1 + 2 * h0
+        same_sign = d0 * d1 > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            harmonic = (w1 + w2) * d0 * d1 / (w1 * d1 + w2 * d0)
+        slopes[1:-1] = np.where(same_sign, harmonic, 0.0)
         slopes[0] = _end_slope(h[0], h[1], delta[0], delta[1])
         slopes[-1] = _end_slope(h[-1], h[-2], delta[-1], delta[-2])
     at = np.asarray(at, dtype=np.float64)
@@ -276,11 +275,14 @@ def bd_rate_bootstrap_seeds(
     """
     if not seeds:
         raise SymcodecError("a BD-rate needs the curves of at least one training seed")
+    # Correctness as 0/1 floats: a resample of the test images is then the image counts
+    # (how often each image was drawn), and a point's accuracy one dot product with them,
+    # exact in float64 and far cheaper than gathering the drawn columns.
     rows = [
         (
-            np.asarray(c.correct_a, dtype=bool),
-            np.asarray(c.correct_b, dtype=bool),
-            np.asarray(c.reference_correct, dtype=bool),
+            np.asarray(c.correct_a, dtype=bool).astype(np.float64),
+            np.asarray(c.correct_b, dtype=bool).astype(np.float64),
+            np.asarray(c.reference_correct, dtype=bool).astype(np.float64),
             c.bytes_a,
             c.bytes_b,
         )
@@ -290,27 +292,30 @@ def bd_rate_bootstrap_seeds(
     if any(r.shape[-1] != images for row in rows for r in row[:3]):
         raise SymcodecError("every curve point needs one correctness value per test image")
 
-    def seed_curves(s: int, index: np.ndarray | slice) -> tuple:
-        """Seed ``s``'s ``(bytes_a, accuracy_a, bytes_b, accuracy_b, band)`` on ``index``."""
+    def seed_curves(s: int, counts: np.ndarray) -> tuple:
+        """Seed ``s``'s ``(bytes_a, accuracy_a, bytes_b, accuracy_b, band)`` on the test
+        images drawn ``counts`` times each."""
         ca, cb, ref, bytes_a, bytes_b = rows[s]
-        reference = 100.0 * ref[index].mean()
+        reference = 100.0 * ((ref @ counts) / images)
         band = (reference - band_pp[0], reference - band_pp[1])
-        acc_a = 100.0 * ca[:, index].mean(axis=1)
-        acc_b = 100.0 * cb[:, index].mean(axis=1)
+        acc_a = 100.0 * ((ca @ counts) / images)
+        acc_b = 100.0 * ((cb @ counts) / images)
         return bytes_a, acc_a, bytes_b, acc_b, band
 
-    def estimate(picked: Sequence[int], index: np.ndarray | slice) -> float:
-        return float(np.mean([bd_rate(*seed_curves(s, index)) for s in picked]))
+    def estimate(picked: Sequence[int], counts: np.ndarray) -> float:
+        return float(np.mean([bd_rate(*seed_curves(s, counts)) for s in picked]))
 
     every_seed = range(len(rows))
-    point = estimate(every_seed, slice(None))
-    covered = [covered_band(*seed_curves(s, slice(None))) for s in every_seed]
+    every_image = np.ones(images)
+    point = estimate(every_seed, every_image)
+    covered = [covered_band(*seed_curves(s, every_image)) for s in every_seed]
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):
         picked = rng.integers(0, len(rows), len(rows)) if len(rows) > 1 else every_seed
+        counts = np.bincount(rng.integers(0, images, images), minlength=images).astype(float)
         try:
-            draws.append(estimate(picked, rng.integers(0, images, images)))
+            draws.append(estimate(picked, counts))
         except SymcodecError:
             continue
     if not draws:
