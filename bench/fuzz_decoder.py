@@ -39,11 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-# split ... set_at and MUTATORS are not used here: re-exported for tests/test_hardening.py,
-# which reaches the fuzzer's helpers through this module
-from fuzz_corpus import assemble, corpus, fix_record_crcs, header_doc, split  # noqa: F401
-from fuzz_mutators import MUTATORS, mutate, nodes, set_at  # noqa: F401
+from fuzz_corpus import corpus
+from fuzz_mutators import mutate
 
 from symcodec.codec import decode, inspect
 from symcodec.codec.format import read_header

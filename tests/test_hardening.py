@@ -35,11 +35,13 @@ from symcodec.symmetry import Symmetry, get_symmetry
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND = 64 * 2**20  # bytes traced per fuzz case
 
-# the fuzzer (bench/fuzz_decoder.py) re-exports its corpus and mutator helpers used here
+# the fuzzer's corpus, stream surgery and mutators (bench/fuzz_*.py)
 sys.path.insert(0, str(ROOT / "bench"))
-import fuzz_decoder as fuzz  # noqa: E402
+import fuzz_corpus  # noqa: E402
+import fuzz_decoder  # noqa: E402
+import fuzz_mutators  # noqa: E402
 
-CORPUS = fuzz.corpus()
+CORPUS = fuzz_corpus.corpus()
 
 
 def survives(blob: bytes) -> str:
@@ -47,7 +49,7 @@ def survives(blob: bytes) -> str:
     anything but success or SymcodecError fails the test."""
     tracemalloc.start()
     try:
-        outcome = fuzz.exercise(blob)
+        outcome = fuzz_decoder.exercise(blob)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -74,13 +76,13 @@ def test_corpus_decodes():
 
 @FUZZ_SETTINGS
 @given(
-    mutator=st.sampled_from(sorted(fuzz.MUTATORS)),
+    mutator=st.sampled_from(sorted(fuzz_mutators.MUTATORS)),
     index=st.integers(0, len(CORPUS) - 1),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_mutated_streams_decode_or_raise_symcodec_error(mutator, index, seed):
     rng = np.random.default_rng(seed)
-    survives(fuzz.MUTATORS[mutator](CORPUS[index], rng, CORPUS))
+    survives(fuzz_mutators.MUTATORS[mutator](CORPUS[index], rng, CORPUS))
 
 
 json_values = st.recursive(
@@ -98,10 +100,10 @@ json_values = st.recursive(
 
 
 def _reheader(blob: bytes, mutate, payload: bytes | None = None) -> bytes:
-    header, rest = fuzz.split(blob)
+    header, rest = fuzz_corpus.split(blob)
     doc = json.loads(header)
     doc = mutate(doc) or doc
-    return fuzz.assemble(
+    return fuzz_corpus.assemble(
         json.dumps(doc, allow_nan=True).encode(), rest if payload is None else payload
     )
 
@@ -110,19 +112,19 @@ def _reheader(blob: bytes, mutate, payload: bytes | None = None) -> bytes:
 @given(data=st.data(), index=st.integers(0, len(CORPUS) - 1), value=json_values)
 def test_any_json_value_in_any_header_field(data, index, value):
     """Re-CRC'd headers reach the field validation with any value at any place."""
-    doc, payload = fuzz.header_doc(CORPUS[index])
-    paths = [path for path, _ in fuzz.nodes(doc)]
+    doc, payload = fuzz_corpus.header_doc(CORPUS[index])
+    paths = [path for path, _ in fuzz_mutators.nodes(doc)]
     path = data.draw(st.sampled_from(paths))
-    doc = fuzz.set_at(doc, path, value)
+    doc = fuzz_mutators.set_at(doc, path, value)
     if data.draw(st.booleans()):
-        fuzz.fix_record_crcs(doc, payload)
-    survives(fuzz.assemble(json.dumps(doc, allow_nan=True).encode(), payload))
+        fuzz_corpus.fix_record_crcs(doc, payload)
+    survives(fuzz_corpus.assemble(json.dumps(doc, allow_nan=True).encode(), payload))
 
 
 @FUZZ_SETTINGS
 @given(header=st.binary(max_size=300), payload=st.binary(max_size=64))
 def test_random_header_bytes_with_a_valid_crc(header, payload):
-    survives(fuzz.assemble(header, payload))
+    survives(fuzz_corpus.assemble(header, payload))
 
 
 # ------------------------------------------------------------------------------------
@@ -150,13 +152,13 @@ def _only(record: dict, payload: bytes = b"", **fields):
 
 
 def _text_swap(blob: bytes, old: bytes, new: bytes) -> bytes:
-    header, payload = fuzz.split(blob)
+    header, payload = fuzz_corpus.split(blob)
     assert old in header
-    return fuzz.assemble(header.replace(old, new), payload)
+    return fuzz_corpus.assemble(header.replace(old, new), payload)
 
 
 def _record(blob, i=0):
-    return json.loads(fuzz.split(blob)[0])["tensors"][i]
+    return json.loads(fuzz_corpus.split(blob)[0])["tensors"][i]
 
 
 FLOAT32 = {"kind": "float32", "bits": 32}
@@ -169,19 +171,19 @@ def _cases(blob):
     return {
         # JSON parser: nesting bombs, long integers, non-JSON numbers, duplicate keys
         "deep nesting": (
-            fuzz.assemble(b"[" * 100_000 + b"]" * 100_000, b""),
+            fuzz_corpus.assemble(b"[" * 100_000 + b"]" * 100_000, b""),
             "nested too deeply",
         ),
         "5000-digit integer": (
-            fuzz.assemble(b'{"format":"symc","tensors":[],"x":' + b"9" * 5000 + b"}", b""),
+            fuzz_corpus.assemble(b'{"format":"symc","tensors":[],"x":' + b"9" * 5000 + b"}", b""),
             "not valid JSON",
         ),
         "NaN token": (
-            fuzz.assemble(b'{"format":"symc","tensors":[],"metadata":NaN}', b""),
+            fuzz_corpus.assemble(b'{"format":"symc","tensors":[],"metadata":NaN}', b""),
             "NaN",
         ),
         "duplicate key": (
-            fuzz.assemble(b'{"format":"symc","tensors":[],"tensors":[]}', b""),
+            fuzz_corpus.assemble(b'{"format":"symc","tensors":[],"tensors":[]}', b""),
             "duplicate key 'tensors'",
         ),
         "1e999 in lo": (
