@@ -42,7 +42,9 @@ Where each part lives (all in ``bench/``):
 * ``nncodec_sweep``: timing the codecs and evaluating their received models;
 * ``nncodec_results``: ``results.csv`` and ``table.md``; ``nncodec_plots``: the figures;
 * ``nncodec_frontier`` and ``nncodec_frontier_files``: the BD-rates and their files;
-* ``nncodec_merge``: ``--merge``, runs made apart (one per training seed) into one.
+* ``nncodec_merge``: ``--merge``, runs made apart (one per training seed) into one;
+* ``nncodec_cli``: the command line and its setting grids; ``nncodec_provenance``: the
+  versions, commit and machine that ``run.json`` records.
 
 Run it with ``make bench-nncodec``, which creates the separate environment ``.venv-nncodec``
 (NNCodec pins ``numpy<2`` and needs ``torchvision``; neither belongs in the main ``.venv``)
@@ -65,12 +67,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,10 +80,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nncodec_frontier as frontier  # noqa: E402
 from nncodec_adapter import NNCodec, NNCodecDof, import_nncodec  # noqa: E402
+from nncodec_cli import (  # noqa: E402
+    QPS,
+    QUICK_QPS,
+    QUICK_REL_STEPS,
+    QUICK_STEPS,
+    REL_STEPS,
+    STEPS,
+    build_parser,
+)
 from nncodec_frontier_files import write_frontier  # noqa: E402
 from nncodec_merge import MergeError, merge_runs  # noqa: E402
 from nncodec_models import (  # noqa: E402
-    VARIANTS,
     BenchModel,
     bench_model,
     bench_spec,
@@ -91,6 +99,7 @@ from nncodec_models import (  # noqa: E402
     parse_seeds,
 )
 from nncodec_plots import plot_rate_accuracy  # noqa: E402
+from nncodec_provenance import git_commit, machine, versions  # noqa: E402
 from nncodec_results import (  # noqa: E402
     ISO_PP,
     format_table,
@@ -102,7 +111,6 @@ from nncodec_results import (  # noqa: E402
 )
 from nncodec_sweep import Point, add_points, curve_label, sweep  # noqa: E402
 from nncodec_symcodec import (  # noqa: E402
-    RDO_LAMBDA,
     Symcodec,
     SymcodecAllocated,
     SymcodecRdo,
@@ -112,100 +120,6 @@ from nncodec_symcodec import (  # noqa: E402
 )
 
 from symcodec.data import load_dataset  # noqa: E402
-
-# Dense grids (issue 14): qp in steps of 2 (NNCodec's step 2**(qp/4) grows by 2**0.5), and
-# symcodec's absolute steps 2**(k/4), twice as dense, spanning NNCodec's steps with room.
-QPS = tuple(range(-48, -11, 2))
-QUICK_QPS = (-36, -28, -20)
-STEPS = tuple(2.0 ** (k / 4) for k in range(-52, -11))
-QUICK_STEPS = tuple(float(s) for s in np.geomspace(2.0**-10, 2.0**-4, 5))
-# Relative steps (multiples of each tensor's std).
-REL_STEPS = tuple(float(s) for s in np.geomspace(2.0**-7, 2.0**0.5, 14))
-QUICK_REL_STEPS = tuple(float(s) for s in np.geomspace(2.0**-5, 2.0**-1, 5))
-
-
-def build_parser(default_threads: int) -> argparse.ArgumentParser:
-    """The command line; ``default_threads`` is torch's thread count at start-up."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--datasets", default="fashion-mnist,mnist-5k")
-    ap.add_argument(
-        "--models",
-        default="deepcnn,deepcnn-gap-bn",
-        help="models (default deepcnn and deepcnn-gap-bn: the GAP model trained with batch "
-        "norm, folded into the convs before coding, as the paper-gap study sends it)",
-    )
-    ap.add_argument("--variants", default=",".join(VARIANTS))
-    ap.add_argument(
-        "--quick", action="store_true", help="mnist-5k and deepcnn-gap only, fewer points"
-    )
-    ap.add_argument(
-        "--epochs",
-        default="",
-        help="override the study recipe's training epochs (symcodec.recipes.recipe_for): "
-        "N for all, or KEY=N,... with KEY a data set or DATASET/MODEL; models trained so are "
-        "not the study's (default: the recipe's)",
-    )
-    ap.add_argument(
-        "--seeds",
-        default="0",
-        help="training seeds, comma-separated, e.g. 0,1,2: every model once per seed, "
-        "BD-rates per seed and pooled (default 0)",
-    )
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per point (median)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for coding, evaluation")
-    ap.add_argument(
-        "--train-threads",
-        type=int,
-        default=None,
-        help="torch threads while training; part of the model cache key (default: torch's "
-        f"default, {default_threads} here, the count `symcodec reproduce` trains with, so "
-        "the benchmark finds the study's cached models; another count trains models of its "
-        "own)",
-    )
-    ap.add_argument("--step-mode", choices=("absolute", "relative"), default="absolute")
-    ap.add_argument(
-        "--dead-zone",
-        type=float,
-        default=0.0,
-        help="symcodec's rounding offset in [0, 0.5) (0: plain rounding, the issue's setting)",
-    )
-    ap.add_argument("--codecs", default="nncodec,symcodec")
-    ap.add_argument(
-        "--rdo-lambda",
-        type=float,
-        default=RDO_LAMBDA,
-        help="Lagrangian of symcodec's RDO-rounded points (default ln(2)/6, the high-rate "
-        "optimum; 0: no RDO points)",
-    )
-    ap.add_argument(
-        "--allocation-images",
-        type=int,
-        default=512,
-        help="training images of symcodec's data-aware allocation (0: no allocated points)",
-    )
-    ap.add_argument(
-        "--bootstrap", type=int, default=1000, help="paired bootstrap resamples of the BD-rates"
-    )
-    ap.add_argument("--train-only", action="store_true")
-    ap.add_argument(
-        "--merge",
-        nargs="+",
-        metavar="DIR",
-        help="merge these runs' results (say, one per training seed) into --out, then "
-        "rewrite the BD-rates, tables and plots from the union (nncodec_merge)",
-    )
-    ap.add_argument(
-        "--replot",
-        action="store_true",
-        help="only rewrite table.md and rate_accuracy.png from OUT/results.csv, and the "
-        "BD-rates, ablation and frontier.png from OUT/correct.npz",
-    )
-    ap.add_argument(
-        "--out",
-        default=None,
-        help="output directory (default docs/results/frontier; with --quick results/nncodec-quick)",
-    )
-    return ap
 
 
 def replot(out: Path, resamples: int) -> None:
@@ -270,7 +184,7 @@ def code_model(
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (see the module docstring); 0 on success."""
     default_threads = torch.get_num_threads()
-    args = build_parser(default_threads).parse_args(argv)
+    args = build_parser(default_threads, __doc__.split("\n")[0]).parse_args(argv)
     try:
         seeds = parse_seeds(args.seeds)
     except ValueError as exc:
@@ -409,48 +323,6 @@ def codec_setup(args: argparse.Namespace) -> tuple[object, str | None, bool]:
                 f"({why}); run with --codecs nncodec for the NNCodec side alone"
             )
     return nnc, nnc_version, stubbed
-
-
-def versions(nnc_version: str | None, stubbed: bool) -> dict[str, str | None]:
-    """The versions ``run.json`` records."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "nncodec": nnc_version,
-        "torchvision": "stub" if stubbed else "real",
-    }
-
-
-def git_commit() -> str:
-    """HEAD of the work tree and whether src/ differs from it (read-only git calls)."""
-    import subprocess
-
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return head + (" (src/ modified)" if dirty else "")
-
-
-def machine() -> str:
-    """The CPU model, CPU count and OS of this machine, for ``run.json``."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
 
 
 if __name__ == "__main__":
