@@ -358,6 +358,14 @@ def test_claim4_any_symmetry_may_beat_central_skew():
     )
 
 
+def test_claim4_gives_each_settings_paired_difference_closest_first():
+    rows = symmetry_rows({(8, 0.0): -3.0, (8, 10.0): -1.0, (4, 10.0): -5.0})
+    evidence = claim(rows, 4).evidence
+    shown = [evidence.index(f"hflip - central-skew {gap:+.2f} pp") for gap in (-1.0, -3.0, -5.0)]
+    assert shown == sorted(shown)  # the setting that came closest first
+    assert "8 bits, awgn SNR 10 dB: hflip - central-skew -1.00 pp [" in evidence
+
+
 def test_claim4_counts_either_side():
     even = symmetry_rows({(8, 0.0): 3.0, (8, 10.0): -3.0})
     assert claim(even, 4).verdict == "holds"  # ahead at 1, behind at 1: not more

@@ -239,7 +239,7 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
     for symmetry in symmetries:
         if symmetry == "central-skew":
             continue
-        ahead, behind, even, payload = 0, 0, 0, []
+        ahead, behind, even, payload, compared = 0, 0, 0, [], []
         for key, theirs in groups.items():
             if key[0] != symmetry:
                 continue
@@ -252,6 +252,7 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
             ahead += c.a_ahead
             behind += c.b_ahead
             even += not (c.a_ahead or c.b_ahead)
+            compared.append((theirs[0], c))
             ratio = _ratio(
                 [r.get("payload_bits", math.nan) for r in theirs],
                 [r.get("payload_bits", math.nan) for r in mine],
@@ -264,9 +265,17 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
         payload_text = (
             f"; its payload is {sum(payload) / len(payload):.2f}x central-skew's" if payload else ""
         )
+        # the settings where this symmetry came closest to central-skew first: they decide
+        compared.sort(key=lambda pair: -pair[1].mean_diff)
+        lines = [
+            f"{setting_text(r)}: {symmetry} - central-skew {c.text()}; outage {symmetry} "
+            f"{100 * c.outage_a:.0f}%, central-skew {100 * c.outage_b:.0f}%"
+            for r, c in compared
+        ]
         parts.append(
             f"{symmetry} ahead of central-skew beyond the paired CI at {ahead}, behind at "
-            f"{behind}, within the CI at {even} settings{payload_text}"
+            f"{behind}, within the CI at {even} settings{payload_text}; closest first: "
+            + _shown(lines, 4)
         )
         if ahead > behind:
             failing.append(symmetry)
