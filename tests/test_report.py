@@ -616,3 +616,30 @@ def test_claims_markdown_and_file(tmp_path):
     path = tmp_path / "claims.md"
     R.write_claims(claims, META, path)
     assert path.read_text() == text
+
+
+def test_a_pruned_baseline_is_not_drawn_in_its_symmetrys_colour():
+    from symcodec.report.plot_style import CurveStyles
+
+    summary = figure_summary()
+    styles = CurveStyles(summary)
+    symmetric = styles({"method": "symmetric", "symmetry": "central-skew", "mode": "dof"})
+    pruned = styles({"method": "pruned", "symmetry": "central-skew", "mode": "pruned"})
+    assert pruned["color"] != symmetric["color"]
+    assert pruned["marker"] != symmetric["marker"]
+
+
+def test_the_snr_figure_has_a_column_per_protection_preset(tmp_path):
+    from symcodec.report.figures import snr_panel_columns
+
+    rows = [
+        {**row, "protect": protect}
+        for protect in ("none", "side")
+        for row in trials([80.0, 82.0], channel_value=10.0)
+    ]
+    summary = R.summarize(rows)
+    assert snr_panel_columns(summary) == [(8, "none"), (8, "side")]
+    one_preset = R.summarize(trials([80.0, 82.0], channel_value=10.0))
+    assert [protect for _, protect in snr_panel_columns(one_preset)] == [None]
+    R.plot_accuracy_vs_snr(summary, tmp_path / "snr.png")
+    assert (tmp_path / "snr.png").read_bytes()[:8] == PNG_MAGIC

@@ -59,7 +59,8 @@ def _x_axis_label(channel: str, param: str) -> str:
 def plot_accuracy_vs_snr(
     summary: Sequence[Mapping], path: str | os.PathLike, title: str = ""
 ) -> None:
-    """Received accuracy against channel quality, one subplot per bit width (and channel).
+    """Received accuracy against channel quality, one subplot per bit width and protection
+    preset (and channel).
 
     One line per (method, symmetry, mode) (and energy convention or alpha where these
     vary) with a shaded 95% CI band; a dashed line at the unconstrained float model's
@@ -86,22 +87,35 @@ def plot_accuracy_vs_snr(
         raise SymcodecError("no results with a noisy channel setting to plot against")
     plt = pyplot()
     channels = distinct_values(rows, "channel")
-    bits = sorted({int(r["bits"]) for r in rows})
+    columns = snr_panel_columns(rows)
     keys = line_keys(rows)
+    if any(protect is not None for _, protect in columns):  # the panel says it, not the label
+        keys = tuple(k for k in keys if k != "protect")
     styles = CurveStyles(summary)
     fig, axes = plt.subplots(
         len(channels),
-        len(bits),
-        figsize=(4.4 * len(bits), 3.6 * len(channels) + 0.4),
+        len(columns),
+        figsize=(4.4 * len(columns), 3.6 * len(channels) + 0.4),
         squeeze=False,
         sharey=True,
     )
     try:
         for i, channel in enumerate(channels):
-            for j, b in enumerate(bits):
-                panel = [r for r in rows if r["channel"] == channel and int(r["bits"]) == b]
+            for j, (b, protect) in enumerate(columns):
+                panel = [
+                    r
+                    for r in rows
+                    if r["channel"] == channel
+                    and int(r["bits"]) == b
+                    and (protect is None or r["protect"] == protect)
+                ]
                 param = panel[0]["channel_param"] if panel else rows[0]["channel_param"]
-                _draw_snr_panel(axes[i][j], panel, keys, styles, channel, param, b, j == 0)
+                panel_title = f"{_CHANNEL_TITLES.get(channel, channel)}, {b}-bit values" + (
+                    f", protect {protect}" if protect is not None else ""
+                )
+                _draw_snr_panel(
+                    axes[i][j], panel, keys, styles, channel, param, panel_title, j == 0
+                )
         fig.suptitle(
             title
             or "Accuracy after the link vs channel quality "
@@ -116,6 +130,22 @@ def plot_accuracy_vs_snr(
     save_figure(fig, path)
 
 
+def snr_panel_columns(rows: Sequence[Mapping]) -> list[tuple[int, str | None]]:
+    """The columns of :func:`plot_accuracy_vs_snr`: ``(bits, protection preset)``, one per
+    preset where the rows have more than one (``None``: all presets in one panel).
+
+    >>> snr_panel_columns([{"bits": 4, "protect": "none"}, {"bits": 4, "protect": "side"}])
+    [(4, 'none'), (4, 'side')]
+    >>> snr_panel_columns([{"bits": 8, "protect": "none"}, {"bits": 4, "protect": "none"}])
+    [(4, None), (8, None)]
+    """
+    bits = sorted({int(r["bits"]) for r in rows})
+    protects = distinct_values(rows, "protect") if all("protect" in r for r in rows) else []
+    if len(protects) < 2:
+        return [(b, None) for b in bits]
+    return [(b, p) for b in bits for p in protects]
+
+
 def _draw_snr_panel(
     ax,
     panel: Sequence[Mapping],
@@ -123,10 +153,11 @@ def _draw_snr_panel(
     styles: CurveStyles,
     channel: str,
     param: str,
-    bits: int,
+    title: str,
     first_column: bool,
 ) -> None:
-    """One subplot of :func:`plot_accuracy_vs_snr`: the curves of one channel and bit width."""
+    """One subplot of :func:`plot_accuracy_vs_snr`: the curves of one channel, bit width
+    (and protection preset)."""
     for members in group_curves(panel, keys).values():
         members = sorted(members, key=lambda r: float(r["channel_value"]))
         key = {k: members[0][k] for k in keys}
@@ -141,7 +172,7 @@ def _draw_snr_panel(
     reference_line(ax, panel)
     if param == "p" and all(float(r["channel_value"]) > 0 for r in panel):
         ax.set_xscale("log")
-    ax.set_title(f"{_CHANNEL_TITLES.get(channel, channel)}, {bits}-bit values", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.set_xlabel(_x_axis_label(channel, param))
     if first_column:
         ax.set_ylabel("received accuracy, Acc Rx (%)")

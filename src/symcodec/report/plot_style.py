@@ -94,23 +94,30 @@ def line_label(key: dict) -> str:
 
 
 class CurveStyles:
-    """Consistent colour (by symmetry), line style (by mode) and marker (by method).
+    """Consistent colour (by symmetry; each pruning rule its own), line style (by mode) and
+    marker (by method).
 
     Built once per figure from the whole summary, so a symmetry keeps its colour in every
-    subplot; calling it with a curve's key gives ``plot`` keyword arguments.
+    subplot; calling it with a curve's key gives ``plot`` keyword arguments. A pruned
+    baseline is drawn in its rule's colour, not its symmetry's: it would otherwise share the
+    colour of the symmetric model it is compared with.
     """
 
     def __init__(self, summary: Sequence[Mapping]):
         import matplotlib
 
         palette = matplotlib.colormaps["tab10"].colors
-        symmetries = [s for s in distinct_values(summary, "symmetry") if s != "none"]
-        self.colors = {s: palette[i % len(palette)] for i, s in enumerate(symmetries)}
+        symmetric = [r for r in summary if r.get("method") != "pruned"]
+        symmetries = [s for s in distinct_values(symmetric, "symmetry") if s != "none"]
+        rules = distinct_values([r for r in summary if r.get("method") == "pruned"], "mode")
+        names = [*symmetries, *(f"pruned:{rule}" for rule in rules)]
+        self.colors = {name: palette[i % len(palette)] for i, name in enumerate(names)}
         self.colors["none"] = (0.25, 0.25, 0.25)
 
     def __call__(self, key: Mapping) -> dict:
         """``color``, ``linestyle`` and ``marker`` for the curve with this key."""
-        color = self.colors.get(key["symmetry"], (0.25, 0.25, 0.25))
+        name = f"pruned:{key['mode']}" if key["method"] == "pruned" else key["symmetry"]
+        color = self.colors.get(name, (0.25, 0.25, 0.25))
         if key["method"] == "quant-only":
             color = (0.25, 0.25, 0.25)
         return {
