@@ -81,6 +81,11 @@ def _ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     return top / bottom if is_finite(top) and is_finite(bottom) and bottom != 0 else math.nan
 
 
+def _difference_text(a: str, b: str, c: PairedComparison) -> str:
+    """``a - b`` with its deciding numbers and both sides' outage, for one setting."""
+    return f"{a} - {b} {c.text()}; outage {a} {100 * c.outage_a:.0f}%, {b} {100 * c.outage_b:.0f}%"
+
+
 def _shown(items: Sequence[str], limit: int = 6) -> str:
     return "; ".join(items[:limit]) + (
         f"; ... ({len(items) - limit} more)" if len(items) > limit else ""
@@ -205,9 +210,8 @@ def _claim2_against(variant: str, dof: dict, pruned: dict) -> tuple[str, str]:
     losses = [c for _, c, _ in compared if c.b_ahead]
     holds = len(wins) > len(compared) / 2
     lines = [
-        f"{r['symmetry']} {setting_text(r)}: dof - {variant} {c.text()}; outage dof "
-        f"{100 * c.outage_a:.0f}%, {variant} {100 * c.outage_b:.0f}%; {variant}/dof resources "
-        f"{ratio:.3f}"
+        f"{r['symmetry']} {setting_text(r)}: {_difference_text('dof', variant, c)}; "
+        f"{variant}/dof resources {ratio:.3f}"
         for r, c, ratio in compared
     ]
     evidence = (
@@ -239,7 +243,7 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
     for symmetry in symmetries:
         if symmetry == "central-skew":
             continue
-        ahead, behind, even, payload, compared = 0, 0, 0, [], []
+        payload, compared = [], []
         for key, theirs in groups.items():
             if key[0] != symmetry:
                 continue
@@ -249,9 +253,6 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
             c = compare_paired(theirs, mine)
             if c.n_pairs < MIN_PAIRS:
                 continue
-            ahead += c.a_ahead
-            behind += c.b_ahead
-            even += not (c.a_ahead or c.b_ahead)
             compared.append((theirs[0], c))
             ratio = _ratio(
                 [r.get("payload_bits", math.nan) for r in theirs],
@@ -259,17 +260,19 @@ def claim4_central_skew_best(rows: Sequence[Mapping]) -> Claim:
             )
             if is_finite(ratio):
                 payload.append(ratio)
-        if ahead + behind + even == 0:
+        if not compared:
             continue
         compared_any = True
+        ahead = sum(c.a_ahead for _, c in compared)
+        behind = sum(c.b_ahead for _, c in compared)
+        even = len(compared) - ahead - behind
         payload_text = (
             f"; its payload is {sum(payload) / len(payload):.2f}x central-skew's" if payload else ""
         )
         # the settings where this symmetry came closest to central-skew first: they decide
         compared.sort(key=lambda pair: -pair[1].mean_diff)
         lines = [
-            f"{setting_text(r)}: {symmetry} - central-skew {c.text()}; outage {symmetry} "
-            f"{100 * c.outage_a:.0f}%, central-skew {100 * c.outage_b:.0f}%"
+            f"{setting_text(r)}: {_difference_text(symmetry, 'central-skew', c)}"
             for r, c in compared
         ]
         parts.append(
