@@ -180,9 +180,15 @@ def test_an_auto_study_searches_its_grid_once_and_reuses_it(tmp_path, monkeypatc
     assert searched[grid["bottom_db"]] < grid["acc_txq"] / 2
     assert searched[grid["top_db"]] >= grid["acc_txq"] - 1.0
     assert {float(r["channel_value"]) for r in run.rows} == set(values)
+    # all trials in the directory, the model cache emptied (a new machine): the outputs are
+    # written from the stored grid and the rows, and no model is trained
+    monkeypatch.setenv("SYMCODEC_CACHE", str(tmp_path / "empty-cache"))
+    messages.clear()
     again = run_study(spec, tmp_path / "s", progress=False, log=messages.append)
     assert again.new_trials == 0 and again.meta["auto_grid"]["values_db"] == values
     assert any("auto grid from auto_grid.json" in m for m in messages)
+    assert not [m for m in messages if m.startswith("training")], messages
+    assert not (tmp_path / "empty-cache").exists() or not any((tmp_path / "empty-cache").iterdir())
 
 
 def _curve_rows(mode: str, shift_db: float, seeds=(0, 1), trials=3, txq=90.0):

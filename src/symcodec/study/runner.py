@@ -41,7 +41,7 @@ from .resume import reusable_rows
 from .rows import TrialKey, TrialRow, append_results_csv
 from .spec import StudySpec
 from .trials import TxConfig, run_config, study_grid, tx_configs
-from .waterfall import resolve_auto_grid
+from .waterfall import resolve_auto_grid, stored_auto_grid
 
 __all__ = ["StudyRun", "run_study", "run_metadata", "train_models"]
 
@@ -92,11 +92,13 @@ def run_study(
     grid_search = None
     searched_ctx = None
     if spec.channel.auto:
-        data = load_dataset(spec.dataset, data_dir=spec.data_dir)
-        searched_ctx = prepare(spec, progress=progress, log=log, data=data)
-        grid_search = resolve_auto_grid(searched_ctx, out, log)
+        grid_search = stored_auto_grid(spec, out, log)
+        if grid_search is None:  # the search needs the first seed's models
+            data = load_dataset(spec.dataset, data_dir=spec.data_dir)
+            searched_ctx = prepare(spec, progress=progress, log=log, data=data)
+            grid_search = resolve_auto_grid(searched_ctx, out, log)
+            searched_ctx = dataclasses.replace(searched_ctx, spec=grid_search.spec)
         spec = grid_search.spec
-        searched_ctx = dataclasses.replace(searched_ctx, spec=spec)
     configs = tx_configs(spec)
     seeds = spec.training.seeds
     channel = spec.channel

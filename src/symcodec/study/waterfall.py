@@ -38,7 +38,14 @@ from .identity import spec_id
 from .spec import StudySpec
 from .trials import TxConfig, hashed_seed, plan_for
 
-__all__ = ["AutoGrid", "resolve_auto_grid", "grid_across", "SEARCH_TRIALS", "TOP_DROP_PP"]
+__all__ = [
+    "AutoGrid",
+    "resolve_auto_grid",
+    "stored_auto_grid",
+    "grid_across",
+    "SEARCH_TRIALS",
+    "TOP_DROP_PP",
+]
 
 SEARCH_TRIALS = 3
 """Noise draws averaged at each SNR the search visits."""
@@ -119,18 +126,30 @@ def resolve_auto_grid(
     """The ``auto`` grid of ``ctx.spec`` (from ``directory/auto_grid.json`` when it holds
     this spec's search, else searched now and saved there)."""
     spec = ctx.spec
+    stored = stored_auto_grid(spec, directory, log)
+    if stored is not None:
+        return stored
+    found = _search(ctx, log)
+    with atomic_open(Path(directory) / "auto_grid.json", "w") as fh:
+        json.dump({"spec_id": spec_id(spec), **found.as_dict()}, fh, indent=2)
+    return found
+
+
+def stored_auto_grid(
+    spec: StudySpec, directory: Path, log: Callable[[str], None] = print
+) -> AutoGrid | None:
+    """The ``auto`` grid of ``spec`` saved in ``directory/auto_grid.json`` by an earlier
+    search of the same spec, or None (no file, or one another spec or grid step wrote).
+    Needs no model: a study whose trials are all in its directory writes its outputs on a
+    machine whose model cache is empty."""
     if not spec.channel.auto:
         raise SymcodecError("the study's channel has an explicit grid, not auto")
     path = Path(directory) / "auto_grid.json"
-    sid = spec_id(spec)
-    stored = _stored(path, sid, spec.channel.auto_step_db)
-    if stored is not None:
-        log(f"auto grid from {path.name}: {', '.join(f'{v:g}' for v in stored['values_db'])} dB")
-        return _auto_grid(spec, stored)
-    found = _search(ctx, log)
-    with atomic_open(path, "w") as fh:
-        json.dump({"spec_id": sid, **found.as_dict()}, fh, indent=2)
-    return found
+    stored = _stored(path, spec_id(spec), spec.channel.auto_step_db)
+    if stored is None:
+        return None
+    log(f"auto grid from {path.name}: {', '.join(f'{v:g}' for v in stored['values_db'])} dB")
+    return _auto_grid(spec, stored)
 
 
 def _stored(path: Path, sid: str, step_db: float) -> dict | None:
