@@ -1,5 +1,6 @@
 """Claim 5's ablation on real data: models trained with the soft symmetry penalty, a short
-training on mnist-5k, and what the numbers of its distance sweep must be."""
+training on mnist-5k for two training seeds, what the numbers of its distance sweep must be,
+and a rerun that keeps the seeds already complete."""
 
 import math
 
@@ -19,7 +20,7 @@ SPEC = {
     "baselines": [],
     "trials": 2,
     "channel": {"name": "awgn", "snr_db": [10, 20, 30]},
-    "training": {"epochs": 1, "batch_size": 32, "max_steps": 36, "lr": 0.003},
+    "training": {"epochs": 1, "batch_size": 32, "max_steps": 36, "lr": 0.003, "seeds": [0, 1]},
     "test_limit": 200,
 }
 
@@ -38,25 +39,34 @@ def ablation(cache):
     return run_ablation(parse_study(SPEC), progress=False, log=lambda _m: None)
 
 
-def sweep(rows) -> dict:
-    """The tx-distance sweep by penalty: (d_S, Acc Tx, rows)."""
+def sweep(rows, seed: int = 0) -> dict:
+    """One training seed's tx-distance sweep by penalty: (d_S, Acc Tx, rows)."""
     out: dict = {}
     for r in rows:
-        if r["experiment"] == "tx-distance":
+        if r["experiment"] == "tx-distance" and r["train_seed"] == seed:
             out.setdefault(r["penalty"], (r["distance"], r["acc_tx"], []))[2].append(r)
     return out
 
 
 def test_distance_falls_as_the_penalty_grows(ablation):
-    by_penalty = sweep(ablation.rows)
-    assert sorted(by_penalty) == sorted(PENALTIES)
-    distances = [by_penalty[p][0] for p in sorted(PENALTIES)]
-    print("d_S by penalty:", dict(zip(sorted(PENALTIES), distances, strict=True)))
-    assert all(a > b for a, b in zip(distances, distances[1:], strict=False)), distances
-    assert distances[0] > 0.5  # the unconstrained model: random-like kernels, ~sqrt(5/9)
-    assert distances[-1] == pytest.approx(0.0, abs=1e-6)  # the symmetric model
-    # the penalty-0 model is the study's reference
-    assert by_penalty[0.0][1] == pytest.approx(ablation.acc_ref)
+    for seed in (0, 1):
+        by_penalty = sweep(ablation.rows, seed)
+        assert sorted(by_penalty) == sorted(PENALTIES)
+        distances = [by_penalty[p][0] for p in sorted(PENALTIES)]
+        print(f"seed {seed}: d_S by penalty:", dict(zip(sorted(PENALTIES), distances, strict=True)))
+        assert all(a > b for a, b in zip(distances, distances[1:], strict=False)), distances
+        assert distances[0] > 0.5  # the unconstrained model: random-like kernels, ~sqrt(5/9)
+        assert distances[-1] == pytest.approx(0.0, abs=1e-6)  # the symmetric model
+        # the penalty-0 model is the seed's reference, which every row of the seed carries
+        assert {r["acc_ref"] for r in by_penalty[0.0][2]} == {by_penalty[0.0][1]}
+
+
+def test_every_seed_has_its_own_models_and_the_mean_reference(ablation):
+    references = {r["train_seed"]: r["acc_ref"] for r in ablation.rows}
+    assert sorted(references) == [0, 1]
+    assert ablation.acc_ref == pytest.approx(sum(references.values()) / 2)
+    # different seeds: different unconstrained models (their distances differ)
+    assert sweep(ablation.rows, 0)[0.0][0] != sweep(ablation.rows, 1)[0.0][0]
 
 
 def test_every_model_is_sent_paired_with_and_without_projection(ablation):
@@ -89,6 +99,33 @@ def test_models_come_from_the_cache(ablation, cache):
     # the same model and the same noise seeds: the same numbers
     same = [r for r in ablation.rows if r["penalty"] == PENALTIES[2]]
     assert [r for r in again.rows if r["experiment"] == "tx-distance"] == same
+
+
+def test_a_rerun_keeps_the_complete_seeds_and_runs_only_the_others(ablation, cache):
+    spec = parse_study(SPEC)
+    seed0 = [r for r in ablation.rows if r["train_seed"] == 0]
+    stray = {**seed0[0], "channel_value": 99.0}  # a row of another sweep: dropped
+    log: list[str] = []
+    saved: list[int] = []
+    rerun = run_ablation(
+        spec,
+        progress=False,
+        log=log.append,
+        earlier=[*seed0, stray],
+        on_seed=lambda run: saved.append(len(run.rows)),
+    )
+    assert "training seed 0: its ablation rows are already there" in log
+    assert any("1 earlier rows of another sweep are replaced" in m for m in log)
+    assert rerun.rows == ablation.rows and saved == [len(ablation.rows)]
+    # --train-seeds 1 beside an earlier seed-0 run: seed 0's rows stay, seed 1 is run
+    only1 = parse_study({**SPEC, "training": {**SPEC["training"], "seeds": [1]}})
+    alone = run_ablation(only1, progress=False, log=lambda _m: None, earlier=seed0)
+    assert alone.rows == ablation.rows
+    # rows without their seed's reference (an older file) are run again
+    unreferenced = [{**r, "acc_ref": math.nan} for r in ablation.rows]
+    log.clear()
+    again = run_ablation(spec, progress=False, log=log.append, earlier=unreferenced)
+    assert not [m for m in log if "already there" in m] and again.rows == ablation.rows
 
 
 def test_auto_grid_needs_the_study_directory():

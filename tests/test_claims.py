@@ -9,6 +9,7 @@ import typing
 
 import pytest
 
+from symcodec import SymcodecError
 from symcodec import report as R
 from symcodec.report import claim_curves, claim_rules
 from symcodec.report.gain_line import fit_gain_line
@@ -565,17 +566,29 @@ def test_ablation_csv_keeps_the_penalty(tmp_path):
     text = (tmp_path / "ablation.md").read_text()
     assert "| inf | 0.000 | 98.30 |" in text and "| 0.01 | 0.420 | 98.50 |" in text
     assert "Claim 5: holds" in text
-    # a file written before the penalty column existed reads with penalty nan
     lines = (tmp_path / "ablation.csv").read_text().splitlines()
-    column = lines[0].split(",").index("penalty")
-    legacy = tmp_path / "legacy.csv"
-    legacy.write_text(
-        "\n".join(",".join(v for i, v in enumerate(x.split(",")) if i != column) for x in lines)
-    )
-    old = R.read_ablation_csv(legacy)
+
+    def without(*names):
+        columns = [lines[0].split(",").index(n) for n in names]
+        path = tmp_path / f"legacy-{len(names)}.csv"
+        path.write_text(
+            "\n".join(
+                ",".join(v for i, v in enumerate(x.split(",")) if i not in columns) for x in lines
+            )
+        )
+        return R.read_ablation_csv(path)
+
+    # a file written before the training seed and its reference were recorded: seed 0
+    unseeded = without("train_seed", "acc_ref")
+    assert {r["train_seed"] for r in unseeded} == {0}
+    assert all(math.isnan(r["acc_ref"]) for r in unseeded)
+    # a file written before the penalty column existed reads with penalty nan
+    old = without("penalty", "train_seed", "acc_ref")
     assert len(old) == len(back) and all(math.isnan(r["penalty"]) for r in old)
     c = claim(trials_of([90.0]), 5, {"ablation": old, "acc_ref": 98.6})
     assert c.verdict == "holds" and "λ" not in c.evidence
+    with pytest.raises(SymcodecError, match="not an ablation.csv"):
+        without("penalty")  # never a schema: penalty gone but the seed columns there
 
 
 def linear_sweep(gain_at, distances, acc_tx=98.5):
@@ -666,9 +679,9 @@ def test_ablation_report_marks_qualifying_models_and_the_fit(tmp_path):
     assert "| Gain (pp) | Qualifies |" in text
     assert "| 1 | 0.100 | 98.00 |" in text
     row = {line.split("|")[1].strip(): line for line in text.splitlines() if "| 0." in line}
-    assert row["1"].rstrip().endswith("| yes |")  # exactly 1 pp below: qualifies
-    assert row["0.01"].rstrip().endswith("| no (Acc Tx -1.01 pp) |")
-    assert row["0"].rstrip().endswith("| yes |")
+    assert row["1"].rstrip().endswith("| yes | 0 |")  # exactly 1 pp below: qualifies
+    assert row["0.01"].rstrip().endswith("| no (Acc Tx -1.01 pp) | 0 |")
+    assert row["0"].rstrip().endswith("| yes | 0 |")
     assert "Fit of the gain against d_S (3 of 4 models qualify; only they are used): slope" in text
     assert "the fitted gain crosses 0 at d_S" in text and "Claim 5: holds" in text
     few = {k: models[k] for k in (0.0, 0.01)}

@@ -882,6 +882,7 @@ BAD_INPUT = {
         "symc as .toml": ["reproduce", S],
         "output is a file": ["reproduce", T, "-o", M],
         "unknown option": ["reproduce", T, "--frobnicate"],
+        "training seed not in the study": ["reproduce", T, "--train-seeds", "7"],
     },
     "ablate": {
         "missing": ["ablate", "{missing_toml}"],
@@ -891,6 +892,7 @@ BAD_INPUT = {
         "text as .toml": ["ablate", "{text_toml}"],
         "output is a file": ["ablate", T, "-o", M],
         "unknown option": ["ablate", T, "--frobnicate"],
+        "training seed not in the study": ["ablate", T, "--train-seeds", "7"],
     },
 }
 BAD_STUDY_VALUES = {

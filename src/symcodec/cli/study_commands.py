@@ -64,12 +64,21 @@ def register(subparsers) -> None:
         "projection help only when the transmitted kernels lie near the symmetric subspace? "
         "Sweeps the receiver's projection strength on the symmetric model, and the distance "
         "to the subspace with models trained with a soft symmetry penalty at several "
-        "strengths (each cached like the study's models). Reads an auto grid from the "
-        "study's directory. Writes ablation.csv, ablation.md and ablation.png.",
+        "strengths (each cached like the study's models), for every training seed. Reads an "
+        "auto grid from the study's directory. Writes ablation.csv, ablation.md and "
+        "ablation.png (after each seed; a rerun keeps the seeds already complete).",
     )
     p.add_argument("study", nargs="?", default=None, help="study TOML (default: quick.toml)")
     p.add_argument("-o", "--output", default=None, help="directory (default results/<name>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--train-seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        help="only these of the study's [training] seeds; the rows of the others already in "
+        "DIR/ablation.csv stay (a seed whose rows are complete there is never run again)",
+    )
     p.set_defaults(func=cmd_ablate)
 
 
@@ -163,13 +172,22 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_ablate(args) -> int:
+    from .. import report
     from ..study import run_ablation
 
     path, spec, out = _study(args)
     con = console()
     con.print(f"ablation of study {spec.name} from {path} -> {out}/")
     out.mkdir(parents=True, exist_ok=True)
-    ablation = run_ablation(spec, progress=not args.no_progress, log=con.print, directory=out)
+    earlier = out / "ablation.csv"
+    ablation = run_ablation(
+        spec,
+        progress=not args.no_progress,
+        log=con.print,
+        directory=out,
+        earlier=report.read_ablation_csv(earlier) if earlier.exists() else (),
+        on_seed=lambda so_far: write_ablation_outputs(so_far, out),
+    )
     write_ablation_outputs(ablation, out)
     con.print((out / "ablation.md").read_text())
     return 0

@@ -37,10 +37,22 @@ ABLATION_COLUMNS = (
     "trial",
     "acc_tx",
     "acc_rx",
+    "train_seed",
+    "acc_ref",
 )
 """The ablation.csv schema, in column order (one row per trial of one arm). ``penalty`` is
 the soft symmetry penalty lambda the transmitted model was trained with (``inf``: trained
-symmetric; ``nan``: not recorded, a file written before the column existed)."""
+symmetric; ``nan``: not recorded, a file written before the column existed).
+``train_seed`` is the training seed of the transmitted model and ``acc_ref`` the test
+accuracy (%) of that seed's unconstrained model, the reference its Acc Tx is held against
+(a file written before these columns existed reads as seed 0 with ``acc_ref`` nan)."""
+
+_LEGACY_SCHEMAS = (
+    ABLATION_COLUMNS[: ABLATION_COLUMNS.index("train_seed")],
+    tuple(c for c in ABLATION_COLUMNS[: ABLATION_COLUMNS.index("train_seed")] if c != "penalty"),
+)
+"""Schemas of older ablation.csv files: before ``train_seed`` and ``acc_ref``, and also
+before ``penalty``."""
 
 _NUMBER_COLUMNS = (
     "channel_value",
@@ -50,24 +62,26 @@ _NUMBER_COLUMNS = (
     "rx_alpha",
     "acc_tx",
     "acc_rx",
+    "acc_ref",
 )
 
 
 def read_ablation_csv(path: str | os.PathLike) -> list[dict]:
-    """Rows of an ``ablation.csv`` (numbers as floats, trial and bits as ints). A file
-    written before the ``penalty`` column existed (its distance sweep projected the
-    unconstrained model at the transmitter) reads with ``penalty`` nan."""
-    legacy = tuple(c for c in ABLATION_COLUMNS if c != "penalty")
+    """Rows of an ``ablation.csv`` (numbers as floats, trial, bits and train_seed as ints).
+    A file written before the ``penalty`` column existed (its distance sweep projected the
+    unconstrained model at the transmitter) reads with ``penalty`` nan; one written before
+    ``train_seed`` and ``acc_ref`` reads as training seed 0 with ``acc_ref`` nan."""
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) not in (ABLATION_COLUMNS, legacy):
+        if tuple(reader.fieldnames or ()) not in (ABLATION_COLUMNS, *_LEGACY_SCHEMAS):
             raise SymcodecError(f"{path}: not an ablation.csv written by symcodec")
         rows = []
         for raw in reader:
-            row: dict = {"penalty": "nan", **raw}
+            row: dict = {"penalty": "nan", "train_seed": "0", "acc_ref": "nan", **raw}
             for key in _NUMBER_COLUMNS:
                 row[key] = float(row[key])
-            row["trial"], row["bits"] = int(row["trial"]), int(row["bits"])
+            for key in ("trial", "bits", "train_seed"):
+                row[key] = int(row[key])
             rows.append(row)
     return rows
 
@@ -87,7 +101,8 @@ def _ablation_csv_text(rows: Sequence[Mapping]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=ABLATION_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        full = {"penalty": math.nan, **row}  # rows made before the penalty column
+        # rows made before the penalty, train_seed and acc_ref columns
+        full = {"penalty": math.nan, "train_seed": 0, "acc_ref": math.nan, **row}
         writer.writerow({k: full[k] for k in ABLATION_COLUMNS})
     return buffer.getvalue()
 
@@ -115,12 +130,21 @@ def _distance_points(rows: Sequence[Mapping]) -> list[tuple[float, list, list]]:
 def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
     first = rows[0]
     sweep = distance_sweep({"ablation": rows, "acc_ref": acc_ref})
+    seeds = sorted({int(r.get("train_seed", 0)) for r in rows})
+    seed_text = (
+        f"training seed {seeds[0]}"
+        if len(seeds) == 1
+        else f"{len(seeds)} training seeds ({', '.join(map(str, seeds))}; the trials of all "
+        "seeds pooled in the means)"
+    )
     lines = [
         f"# Ablation: does receiver projection help only near V_S? ({first['symmetry']})",
         "",
         f"Channel {first['channel']} at {first['channel_value']:g}, {first['bits']} bits, "
-        f"full-project mode, {len({r['trial'] for r in rows})} trials per point; unconstrained "
-        f"float accuracy {acc_ref:.2f}%. Mean ± 95% CI.",
+        f"full-project mode, {len({r['trial'] for r in rows})} trials per model, {seed_text}; "
+        f"unconstrained float accuracy {sweep.reference:.2f}%"
+        + (" (the mean of the seeds')" if len(seeds) > 1 else "")
+        + ". Mean ± 95% CI.",
         "",
         "## Receiver projection strength (model trained symmetric)",
         "",
@@ -137,22 +161,28 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
         "lambda 0 is the unconstrained reference, inf the model trained symmetric; the "
         "receiver projects (alpha 1) or not (alpha 0) the same noisy receptions. Gain: "
         "projected - not, paired, with its 95% CI. A model qualifies when its Acc Tx is "
-        f"within {ACCURATE_WITHIN_PP:g} pp of the reference accuracy {sweep.reference:.2f}%.",
+        f"within {ACCURATE_WITHIN_PP:g} pp of its own training seed's reference accuracy. "
+        "One line per distance: the models trained symmetric (d_S 0) of every seed share one.",
         "",
         "| lambda | d_S | Acc Tx (%) | Acc Rx, no projection (%) | Acc Rx, projected (%) "
-        "| Gain (pp) | Qualifies |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| Gain (pp) | Qualifies | Seeds |",
+        "|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     points = {p.distance: p for p in sweep.points}
     for d, without, with_ in _distance_points(rows):
         m0, h0 = mean_ci95([r["acc_rx"] for r in without])
         m1, h1 = mean_ci95([r["acc_rx"] for r in with_])
         ref = (with_ or without)[0]
-        gain, qualifies = _gain_cells(sweep, points.get(d))
+        point = points.get(d)
+        gain, qualifies = _gain_cells(point)
+        acc_tx = point.acc_tx if point is not None else ref["acc_tx"]
+        seeds_here = ", ".join(
+            str(s) for s in sorted({int(r.get("train_seed", 0)) for r in with_ + without})
+        )
         lines.append(
             f"| {penalty_text(ref.get('penalty', math.nan))} | {ref['distance']:.3f} | "
-            f"{ref['acc_tx']:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} | {gain} | "
-            f"{qualifies} |"
+            f"{acc_tx:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} | {gain} | "
+            f"{qualifies} | {seeds_here} |"
         )
     lines += ["", _fit_paragraph(sweep)]
     claim = claim5_projection_near_subspace({"ablation": rows, "acc_ref": acc_ref})
@@ -160,7 +190,7 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
     return "\n".join(lines)
 
 
-def _gain_cells(sweep: DistanceSweep, point) -> tuple[str, str]:
+def _gain_cells(point) -> tuple[str, str]:
     """A distance's gain cell (mean and 95% CI) and its qualification cell."""
     if point is None:
         return "-", "-"
@@ -168,7 +198,7 @@ def _gain_cells(sweep: DistanceSweep, point) -> tuple[str, str]:
     ci = f" [{c.ci_low:+.2f}, {c.ci_high:+.2f}]" if is_finite(c.ci_low) else ""
     if point.qualifies:
         return f"{c.mean_diff:+.2f}{ci}", "yes"
-    off = point.acc_tx - sweep.reference
+    off = point.acc_offset
     return f"{c.mean_diff:+.2f}{ci}", f"no (Acc Tx {off:+.2f} pp)" if is_finite(off) else "no"
 
 
@@ -180,7 +210,7 @@ def _fit_paragraph(sweep: DistanceSweep) -> str:
         return f"Fit of the gain against d_S ({used}; only they are used): none. {why_not}"
     return (
         f"Fit of the gain against d_S ({used}; only they are used): slope "
-        f"{line.slope_text()} (stratified bootstrap); {line.crossing_text()}."
+        f"{line.slope_text()} ({line.bootstrap_text}); {line.crossing_text()}."
     )
 
 

@@ -47,14 +47,17 @@ class SweepPoint:
 
     Attributes:
         distance: its distance d_S to V_S (rounded to 6 decimals).
-        acc_tx: its mean Acc Tx (%).
+        acc_tx: its mean Acc Tx (%) (over the training seeds' models at this distance).
+        acc_offset: its mean Acc Tx minus the reference accuracy of each model's own
+            training seed (pp); it decides :attr:`qualifies`.
         gains: paired projection gains (pp) by training seed.
         penalty: the soft symmetry penalty lambda it was trained with (nan: not recorded).
-        qualifies: Acc Tx within :data:`ACCURATE_WITHIN_PP` of the sweep's reference.
+        qualifies: Acc Tx within :data:`ACCURATE_WITHIN_PP` of its seed's reference.
     """
 
     distance: float
     acc_tx: float
+    acc_offset: float
     gains: Mapping[int, Sequence[float]]
     penalty: float
     qualifies: bool
@@ -72,7 +75,8 @@ class DistanceSweep:
     Attributes:
         source: where the gains come from: ``"results"`` (the study's `full-project` -
             `full` pairs) or ``"ablation"`` (receiver projection on - off).
-        reference: the reference accuracy (%) Acc Tx is held against.
+        reference: the reference accuracy (%): the mean over the training seeds of each
+            seed's unconstrained model (each model is held against its own seed's).
         points: one :class:`SweepPoint` per distance, in order of d_S.
     """
 
@@ -98,6 +102,11 @@ class DistanceSweep:
             p.distance: [v for s in sorted(p.gains) for v in p.gains[s]] for p in self.qualifying
         }
 
+    @property
+    def train_seeds(self) -> tuple[int, ...]:
+        """The training seeds whose models the sweep holds."""
+        return tuple(sorted({s for p in self.points for s in p.gains}))
+
 
 def qualifies(acc_tx: float, reference: float, within_pp: float = ACCURATE_WITHIN_PP) -> bool:
     """Whether a model with accuracy ``acc_tx`` stays accurate: within ``within_pp`` of the
@@ -109,9 +118,34 @@ def qualifies(acc_tx: float, reference: float, within_pp: float = ACCURATE_WITHI
     return is_finite(acc_tx) and is_finite(reference) and abs(acc_tx - reference) <= within_pp
 
 
-def _results_gains(rows: Sequence[Mapping]) -> tuple[dict, dict, float, dict]:
+class _Collected:
+    """Gains, Acc Tx and Acc Tx offsets by distance, as a sweep's rows are read."""
+
+    def __init__(self) -> None:
+        self.gains: dict[float, dict[int, list[float]]] = {}
+        self.acc_tx: dict[float, list[float]] = {}
+        self.offsets: dict[float, list[float]] = {}
+        self.references: dict[int, float] = {}
+        self.penalties: dict[float, float] = {}
+
+    def add(self, distance: float, seed: int, gain: float, acc_tx: float, reference) -> None:
+        self.gains.setdefault(distance, {}).setdefault(seed, []).append(gain)
+        self.acc_tx.setdefault(distance, []).append(acc_tx)
+        reference = float(reference) if is_finite(reference) else math.nan
+        self.offsets.setdefault(distance, []).append(acc_tx - reference)
+        if is_finite(reference):
+            self.references.setdefault(seed, reference)
+
+
+def _seed(row: Mapping) -> int:
+    """A row's training seed (0 in rows written before the column existed)."""
+    value = row.get("train_seed", 0)
+    return int(value) if is_finite(value) else 0
+
+
+def _results_gains(rows: Sequence[Mapping]) -> _Collected:
     """From trial rows: paired gains full-project - full by distance (then training seed),
-    the mean Acc Tx by distance, the reference accuracy (mean acc_ref) and no penalties."""
+    each pair's Acc Tx and its offset from its own row's reference ``acc_ref``."""
     symmetric = [
         r
         for r in rows
@@ -128,23 +162,21 @@ def _results_gains(rows: Sequence[Mapping]) -> tuple[dict, dict, float, dict]:
             protect(r),
         )
         groups.setdefault(key, {"full": [], "full-project": []})[r["mode"]].append(r)
-    gains: dict[float, dict[int, list[float]]] = {}
-    acc_tx: dict[float, list[float]] = {}
+    found = _Collected()
     for key, modes in groups.items():
         for (seed, _), projected, full in paired_values(modes["full-project"], modes["full"]):
-            gains.setdefault(key[0], {}).setdefault(seed, []).append(
-                float(projected["acc_rx"]) - float(full["acc_rx"])
-            )
-            acc_tx.setdefault(key[0], []).append(float(full.get("acc_tx", math.nan)))
-    reference = mean_skipping_nan(r.get("acc_ref", math.nan) for r in symmetric)
-    return gains, {d: mean_skipping_nan(v) for d, v in acc_tx.items()}, reference, {}
+            gain = float(projected["acc_rx"]) - float(full["acc_rx"])
+            acc_tx = float(full.get("acc_tx", math.nan))
+            found.add(key[0], seed, gain, acc_tx, full.get("acc_ref", math.nan))
+    return found
 
 
-def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, float, dict]:
+def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> _Collected:
     """From the ablation's tx-distance rows: paired gains (receiver projection on - off) by
-    distance, the mean Acc Tx by distance, the reference (``acc_ref`` if given, else the
-    best mean Acc Tx among the distances) and the soft symmetry penalty lambda each
-    distance's model was trained with (where the rows record it)."""
+    distance and training seed, each model's Acc Tx and its offset from its own seed's
+    reference (the row's ``acc_ref``; in rows written before that column, ``acc_ref`` if
+    given, else the best mean Acc Tx among the distances), and the soft symmetry penalty
+    lambda each distance's model was trained with (where the rows record it)."""
     arms: dict[tuple, dict[float, list[Mapping]]] = {}
     seen: dict[tuple, int] = {}
     for r in ablation:
@@ -152,6 +184,7 @@ def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, f
             continue
         base = (
             round(float(r["distance"]), 6),
+            _seed(r),
             r.get("symmetry"),
             r.get("bits"),
             grouping_key(r.get("channel_value", math.nan)),
@@ -161,23 +194,26 @@ def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> tuple[dict, dict, f
         occurrence = seen.get((*base, rx_alpha), 0)
         seen[(*base, rx_alpha)] = occurrence + 1
         arms.setdefault((*base, occurrence), {}).setdefault(rx_alpha, []).append(r)
-    gains: dict[float, dict[int, list[float]]] = {}
-    acc_tx: dict[float, list[float]] = {}
-    penalties: dict[float, float] = {}
-    for key, by_alpha in arms.items():
-        if 0.0 in by_alpha and 1.0 in by_alpha:
-            on, off = by_alpha[1.0][0], by_alpha[0.0][0]
-            gains.setdefault(key[0], {}).setdefault(0, []).append(
-                float(on["acc_rx"]) - float(off["acc_rx"])
-            )
-            acc_tx.setdefault(key[0], []).append(float(on.get("acc_tx", math.nan)))
-            penalties[key[0]] = on.get("penalty", math.nan)
-    means = {d: mean_skipping_nan(v) for d, v in acc_tx.items()}
-    if is_finite(acc_ref):
-        reference = float(acc_ref)
-    else:
-        reference = max((v for v in means.values() if is_finite(v)), default=math.nan)
-    return gains, means, reference, penalties
+    pairs = [
+        (key, by_alpha[1.0][0], by_alpha[0.0][0])
+        for key, by_alpha in arms.items()
+        if 0.0 in by_alpha and 1.0 in by_alpha
+    ]
+    fallback = float(acc_ref) if is_finite(acc_ref) else math.nan
+    if not is_finite(fallback):
+        by_distance: dict[float, list[float]] = {}
+        for key, on, _ in pairs:
+            by_distance.setdefault(key[0], []).append(float(on.get("acc_tx", math.nan)))
+        means = [mean_skipping_nan(v) for v in by_distance.values()]
+        fallback = max((v for v in means if is_finite(v)), default=math.nan)
+    found = _Collected()
+    for key, on, off in pairs:
+        reference = on.get("acc_ref", math.nan)
+        gain = float(on["acc_rx"]) - float(off["acc_rx"])
+        acc_tx = float(on.get("acc_tx", math.nan))
+        found.add(key[0], key[1], gain, acc_tx, reference if is_finite(reference) else fallback)
+        found.penalties[key[0]] = on.get("penalty", math.nan)
+    return found
 
 
 def distance_sweep(meta: Mapping, rows: Sequence[Mapping] = ()) -> DistanceSweep:
@@ -195,22 +231,26 @@ def distance_sweep(meta: Mapping, rows: Sequence[Mapping] = ()) -> DistanceSweep
         >>> [(p.distance, p.qualifies) for p in sweep.points]
         [(0.0, True), (1.0, True), (2.0, False)]
     """
-    gains, acc_tx, reference, penalties = _results_gains(rows)
+    found = _results_gains(rows)
     source: SweepSource = "results"
-    if len(gains) < MIN_DISTANCES and meta.get("ablation"):
-        gains, acc_tx, reference, penalties = _ablation_gains(meta["ablation"], meta.get("acc_ref"))
+    if len(found.gains) < MIN_DISTANCES and meta.get("ablation"):
+        found = _ablation_gains(meta["ablation"], meta.get("acc_ref", math.nan))
         source = "ablation"
-    points = tuple(
-        SweepPoint(
-            distance=d,
-            acc_tx=acc_tx.get(d, math.nan),
-            gains=gains[d],
-            penalty=penalties.get(d, math.nan),
-            qualifies=qualifies(acc_tx.get(d, math.nan), reference),
+    reference = mean_skipping_nan(found.references.values())
+    points = []
+    for d in sorted(found.gains):
+        offset = mean_skipping_nan(found.offsets[d])
+        points.append(
+            SweepPoint(
+                distance=d,
+                acc_tx=mean_skipping_nan(found.acc_tx[d]),
+                acc_offset=offset,
+                gains=found.gains[d],
+                penalty=found.penalties.get(d, math.nan),
+                qualifies=qualifies(offset, 0.0),  # the offset held against its seed's reference
+            )
         )
-        for d in sorted(gains)
-    )
-    return DistanceSweep(source, reference, points)
+    return DistanceSweep(source, reference, tuple(points))
 
 
 def sweep_line(sweep: DistanceSweep) -> tuple[GainLine | None, str]:
@@ -222,17 +262,29 @@ def sweep_line(sweep: DistanceSweep) -> tuple[GainLine | None, str]:
         return None, f"Fewer than {MIN_DISTANCES} distances with accurate models."
     if min(len(v) for v in pooled.values()) < MIN_TRIALS_PER_DISTANCE:
         return None, f"Fewer than {MIN_TRIALS_PER_DISTANCE} paired trials at a distance."
-    return fit_gain_line(pooled), ""
+    return fit_gain_line({p.distance: p.gains for p in sweep.qualifying}), ""
 
 
 # --- the claim -------------------------------------------------------------------------------
+
+
+def _seeds_text(sweep: DistanceSweep) -> str:
+    """``models of 3 training seeds (0, 1, 2), each held against its own seed's reference``."""
+    seeds = sweep.train_seeds
+    if len(seeds) < 2:
+        return f"models of training seed {seeds[0] if seeds else 0}"
+    listed = ", ".join(map(str, seeds))
+    return (
+        f"models of {len(seeds)} training seeds ({listed}), each held against its own seed's "
+        "reference"
+    )
 
 
 def _qualification_text(sweep: DistanceSweep) -> str:
     """Which points qualify and which do not, and that only the qualifying ones count."""
     kept = [p.label() for p in sweep.qualifying]
     dropped = [
-        f"{p.label()} (Acc Tx {p.acc_tx - sweep.reference:+.2f} pp from the reference)"
+        f"{p.label()} (Acc Tx {p.acc_offset:+.2f} pp from the reference)"
         for p in sweep.points
         if not p.qualifies
     ]
@@ -270,7 +322,8 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
     head = (
         f"from {sweep.source_text}; reference accuracy {sweep.reference:.2f}%, models kept "
         f"when Acc Tx is within {ACCURATE_WITHIN_PP:g} pp of it: {len(sweep.qualifying)} of "
-        f"{len(sweep.points)} distances. {listing}. {_qualification_text(sweep)}"
+        f"{len(sweep.points)} distances; {_seeds_text(sweep)}. {listing}. "
+        f"{_qualification_text(sweep)}"
     )
     line, why_not = sweep_line(sweep)
     if line is None:
@@ -280,5 +333,5 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
         5,
         verdict,
         f"{head} Slope of the gain on d_S over the accurate models: {line.slope_text()} "
-        f"(stratified bootstrap); {line.crossing_text()}.",
+        f"({line.bootstrap_text}); {line.crossing_text()}.",
     )

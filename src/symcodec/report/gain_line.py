@@ -1,7 +1,13 @@
 """The line through a distance sweep's projection gains: ``gain = intercept + slope x d_S``
 fitted by least squares (:func:`fit_gain_line`), with 95% CIs of its slope and of its zero
-crossing (the distance at which the fitted gain falls through 0) from one stratified bootstrap.
+crossing (the distance at which the fitted gain falls through 0) from one bootstrap.
 Claim 5 (:mod:`symcodec.report.claim_distance`) is decided from it.
+
+The bootstrap covers the variance the gains have. With one training seed it is stratified:
+the gains are resampled within each distance (noise draws only). With two or more training
+seeds it is two-level, like the paired CIs of :mod:`symcodec.report.paired`: the training
+seeds are resampled with replacement, then, within each drawn seed, the gains of each of its
+models; so the CI also covers how the models of different seeds scatter about the line.
 """
 
 from __future__ import annotations
@@ -9,10 +15,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .paired import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+
+Bootstrap = Literal["stratified", "two-level"]
+"""How :func:`fit_gain_line` resamples: within distances, or training seeds then within."""
+
+Gains = Sequence[float] | Mapping[int, Sequence[float]]
+"""A distance's gains (pp): pooled, or by training seed."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,8 @@ class GainLine:
             and its 95% CI. ``inf`` when the fitted gain never falls to 0 (slope >= 0, gain
             positive at 0), ``-inf`` when it is not positive at d_S = 0 and does not fall.
         d_min, d_max: the smallest and largest distance fitted.
+        bootstrap: ``"stratified"`` (one training seed: gains resampled within each
+            distance) or ``"two-level"`` (training seeds, then gains within each).
     """
 
     slope: float
@@ -37,6 +52,14 @@ class GainLine:
     crossing_high: float
     d_min: float
     d_max: float
+    bootstrap: Bootstrap = "stratified"
+
+    @property
+    def bootstrap_text(self) -> str:
+        """How the CIs were resampled, in words."""
+        if self.bootstrap == "two-level":
+            return "two-level bootstrap: training seeds, then trials within each model"
+        return "stratified bootstrap over trials"
 
     def gain_at(self, distance: float) -> float:
         """The fitted gain (pp) at ``distance``."""
@@ -94,46 +117,99 @@ def _zero_crossings(intercepts: np.ndarray, slopes: np.ndarray) -> np.ndarray:
 
 
 def fit_gain_line(
-    by_distance: Mapping[float, Sequence[float]],
+    by_distance: Mapping[float, Gains],
     resamples: int = BOOTSTRAP_RESAMPLES,
     rng_seed: int = BOOTSTRAP_SEED,
 ) -> GainLine:
-    """Least-squares line of gain on distance, with 95% percentile CIs of its slope and of
-    its zero crossing from one stratified bootstrap (the gains resampled with replacement
-    within each distance; fixed RNG seed).
+    """Least-squares line of gain on distance (all gains pooled), with 95% percentile CIs of
+    its slope and of its zero crossing from one bootstrap (fixed RNG seed). A distance's
+    gains are a sequence, or a mapping from training seed to a sequence. With two or more
+    training seeds among them the bootstrap is two-level (seeds, then each drawn seed's
+    gains within each distance), else stratified (gains within each distance).
 
     >>> line = fit_gain_line({0.0: [2.0, 2.0], 1.0: [1.0, 1.0], 3.0: [-1.0, -1.0]})
     >>> line.slope, line.intercept, line.crossing, line.crossing_low, line.crossing_high
     (-1.0, 2.0, 2.0, 2.0, 2.0)
+    >>> seeds = {0.0: {0: [2.0, 2.0], 1: [2.5, 2.5]}, 0.4: {0: [1.0, 1.0]}, 0.6: {1: [0.0, 0.0]}}
+    >>> two = fit_gain_line(seeds)
+    >>> two.bootstrap, round(two.slope, 3), two.slope_low < two.slope < two.slope_high
+    ('two-level', -3.611, True)
     """
-    levels = sorted(by_distance)
-    counts = np.array([len(by_distance[d]) for d in levels], dtype=float)
-    x = np.repeat(np.array(levels, dtype=float), counts.astype(int))
-    x_mean = float(x.mean())
-    weights = counts * (np.array(levels, dtype=float) - x_mean)
-    sxx = float(((x - x_mean) ** 2).sum())
-    level_means = np.array([np.mean(by_distance[d]) for d in levels])
-    slope = float(weights @ level_means / sxx)
-    intercept = float(counts @ level_means / counts.sum() - slope * x_mean)
+    by_seed = _by_seed(by_distance)
+    levels = np.array(sorted(by_distance), dtype=float)
+    groups = [(s, np.searchsorted(levels, d), np.asarray(v, dtype=float)) for s, d, v in by_seed]
+    counts = np.zeros(len(levels))
+    sums = np.zeros(len(levels))
+    for _, j, values in groups:
+        counts[j] += len(values)
+        sums[j] += values.sum()
+    slope, intercept = _line(levels, counts[None], sums[None])
     rng = np.random.default_rng(rng_seed)
-    boot = np.zeros((resamples, len(levels)))
-    for j, d in enumerate(levels):
-        values = np.asarray(by_distance[d], dtype=float)
-        boot[:, j] = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(1)
-    slopes = boot @ weights / sxx
-    crossings = _zero_crossings(boot @ counts / counts.sum() - slopes * x_mean, slopes)
-    crossing = float(_zero_crossings(np.array([intercept]), np.array([slope]))[0])
+    seeds = sorted({s for s, _, _ in groups})
+    if len(seeds) >= 2:
+        boot_counts, boot_sums = _two_level(levels, groups, seeds, resamples, rng)
+        method: Bootstrap = "two-level"
+    else:
+        boot_counts = np.broadcast_to(counts, (resamples, len(levels)))
+        boot_sums = np.zeros((resamples, len(levels)))
+        for _, j, values in groups:
+            boot_sums[:, j] += values[rng.integers(0, len(values), (resamples, len(values)))].sum(1)
+        method = "stratified"
+    slopes, intercepts = _line(levels, boot_counts, boot_sums)
+    kept = np.isfinite(slopes)
+    slopes, crossings = slopes[kept], _zero_crossings(intercepts[kept], slopes[kept])
     return GainLine(
-        slope=slope,
+        slope=float(slope[0]),
         slope_low=float(np.percentile(slopes, 2.5)),
         slope_high=float(np.percentile(slopes, 97.5)),
-        intercept=intercept,
-        crossing=crossing,
+        intercept=float(intercept[0]),
+        crossing=float(_zero_crossings(intercept, slope)[0]),
         crossing_low=float(np.percentile(crossings, 2.5, method="inverted_cdf")),
         crossing_high=float(np.percentile(crossings, 97.5, method="inverted_cdf")),
         d_min=float(levels[0]),
         d_max=float(levels[-1]),
+        bootstrap=method,
     )
+
+
+def _by_seed(by_distance: Mapping[float, Gains]) -> list[tuple[int, float, Sequence[float]]]:
+    """``(training seed, distance, gains)`` per seed and distance (seed 0 for pooled gains)."""
+    out = []
+    for d in sorted(by_distance):
+        gains = by_distance[d]
+        items = gains.items() if isinstance(gains, Mapping) else ((0, gains),)
+        out += [(int(s), d, v) for s, v in sorted(items) if len(v)]
+    return out
+
+
+def _line(levels: np.ndarray, counts: np.ndarray, sums: np.ndarray):
+    """Least-squares slopes and intercepts, one per row of ``counts`` (gains per distance)
+    and ``sums`` (their sums): nan where a row has fewer than two distances."""
+    n = counts.sum(1)
+    x_mean = counts @ levels / n
+    centred = levels[None] - x_mean[:, None]
+    sxx = (counts * centred**2).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.where(sxx > 0, (centred * sums).sum(1) / sxx, np.nan)
+    return slopes, sums.sum(1) / n - slopes * x_mean
+
+
+def _two_level(levels, groups, seeds, resamples: int, rng: np.random.Generator):
+    """Per resample, the gains' counts and sums per distance when the training seeds are
+    drawn with replacement and each drawn seed's gains within each distance are drawn with
+    replacement (a seed drawn k times contributes k independent draws)."""
+    n_seeds = len(seeds)
+    drawn = rng.integers(0, n_seeds, (resamples, n_seeds))
+    times = np.stack([(drawn == i).sum(1) for i in range(n_seeds)], axis=1)
+    counts = np.zeros((resamples, len(levels)))
+    sums = np.zeros((resamples, len(levels)))
+    for seed, j, values in groups:
+        k = times[:, seeds.index(seed)]
+        n = len(values)
+        draws = values[rng.integers(0, n, (resamples, n_seeds, n))].sum(2)
+        counts[:, j] += k * n
+        sums[:, j] += np.where(np.arange(n_seeds)[None] < k[:, None], draws, 0.0).sum(1)
+    return counts, sums
 
 
 def slope_with_ci(
