@@ -319,3 +319,34 @@ def test_runs_of_separate_seeds_merge_and_a_different_measurement_is_refused(tmp
     assert (tmp_path / "s0" / "correct.npz").read_bytes() == before  # nothing half-written
     with pytest.raises(nncodec_merge.MergeError, match="no results.csv"):
         nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "nothing"])
+
+
+def test_speed_rounds_alternate_the_order_and_take_each_calls_median(monkeypatch):
+    import nncodec_speed
+
+    clock = [0.0]  # a fake clock: each call advances it by its cost in that round
+    monkeypatch.setattr(nncodec_speed.time, "perf_counter", lambda: clock[0])
+    order: list[str] = []
+    costs = {"a": iter([1.0, 5.0, 2.0]), "b": iter([3.0, 0.5, 0.25])}
+
+    def call(name):
+        def run():
+            order.append(name)
+            clock[0] += next(costs[name])
+
+        return run
+
+    medians = nncodec_speed.interleaved({"a": call("a"), "b": call("b")}, repeats=3)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+    assert medians == {"a": 2.0, "b": 0.5}
+
+
+def test_speed_script_refuses_bad_arguments_in_one_line(tmp_path, capsys):
+    import nncodec_speed
+
+    with pytest.raises(SystemExit) as exit_info:
+        nncodec_speed.parse_args(["--results", str(tmp_path / "missing.csv")])
+    assert exit_info.value.code == 2
+    assert "--results" in capsys.readouterr().err.strip().splitlines()[-1]
+    with pytest.raises(SystemExit):
+        nncodec_speed.parse_args(["--repeats", "0", "--results", __file__])
