@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from claim5_support import PENALTY_NOISE, penalty_sweep
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,39 +15,14 @@ from symcodec import report as R
 from symcodec.report.claim_distance import claim5_projection_near_subspace, distance_sweep
 from symcodec.report.gain_line import fit_gain_line
 
-NOISE = (0.3, -0.2, 0.1, -0.3, 0.1)  # sums to 0: each model's mean gain is exact
-
 
 def seed_rows(seed: int, acc_ref: float, models: dict) -> list[dict]:
     """One training seed's tx-distance rows: ``models`` maps lambda to (d_S, Acc Tx, gain)."""
-    rows = []
-    for penalty, (d, acc_tx, gain) in models.items():
-        for t, e in enumerate(NOISE):
-            off = 70.0 + 2 * t
-            for rx_alpha, acc in ((0.0, off), (1.0, off + gain + e)):
-                rows.append(
-                    dict(
-                        experiment="tx-distance",
-                        symmetry="central-skew",
-                        bits=4,
-                        channel="awgn",
-                        channel_value=6.0,
-                        tx_alpha=0.0,
-                        penalty=penalty,
-                        distance=d,
-                        rx_alpha=rx_alpha,
-                        trial=t,
-                        acc_tx=acc_tx,
-                        acc_rx=acc,
-                        train_seed=seed,
-                        acc_ref=acc_ref,
-                    )
-                )
-    return rows
+    return penalty_sweep(models, train_seed=seed, acc_ref=acc_ref)
 
 
 def test_one_seed_given_by_seed_is_the_stratified_bootstrap_exactly():
-    pooled = {d: [3.0 - 4.0 * d + e for e in NOISE] for d in (0.0, 0.2, 0.5, 0.7)}
+    pooled = {d: [3.0 - 4.0 * d + e for e in PENALTY_NOISE] for d in (0.0, 0.2, 0.5, 0.7)}
     by_seed = {d: {3: v} for d, v in pooled.items()}
     assert fit_gain_line(by_seed) == fit_gain_line(pooled)
     assert fit_gain_line(pooled).bootstrap == "stratified"
@@ -59,7 +35,7 @@ def test_the_two_level_ci_covers_the_scatter_between_seeds():
     by_seed: dict = {}
     for s, models in placed.items():
         for d, bump in models.items():
-            by_seed.setdefault(d, {})[s] = [3.0 - 4.0 * d + bump + e for e in NOISE]
+            by_seed.setdefault(d, {})[s] = [3.0 - 4.0 * d + bump + e for e in PENALTY_NOISE]
     pooled = {d: [v for s in sorted(g) for v in g[s]] for d, g in by_seed.items()}
     two, one = fit_gain_line(by_seed), fit_gain_line(pooled)
     assert two.bootstrap == "two-level" and one.bootstrap == "stratified"

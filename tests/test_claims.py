@@ -8,6 +8,7 @@ import math
 import typing
 
 import pytest
+from claim5_support import PENALTY_NOISE, penalty_sweep
 
 from symcodec import SymcodecError
 from symcodec import report as R
@@ -464,38 +465,6 @@ def test_claim5_from_the_ablation():
     assert claim(trials_of([90.0]), 5, flat).verdict == "does not hold"
     far_off = {"ablation": ablation_rows({0.0: 5.0, 0.2: 2.0, 0.4: -1.0}), "acc_ref": 99.6}
     assert claim(trials_of([90.0]), 5, far_off).verdict == "not tested"
-
-
-PENALTY_NOISE = (0.3, -0.2, 0.1, -0.3, 0.1)
-
-
-def penalty_sweep(models: dict, shift_per_distance: float = 0.0) -> list[dict]:
-    """The ablation's tx-distance rows of models trained with a soft symmetry penalty:
-    ``models`` maps lambda to (d_S, Acc Tx, mean gain); the trials' gains spread by
-    :data:`PENALTY_NOISE` and every gain moves by ``shift_per_distance`` x d_S."""
-    rows = []
-    for penalty, (d, acc_tx, gain) in models.items():
-        for t, e in enumerate(PENALTY_NOISE):
-            off = 70.0 + 2 * t  # trial-to-trial spread, the same in both arms
-            on = off + gain + e + shift_per_distance * d
-            for rx_alpha, acc in ((0.0, off), (1.0, on)):
-                rows.append(
-                    dict(
-                        experiment="tx-distance",
-                        symmetry="central-skew",
-                        bits=4,
-                        channel="awgn",
-                        channel_value=12.0,
-                        tx_alpha=0.0,
-                        penalty=penalty,
-                        distance=d,
-                        rx_alpha=rx_alpha,
-                        trial=t,
-                        acc_tx=acc_tx,
-                        acc_rx=acc,
-                    )
-                )
-    return rows
 
 
 # lambda -> (d_S, Acc Tx, gain): accurate models whose gain falls as d_S grows
