@@ -125,6 +125,36 @@ def test_resume_runs_only_missing_trials(tiny_run, tmp_path, cache, monkeypatch)
     assert run_study(parse_study(TINY), out, progress=False, log=lambda _m: None).new_trials == 0
 
 
+def test_trials_are_added_only_with_the_models_the_earlier_ones_used(
+    tiny_run, tmp_path, cache, monkeypatch
+):
+    import json
+
+    monkeypatch.setenv("SYMCODEC_CACHE", str(cache))
+    recorded = json.loads((tiny_run.directory / "models.json").read_text())
+    # every model the seed's trials used: the reference, the symmetric models, the pruned ones
+    assert set(recorded["0"]) >= {"none", "central-skew", "central"}
+    assert all(d.startswith("sha256:") for d in recorded["0"].values())
+    out = tmp_path / "retrained"
+    shutil.copytree(tiny_run.directory, out)
+    rows = (out / "results.csv").read_text().splitlines()
+    (out / "results.csv").write_text("\n".join(rows[:-3]) + "\n")  # 3 trials to add
+    # as if the directory's trials had been made with another central-skew model
+    other = {**recorded, "0": {**recorded["0"], "central-skew": "sha256:" + "0" * 64}}
+    (out / "models.json").write_text(json.dumps(other))
+    with pytest.raises(SymcodecError, match="'central-skew' of training seed 0 differs"):
+        run_study(parse_study(TINY), out, progress=False, log=lambda _m: None)
+    assert len((out / "results.csv").read_text().splitlines()) == len(rows) - 3
+    # a directory older than models.json: the trials are added, and a line says that the
+    # models could not be checked; the record is written for the next resume
+    (out / "models.json").unlink()
+    messages: list[str] = []
+    run = run_study(parse_study(TINY), out, progress=False, log=messages.append)
+    assert run.new_trials == 3
+    assert any("cannot be checked" in m for m in messages)
+    assert json.loads((out / "models.json").read_text()) == recorded
+
+
 def test_ray_executor_gives_the_local_results(tiny_run, tmp_path, cache, monkeypatch):
     pytest.importorskip("ray")
     monkeypatch.setenv("SYMCODEC_CACHE", str(cache))

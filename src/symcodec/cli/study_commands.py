@@ -40,7 +40,11 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", default=None, help="directory (default results/<name>)")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--address", default=None, help="Ray cluster address (default: local)")
-    p.add_argument("--fresh", action="store_true", help="ignore earlier results in DIR")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore earlier results in DIR (and its record of the models they were made with)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--train-only",
@@ -140,10 +144,12 @@ def _study(args):
 
 def cmd_reproduce(args) -> int:
     from ..study import run_study
+    from ..study.model_identity import MODELS_FILE
 
     path, spec, out = _study(args)
-    if args.fresh and (out / "results.csv").exists():
-        (out / "results.csv").unlink()
+    if args.fresh:
+        for name in ("results.csv", MODELS_FILE):
+            (out / name).unlink(missing_ok=True)
     con = console()
     if args.train_only:
         from ..study import train_models

@@ -36,6 +36,7 @@ from ..data import load_dataset
 from ..errors import SymcodecError
 from ..version import __version__
 from .context import StudyContext, prepare
+from .model_identity import check_models
 from .ray_executor import run_configs_ray
 from .resume import reusable_rows
 from .rows import TrialKey, TrialRow, append_results_csv
@@ -80,7 +81,10 @@ def run_study(
 
     Rows already in ``results.csv`` are reused if they were made under the same spec and
     belong to the grid; rows of another spec are set aside (``results.stale-<id>.csv``)
-    and never mixed in. ``executor`` is ``local`` or ``ray`` (``address``: a Ray cluster).
+    and never mixed in. Trials are added only with the models the directory's earlier
+    trials were made with (``models.json``, :func:`symcodec.study.model_identity.check_models`;
+    on the local executor: Ray's workers load their models themselves, unchecked).
+    ``executor`` is ``local`` or ``ray`` (``address``: a Ray cluster).
     """
     start = time.perf_counter()
     out = Path(directory)
@@ -129,6 +133,8 @@ def run_study(
                     ctx = searched_ctx
                 else:
                     ctx = prepare(spec, seed, progress=progress, log=log, data=data)
+                earlier = any(k.train_seed == seed for k in done)
+                check_models(out, seed, ctx.models, earlier_rows=earlier, log=log)
                 contexts.append(ctx)
                 new_rows += _run_local(ctx, configs, done, results_path, total, progress)
         rows += [row.as_dict() for row in new_rows]
