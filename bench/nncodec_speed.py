@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         data.setdefault(ds, load_dataset(ds))
         spec = bench_spec(ds, r["model"], seeds=(r["seed"],))
         model, _ = bench_model(
-            spec, data[ds], r["variant"], r["seed"], args.train_threads, log=lambda _m: None
+            spec, data[ds], r["variant"], r["seed"], args.train_threads, log=print
         )
         qp, step = int(r["nnc"].value), float(r["sym"].value)
         with torch_threads(args.threads):

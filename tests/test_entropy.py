@@ -65,6 +65,9 @@ def test_step_quantizer_known_answers():
     # ties round away from zero without a dead zone
     ties = quantize(torch.tensor([0.25, -0.25, 0.75]), spec).codes
     assert ties.tolist() == [1, -1, 2]
+    # both zeros, and values just under a half step of either sign, give level 0
+    zeros = quantize(torch.tensor([-0.0, 0.0, -0.2499, 0.2499]), spec)
+    assert zeros.codes.tolist() == [0, 0, 0, 0] and zeros.codes.dtype == np.int32
 
 
 def test_step_quantizer_is_odd_and_exact():

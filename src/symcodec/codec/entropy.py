@@ -116,6 +116,13 @@ def _powers(decay: float, top: int, family: str) -> np.ndarray:
     return out
 
 
+def _parametric_weights(e: np.ndarray, decay: float, family: str) -> np.ndarray:
+    """``1 + floor(decay ** e * 2**24)`` (Laplace) or with ``e * e`` (Gaussian), for the
+    half distances ``e`` of the symbols (:func:`_half_distances`)."""
+    table = _powers(decay, int(e.max()) if e.size else 0, family)
+    return np.floor(table[e] * 2.0**TABLE_BITS) + 1.0
+
+
 @dataclass(frozen=True)
 class EntropyModel:
     """The probability model of one ``ans`` record (see the module docstring).
@@ -156,9 +163,7 @@ class EntropyModel:
         """
         if self.family == "histogram":
             return np.asarray(self.counts, dtype=np.float64)
-        e = _half_distances(first, n, self.center)
-        table = _powers(self.decay, int(e.max()) if n else 0, self.family)
-        return np.floor(table[e] * 2.0**TABLE_BITS) + 1.0
+        return _parametric_weights(_half_distances(first, n, self.center), self.decay, self.family)
 
     def categorical(self, first: int, n: int):
         """The ``constriction`` model of this table (``n >= 2``)."""
@@ -186,7 +191,11 @@ def entropy_bits(counts: np.ndarray) -> float:
 
 def _model_cost(model: EntropyModel, nz: np.ndarray, c: np.ndarray, first: int, n: int) -> float:
     """Bits of the symbols ``first + nz`` (counts ``c``) under the model's table."""
-    w = model.weights(first, n)
+    return _table_bits(model.weights(first, n), nz, c)
+
+
+def _table_bits(w: np.ndarray, nz: np.ndarray, c: np.ndarray) -> float:
+    """Bits of the symbols ``nz`` (counts ``c``) under the weights ``w``."""
     return float(-(c * np.log2(w[nz] / w.sum())).sum())
 
 
@@ -222,8 +231,12 @@ def _fit_parametric(
     def model(log_scale: float) -> EntropyModel:
         return EntropyModel(family, center=center, decay=_decay(family, math.exp(log_scale)))
 
-    def cost(log_scale: float) -> float:
-        return _model_cost(model(log_scale), nz, c, first, n)
+    e = _half_distances(first, n, center)  # the same for every scale tried
+
+    def cost(log_scale: float) -> float:  # _model_cost of model(log_scale), e made once
+        return _table_bits(
+            _parametric_weights(e, _decay(family, math.exp(log_scale)), family), nz, c
+        )
 
     ratio = (math.sqrt(5.0) - 1.0) / 2.0
     x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)

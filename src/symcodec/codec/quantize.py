@@ -256,8 +256,8 @@ def _quantize_step(x: torch.Tensor, spec: QuantizerSpec) -> Quantized:
         )
     scaled += 0.5 - spec.dead_zone
     np.floor(scaled, out=scaled)
+    np.copysign(scaled, flat, out=scaled)  # whole numbers: the cast below is exact
     levels = scaled.astype(np.int32)
-    np.negative(levels, out=levels, where=np.signbit(flat))
     return Quantized(levels, StepParams(int(levels.min()), int(levels.max())))
 
 

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..errors import SymcodecError
 from ..version import __version__
-from .bitpack import pack_codes
+from .bitpack import pack_codes, packed_size
 from .entropy import MAX_ALPHABET, EntropyModel, encode_chunks, fit_model
 from .limits import MAX_DIMS, MAX_HEADER_BYTES, check_element_total, check_symmetry_limits
 from .plan import TensorPlan, TransmissionPlan
@@ -61,7 +61,7 @@ def encode(
     when ``compress_header`` is set and that makes it smaller. Deterministic: the same
     tensors and plan give the same bytes.
     """
-    variants: list[list[tuple[TensorRecord, bytes]]] = []
+    variants: list[list[_Option]] = []
     layouts: dict = {}
     for name, tensor in state_dict.items():
         if not isinstance(tensor, torch.Tensor):
@@ -75,6 +75,10 @@ def encode(
     for i, options in enumerate(variants):
         if len(options) < 2:
             continue
+        # the other coding cannot win when its data outgrows this one's by the whole header
+        # as stored (the trial's header is at least empty): skipped, it is never made
+        if options[1].length - options[choice[i]].length >= len(header_bytes):
+            continue
         trial = [*choice[:i], 1, *choice[i + 1 :]]
         try:
             t_records, t_header, t_flags = _assemble(variants, trial, metadata, compress_header)
@@ -86,12 +90,31 @@ def encode(
             records, header_bytes, flags = t_records, t_header, t_flags
     crc = zlib.crc32(header_bytes)
     preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
-    data = [options[c][1] for options, c in zip(variants, choice, strict=True)]
+    data = [options[c].made[1] for options, c in zip(variants, choice, strict=True)]
     return b"".join([preamble, header_bytes, *data])
 
 
+class _Option:
+    """One coding of a tensor: its data length, known at once, and its record and data,
+    made the first time they are asked for (a fallback coding that cannot win never is)."""
+
+    def __init__(self, length: int, make: Callable[[], tuple[TensorRecord, bytes]]):
+        self.length = length
+        self._make: Callable[[], tuple[TensorRecord, bytes]] | None = make
+        self._made: tuple[TensorRecord, bytes] | None = None
+
+    @property
+    def made(self) -> tuple[TensorRecord, bytes]:
+        """``(record at offset 0, data)``."""
+        if self._made is None:
+            assert self._make is not None
+            self._made, self._make = self._make(), None
+            assert self._made[0].length == self.length, "a coding's length was mispredicted"
+        return self._made
+
+
 def _assemble(
-    variants: list[list[tuple[TensorRecord, bytes]]],
+    variants: list[list[_Option]],
     choice: list[int],
     metadata: Mapping[str, str] | None,
     compress_header: bool,
@@ -99,7 +122,7 @@ def _assemble(
     """The records of the chosen codings at their offsets, the header as stored, its flags."""
     records, offset = [], 0
     for options, c in zip(variants, choice, strict=True):
-        record = replace(options[c][0], offset=offset)
+        record = replace(options[c].made[0], offset=offset)
         records.append(record)
         offset += record.length
     header = {
@@ -122,8 +145,8 @@ def _assemble(
 
 def _encode_tensor(
     name: str, tensor: torch.Tensor, tplan: TensorPlan, layouts: dict
-) -> list[tuple[TensorRecord, bytes]]:
-    """One tensor's record (offset 0) and data; two of them, the smaller by
+) -> list[_Option]:
+    """One tensor's coding (its record at offset 0 and data); two of them, the smaller by
     :func:`_code_values`'s estimate first, for an ``ans`` tensor that may fall back."""
     dtype_name = _check_tensor(name, tensor, tplan, layouts)
     spec = tplan.quantizer_for(tensor.dtype)
@@ -140,27 +163,32 @@ def _encode_tensor(
         tplan.ans_fallback,
         tplan.rdo_lambda,
     )
-    for used, spec_used, params, data, model, chunk_table in codings:
-        data = positions_data + data
-        record = TensorRecord(
-            name=name,
-            shape=tuple(int(s) for s in tensor.shape),
-            dtype=dtype_name,
-            symmetry=tplan.symmetry,
-            mode=tplan.mode,
-            coder=used,
-            quantizer=spec_used,
-            params=params,
-            count=int(values.numel()),
-            offset=0,
-            length=len(data),
-            crc32=zlib.crc32(data),
-            positions=positions,
-            model=model,
-            chunk_values=tplan.chunk_values if used == "ans" else 0,
-            chunks=chunk_table,
-        )
-        out.append((record, data))
+    for coding in codings:
+
+        def make(coding=coding) -> tuple[TensorRecord, bytes]:
+            used, spec_used, params, coded, model, chunk_table = coding
+            data = positions_data + (coded.make() if isinstance(coded, _LazyData) else coded)
+            record = TensorRecord(
+                name=name,
+                shape=tuple(int(s) for s in tensor.shape),
+                dtype=dtype_name,
+                symmetry=tplan.symmetry,
+                mode=tplan.mode,
+                coder=used,
+                quantizer=spec_used,
+                params=params,
+                count=int(values.numel()),
+                offset=0,
+                length=len(data),
+                crc32=zlib.crc32(data),
+                positions=positions,
+                model=model,
+                chunk_values=tplan.chunk_values if used == "ans" else 0,
+                chunks=chunk_table,
+            )
+            return record, data
+
+        out.append(_Option(len(positions_data) + coding_length(coding), make))
     return out
 
 
@@ -200,11 +228,19 @@ def _sent_values(
     return values, positions, positions_data
 
 
+@dataclass(frozen=True)
+class _LazyData:
+    """Data not made yet: its length in bytes, and the function that makes it."""
+
+    length: int
+    make: Callable[[], bytes]
+
+
 _Coding = tuple[
     str,
     QuantizerSpec,
     QuantizerParams | StepParams | None,
-    bytes,
+    bytes | _LazyData,
     EntropyModel | None,
     tuple[tuple[int, int], ...],
 ]
@@ -262,22 +298,40 @@ def _code_values(
     if not fallback:
         return [ans]
     ans_bytes = len(ans[3]) + ans_side_bytes(model, chunk_values, chunk_table)
-    fixed = _fixed_coding(q, spec, dtype_name)
-    return [fixed, ans] if len(fixed[3]) <= ans_bytes else [ans, fixed]
+    fixed = _fixed_coding(q, spec, dtype_name, lazy=True)
+    return [fixed, ans] if coding_length(fixed) <= ans_bytes else [ans, fixed]
 
 
-def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str) -> _Coding:
-    """The values as fixed-length codes (or passthrough / raw bytes)."""
-    if spec.kind == "uniform":
-        data = pack_codes(q.codes, spec.bits)
-    elif spec.kind == "step":
-        assert isinstance(q.params, StepParams)
-        data = pack_codes((q.codes - q.params.min_level).astype(np.uint32), spec.bits)
+def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str, lazy: bool = False) -> _Coding:
+    """The values as fixed-length codes (or passthrough / raw bytes); with ``lazy`` their
+    data is a :class:`_LazyData` (its length computed, the packing left until it is used)."""
+
+    def data() -> bytes:
+        if spec.kind == "uniform":
+            return pack_codes(q.codes, spec.bits)
+        if spec.kind == "step":
+            assert isinstance(q.params, StepParams)
+            return pack_codes((q.codes - q.params.min_level).astype(np.uint32), spec.bits)
+        if spec.kind == "raw":
+            return q.codes.astype(RAW_NUMPY_DTYPES[dtype_name], copy=False).tobytes()
+        return q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
+
+    if not lazy:
+        return "fixed", spec, q.params, data(), None, ()
+    count = int(q.codes.size)
+    if spec.kind in ("uniform", "step"):
+        length = packed_size(count, spec.bits)
     elif spec.kind == "raw":
-        data = q.codes.astype(RAW_NUMPY_DTYPES[dtype_name], copy=False).tobytes()
+        length = count * np.dtype(RAW_NUMPY_DTYPES[dtype_name]).itemsize
     else:
-        data = q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
-    return "fixed", spec, q.params, data, None, ()
+        length = count * q.codes.dtype.itemsize
+    return "fixed", spec, q.params, _LazyData(length, data), None, ()
+
+
+def coding_length(coding: _Coding) -> int:
+    """Bytes of a coding's data, made or not."""
+    coded = coding[3]
+    return coded.length if isinstance(coded, _LazyData) else len(coded)
 
 
 def ans_side_bytes(
