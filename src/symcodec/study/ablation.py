@@ -117,10 +117,10 @@ def run_ablation(
 
     ``earlier`` holds rows of an earlier run (``ablation.csv``): those of the same sweep are
     kept, a training seed whose rows there are complete (with its reference accuracy) is not
-    run again, and the rows of
-    seeds outside the study's list stay (``symcodec ablate --train-seeds``). Rows of another
-    sweep (another symmetry, bit width or channel setting) are dropped. ``on_seed`` is
-    called with the rows so far after each seed that ran (to save them as it goes).
+    run again, and the rows of seeds outside the study's list stay (``symcodec ablate
+    --train-seeds``). Rows of another sweep (another symmetry, bit width or channel setting)
+    are dropped. ``on_seed`` is called with the rows so far after each seed that ran (to
+    save them as it goes).
 
     An ``auto`` channel grid is read from ``directory/auto_grid.json`` (searched and saved
     there if absent, as :func:`symcodec.study.run_study` does). Returns the rows and the
