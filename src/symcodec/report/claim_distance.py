@@ -5,7 +5,7 @@ projection on - off in the ablation's tx-distance sweep) is collected per transm
 at that model's distance d_S to V_S (:func:`distance_sweep`). Only models that stay accurate
 (Acc Tx within :data:`ACCURATE_WITHIN_PP` of the reference) *qualify*. The line fitted to
 the qualifying models' gains against d_S (:mod:`symcodec.report.gain_line`) gives the slope
-with its CI, which decides the claim, and the distance at which the fitted gain crosses 0,
+with its CI, which decides the claim, and the distance at which the measured gain crosses 0,
 i.e. how far from the subspace projection stops paying, with a CI from the same bootstrap.
 """
 
@@ -303,7 +303,7 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
 
     The sweep is :func:`distance_sweep`'s. The evidence lists, per model, lambda (where
     recorded), d_S, Acc Tx and the gain with its CI, which models qualify, the slope with
-    its CI and the zero crossing of the fitted gain with its CI."""
+    its CI and the zero crossing of the measured gain with its CI."""
     sweep = distance_sweep(meta, rows)
     if len(sweep.points) < MIN_DISTANCES and sweep.source == "results":
         return decided_claim(

@@ -56,8 +56,9 @@ CLAIM_RULES: dict[int, str] = {
     "listed; the others are listed as not kept and take no part in the fit or the verdict); "
     "holds when the slope's 95% CI lies below 0 (a bootstrap stratified by distance over the "
     "trials with one training seed; with several, two-level: the seeds, then the trials of "
-    "each drawn seed's models). The distance d_S at which the fitted gain "
-    "falls through 0 (where projection stops paying) is reported with its 95% CI from the "
+    "each drawn seed's models). The distance d_S at which the mean gain, joined linearly "
+    "between the measured distances, first falls through 0 (where projection stops paying; "
+    "read from the measurements, not from the line) is reported with its 95% CI from the "
     "same bootstrap, or as not reached in the sweep. Not tested with fewer than 3 such "
     "distances.",
     6: "At each SNR every sender gets the same air-time budget and rides its most robust MCS "

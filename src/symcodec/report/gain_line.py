@@ -1,6 +1,8 @@
 """The line through a distance sweep's projection gains: ``gain = intercept + slope x d_S``
-fitted by least squares (:func:`fit_gain_line`), with 95% CIs of its slope and of its zero
-crossing (the distance at which the fitted gain falls through 0) from one bootstrap.
+fitted by least squares (:func:`fit_gain_line`), with a 95% CI of its slope, and the zero
+crossing of the measured gains (the distance at which the mean gain, joined linearly between
+the measured distances, falls through 0: :func:`first_zero_crossing`) with its 95% CI, both
+from one bootstrap.
 Claim 5 (:mod:`symcodec.report.claim_distance`) is decided from it.
 
 The bootstrap covers the variance the gains have. With one training seed it is stratified:
@@ -30,15 +32,20 @@ Gains = Sequence[float] | Mapping[int, Sequence[float]]
 
 @dataclass(frozen=True)
 class GainLine:
-    """The least-squares line ``gain = intercept + slope x d_S`` and its bootstrap CIs.
+    """The least-squares line ``gain = intercept + slope x d_S``, the zero crossing of the
+    measured gains, and their bootstrap CIs.
 
     Attributes:
         slope, slope_low, slope_high: the slope (pp per unit d_S) and its 95% CI.
         intercept: the fitted gain at d_S = 0 (pp).
-        crossing, crossing_low, crossing_high: where the fitted gain falls through 0 (d_S)
-            and its 95% CI. ``inf`` when the fitted gain never falls to 0 (slope >= 0, gain
-            positive at 0), ``-inf`` when it is not positive at d_S = 0 and does not fall.
+        crossing, crossing_low, crossing_high: where the mean gain, taken in order of d_S and
+            joined linearly between the measured distances, first falls from above 0 to 0 or
+            below (:func:`first_zero_crossing`), and its 95% CI. ``inf`` when it stays above 0
+            over the sweep, ``-inf`` when it is not above 0 at the smallest distance. The gain
+            against d_S is rarely a line (it falls steeply near the subspace and flattens far
+            from it), so the crossing is read from the measurements, not from the line.
         d_min, d_max: the smallest and largest distance fitted.
+        gain_min_d, gain_max_d: the mean gain (pp) at the smallest and the largest distance.
         bootstrap: ``"stratified"`` (one training seed: gains resampled within each
             distance) or ``"two-level"`` (training seeds, then gains within each).
     """
@@ -52,6 +59,8 @@ class GainLine:
     crossing_high: float
     d_min: float
     d_max: float
+    gain_min_d: float = math.nan
+    gain_max_d: float = math.nan
     bootstrap: Bootstrap = "stratified"
 
     @property
@@ -62,13 +71,13 @@ class GainLine:
         return "stratified bootstrap over trials"
 
     def gain_at(self, distance: float) -> float:
-        """The fitted gain (pp) at ``distance``."""
+        """The fitted line's gain (pp) at ``distance``."""
         return self.intercept + self.slope * distance
 
     @property
     def crossing_in_sweep(self) -> bool:
-        """Whether the fitted gain crosses 0 within the distances fitted."""
-        return self.d_min <= self.crossing <= self.d_max
+        """Whether the measured gain crosses 0 within the sweep."""
+        return math.isfinite(self.crossing)
 
     def slope_text(self) -> str:
         """``-4.00 pp per unit d_S, 95% CI [-5.00, -3.00]``."""
@@ -83,37 +92,37 @@ class GainLine:
         ci = f"95% CI [{_distance_text(self.crossing_low)}, {_distance_text(self.crossing_high)}]"
         if self.crossing_in_sweep:
             return (
-                f"the fitted gain crosses 0 at d_S {self.crossing:.3f} ({ci}): projection stops "
-                "paying beyond it"
+                "the measured gain (joined linearly between the distances) crosses 0 at d_S "
+                f"{self.crossing:.3f} ({ci}): projection stops paying beyond it"
             )
-        if self.crossing > self.d_max:
-            at = f"{self.gain_at(self.d_max):+.2f} pp at the largest d_S {self.d_max:.3f}"
-            beyond = (
-                f"; the line would cross 0 at d_S {self.crossing:.3f}, an extrapolation"
-                if math.isfinite(self.crossing)
-                else ""
-            )
-            return (
-                "zero crossing not reached in the sweep: the fitted gain is still "
-                f"{at}{beyond} ({ci})"
-            )
-        at = f"{self.gain_at(self.d_min):+.2f} pp at the smallest d_S {self.d_min:.3f}"
-        return f"zero crossing not reached in the sweep: the fitted gain is already {at} ({ci})"
+        if self.crossing > 0:
+            at = f"{self.gain_max_d:+.2f} pp at the largest d_S {self.d_max:.3f}"
+            return f"zero crossing not reached in the sweep: the gain is still {at} ({ci})"
+        at = f"{self.gain_min_d:+.2f} pp at the smallest d_S {self.d_min:.3f}"
+        return f"zero crossing not reached in the sweep: the gain is already {at} ({ci})"
 
 
 def _distance_text(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 
-def _zero_crossings(intercepts: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-    """Where ``intercept + slope x d`` falls through 0: ``-intercept/slope`` for a falling
-    line, ``inf`` for one that never falls to 0, ``-inf`` for one not above 0 at d = 0 that
-    does not fall."""
-    intercepts, slopes = np.asarray(intercepts, float), np.asarray(slopes, float)
-    out = np.where(intercepts > 0, np.inf, -np.inf)
-    falling = slopes < 0
-    out[falling] = -intercepts[falling] / slopes[falling]
-    return out
+def first_zero_crossing(levels: Sequence[float], means: Sequence[float]) -> float:
+    """Where the mean gains ``means`` at the distances ``levels`` (ascending), joined
+    linearly, first fall from above 0 to 0 or below; ``inf`` if they stay above 0, ``-inf``
+    if the first is not above 0. Distances without a mean (nan) are passed over.
+
+    >>> first_zero_crossing([0.0, 0.1, 0.5], [4.0, 2.0, -6.0])
+    0.2
+    >>> first_zero_crossing([0.0, 1.0], [1.0, 0.5]), first_zero_crossing([0.0, 1.0], [0.0, -1.0])
+    (inf, -inf)
+    """
+    points = [(float(d), float(g)) for d, g in zip(levels, means, strict=True) if not math.isnan(g)]
+    if not points or points[0][1] <= 0:
+        return -math.inf
+    for (d0, g0), (d1, g1) in zip(points, points[1:], strict=False):
+        if g1 <= 0:
+            return d0 + g0 * (d1 - d0) / (g0 - g1)
+    return math.inf
 
 
 def fit_gain_line(
@@ -155,19 +164,24 @@ def fit_gain_line(
         for _, j, values in groups:
             boot_sums[:, j] += values[rng.integers(0, len(values), (resamples, len(values)))].sum(1)
         method = "stratified"
-    slopes, intercepts = _line(levels, boot_counts, boot_sums)
-    kept = np.isfinite(slopes)
-    slopes, crossings = slopes[kept], _zero_crossings(intercepts[kept], slopes[kept])
+    slopes, _ = _line(levels, boot_counts, boot_sums)
+    slopes = slopes[np.isfinite(slopes)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot_means = np.where(boot_counts > 0, boot_sums / boot_counts, np.nan)
+    crossings = np.array([first_zero_crossing(levels, m) for m in boot_means])
+    means = sums / counts
     return GainLine(
         slope=float(slope[0]),
         slope_low=float(np.percentile(slopes, 2.5)),
         slope_high=float(np.percentile(slopes, 97.5)),
         intercept=float(intercept[0]),
-        crossing=float(_zero_crossings(intercept, slope)[0]),
+        crossing=first_zero_crossing(levels, means),
         crossing_low=float(np.percentile(crossings, 2.5, method="inverted_cdf")),
         crossing_high=float(np.percentile(crossings, 97.5, method="inverted_cdf")),
         d_min=float(levels[0]),
         d_max=float(levels[-1]),
+        gain_min_d=float(means[0]),
+        gain_max_d=float(means[-1]),
         bootstrap=method,
     )
 
