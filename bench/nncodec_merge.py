@@ -10,7 +10,9 @@ writes their union into ``out`` (whose own files, if any, come first):
   the same per-image correctness (a deterministic codec, re-run), else the merge is refused
   naming the key: two different measurements of one curve are never silently mixed;
 * a point of ``results.csv`` (data set, model, variant, seed, codec, setting) is likewise
-  taken from the first run that has it (its times are that run's);
+  taken from the first run that has it (its times are that run's); runs whose model of one
+  (data set, model, variant, seed) has a different float accuracy are refused (the model
+  was trained again, and its curves would meet another model's anchors);
 * ``run.json`` keeps the first run's record and lists every merged run's command, seeds,
   commit and wall time under ``merged``.
 
@@ -72,10 +74,22 @@ def merge_curves(runs: Sequence[dict[str, Curve]]) -> dict[str, Curve]:
 
 
 def merge_points(runs: Sequence[list[Point]]) -> list[Point]:
-    """The union of ``runs``' points (the first run's copy of a point is kept)."""
+    """The union of ``runs``' points (the first run's copy of a point is kept). Refuses runs
+    whose model of one (data set, model, variant, training seed) has a different float
+    accuracy: that model was trained again (another machine, an emptied cache; CPU training
+    is not bit-reproducible across machines), and one model's codec curves would be compared
+    with another's anchors."""
     seen: dict[tuple, Point] = {}
+    float_acc: dict[tuple, float] = {}
     for points in runs:
         for p in points:
+            model = (p.dataset, p.model, p.variant, p.seed)
+            if float_acc.setdefault(model, p.float_acc) != p.float_acc:
+                raise MergeError(
+                    f"model {'/'.join(map(str, model))} differs between the runs merged "
+                    f"(float accuracy {float_acc[model]}% and {p.float_acc}%): it was trained "
+                    "again; measure every curve of that model in one run"
+                )
             seen.setdefault(point_key(p), p)
     return list(seen.values())
 

@@ -258,8 +258,9 @@ def test_the_rdo_points_round_every_tensor_for_rate_and_stay_symmetric():
         assert (received[name].reshape(tensor.shape) - tensor).abs().max() <= 0.05 * 1.0001
 
 
-def write_run(directory: Path, seed: int, curves: dict) -> None:
-    """A frontier run of one training seed: its curves and one point per curve."""
+def write_run(directory: Path, seed: int, curves: dict, float_acc: float = 90.0) -> None:
+    """A frontier run of one training seed: its curves and one point per curve, its model
+    at ``float_acc``."""
     from nncodec_results import write_csv
     from nncodec_sweep import Point
 
@@ -272,7 +273,7 @@ def write_run(directory: Path, seed: int, curves: dict) -> None:
             "central-skew",
             seed,
             100,
-            90.0,
+            float_acc,
             c.label,
             "step=1",
             1.0,
@@ -319,6 +320,30 @@ def test_runs_of_separate_seeds_merge_and_a_different_measurement_is_refused(tmp
     assert (tmp_path / "s0" / "correct.npz").read_bytes() == before  # nothing half-written
     with pytest.raises(nncodec_merge.MergeError, match="no results.csv"):
         nncodec_merge.merge_runs(tmp_path / "s0", [tmp_path / "nothing"])
+
+
+def test_a_lever_measured_on_a_model_trained_again_is_refused(tmp_path, truth):
+    """A later run that adds a curve (a lever) for a seed already measured, on a model of
+    another float accuracy (trained again on another machine), would put one model's curve
+    beside another's anchors: the merge refuses it and writes nothing."""
+    import nncodec_merge
+
+    sym = synthetic("symcodec-uniform", 1.0, 1, truth)
+    anchor = same_rows(sym, "nncodec-unconstrained", 2.0)
+    lever = same_rows(sym, "symcodec-allocated", 0.8)
+
+    def keyed(*curves):
+        return {frontier.curve_key("fashion-mnist", "deepcnn", c.label, 0): c for c in curves}
+
+    write_run(tmp_path / "first", 0, keyed(sym, anchor), float_acc=93.46)
+    write_run(tmp_path / "same-model", 0, keyed(lever), float_acc=93.46)
+    write_run(tmp_path / "retrained", 0, keyed(lever), float_acc=93.43)
+    before = (tmp_path / "first" / "correct.npz").read_bytes()
+    with pytest.raises(nncodec_merge.MergeError, match="93.46% and 93.43%.*trained again"):
+        nncodec_merge.merge_runs(tmp_path / "first", [tmp_path / "retrained"])
+    assert (tmp_path / "first" / "correct.npz").read_bytes() == before
+    added = nncodec_merge.merge_runs(tmp_path / "first", [tmp_path / "same-model"])
+    assert added == sorted(keyed(lever))
 
 
 def test_speed_rounds_alternate_the_order_and_take_each_calls_median(monkeypatch):
