@@ -24,21 +24,26 @@ def penalty_sweep(
             off = 70.0 + 2 * t  # trial-to-trial spread, the same in both arms
             on = off + gain + e + shift_per_distance * d
             for rx_alpha, acc in ((0.0, off), (1.0, on)):
-                rows.append(
-                    dict(
-                        experiment="tx-distance",
-                        symmetry="central-skew",
-                        bits=4,
-                        channel="awgn",
-                        channel_value=12.0,
-                        tx_alpha=0.0,
-                        penalty=penalty,
-                        distance=d,
-                        rx_alpha=rx_alpha,
-                        trial=t,
-                        acc_tx=acc_tx,
-                        acc_rx=acc,
-                        **seed_columns,
-                    )
-                )
+                row = tx_distance_row(d, rx_alpha, t, acc_tx, acc, channel_value=12.0)
+                rows.append({**row, "tx_alpha": 0.0, "penalty": penalty, **seed_columns})
     return rows
+
+
+def tx_distance_row(
+    distance: float, rx_alpha: float, trial: int, acc_tx: float, acc_rx: float, **fields
+) -> dict:
+    """One tx-distance row of central-skew at 4 bits on AWGN (``fields`` add or replace)."""
+    return {
+        "experiment": "tx-distance",
+        "symmetry": "central-skew",
+        "bits": 4,
+        "channel": "awgn",
+        "channel_value": 15.0,
+        "tx_alpha": 1 - distance,
+        "distance": distance,
+        "rx_alpha": rx_alpha,
+        "trial": trial,
+        "acc_tx": acc_tx,
+        "acc_rx": acc_rx,
+        **fields,
+    }

@@ -8,7 +8,7 @@ import math
 import typing
 
 import pytest
-from claim5_support import PENALTY_NOISE, penalty_sweep
+from claim5_support import PENALTY_NOISE, penalty_sweep, tx_distance_row
 
 from symcodec import SymcodecError
 from symcodec import report as R
@@ -439,21 +439,7 @@ def ablation_rows(gain_by_distance: dict, acc_tx: float = 98.5) -> list[dict]:
     for d, gain in gain_by_distance.items():
         for t in range(4):
             for rx_alpha, acc in ((0.0, 80.0 + t), (1.0, 80.0 + t + gain + 0.2 * (t % 2))):
-                rows.append(
-                    dict(
-                        experiment="tx-distance",
-                        symmetry="central-skew",
-                        bits=4,
-                        channel="awgn",
-                        channel_value=15.0,
-                        tx_alpha=1 - d,
-                        distance=d,
-                        rx_alpha=rx_alpha,
-                        trial=t,
-                        acc_tx=acc_tx,
-                        acc_rx=acc,
-                    )
-                )
+                rows.append(tx_distance_row(d, rx_alpha, t, acc_tx, acc))
     return rows
 
 
