@@ -115,3 +115,29 @@ def test_the_ablation_report_names_the_seeds(tmp_path):
     assert lines["0.000"].rstrip().endswith("| yes | 0, 1 |")
     assert lines["0.150"].rstrip().endswith("| yes | 1 |")
     assert "two-level bootstrap" in text and "Claim 5: holds" in text
+
+
+def test_a_seeds_model_that_is_not_accurate_is_dropped_from_a_shared_distance():
+    # both seeds' symmetric models sit at d_S 0; seed 1's is 1.5 pp below its reference:
+    # its wild gain must not enter the fit, and the point says which seed was left out
+    seed1 = {0.0: (0.70, 97.5, -0.8), 0.1: (0.15, 97.0, 2.0), math.inf: (0.0, 96.0, 40.0)}
+    rows = seed_rows(0, 98.6, SEED0) + seed_rows(1, 97.5, seed1)
+    sweep = distance_sweep({"ablation": rows})
+    at_zero = {p.distance: p for p in sweep.points}[0.0]
+    assert at_zero.qualifies and at_zero.kept_seeds == (0,) and at_zero.dropped_seeds == (1,)
+    assert sweep.pooled_gains()[0.0] == pytest.approx([3.0 + e for e in PENALTY_NOISE])
+    without = [r for r in rows if not (r["train_seed"] == 1 and r["penalty"] == math.inf)]
+    line, line_without = (
+        claim5_projection_near_subspace({"ablation": x}).evidence.split("Slope")[1]
+        for x in (rows, without)
+    )
+    assert line == line_without
+    evidence = claim5_projection_near_subspace({"ablation": rows}).evidence
+    assert "λ inf, d_S 0.000 (but seed 1: Acc Tx -1.50 pp, not kept)" in evidence
+
+
+def test_a_model_exactly_1_pp_below_its_reference_is_kept_despite_rounding():
+    # 92.70 - 93.70 is -1.0000000000000142 in floating point: still the boundary, kept
+    models = {0.0: (0.7, 93.7, -1.0), 0.1: (0.3, 93.2, 1.0), math.inf: (0.0, 92.7, 3.0)}
+    sweep = distance_sweep({"ablation": seed_rows(0, 93.7, models)})
+    assert all(p.qualifies for p in sweep.points)

@@ -17,6 +17,7 @@ from .claim_distance import (
     DistanceSweep,
     claim5_projection_near_subspace,
     distance_sweep,
+    qualification_cell,
     sweep_line,
 )
 from .confidence import mean_ci95
@@ -196,10 +197,7 @@ def _gain_cells(point) -> tuple[str, str]:
         return "-", "-"
     c = compare_differences(point.gains)
     ci = f" [{c.ci_low:+.2f}, {c.ci_high:+.2f}]" if is_finite(c.ci_low) else ""
-    if point.qualifies:
-        return f"{c.mean_diff:+.2f}{ci}", "yes"
-    off = point.acc_offset
-    return f"{c.mean_diff:+.2f}{ci}", f"no (Acc Tx {off:+.2f} pp)" if is_finite(off) else "no"
+    return f"{c.mean_diff:+.2f}{ci}", qualification_cell(point)
 
 
 def _fit_paragraph(sweep: DistanceSweep) -> str:
