@@ -88,8 +88,11 @@ def read_ablation_csv(path: str | os.PathLike) -> list[dict]:
 
 
 def write_ablation(rows: Sequence[Mapping], acc_ref: float, directory: str | os.PathLike) -> None:
-    """Write ``ablation.csv``, ``ablation.md`` and ``ablation.png`` (SPEC 8, point 5)."""
+    """Write ``ablation.csv``, ``ablation.md`` and ``ablation.png`` (SPEC 8, point 5).
+    Without a finite ``acc_ref``, the reference is the mean of the rows' seeds' own."""
     out = Path(directory)
+    if not is_finite(acc_ref):
+        acc_ref = distance_sweep({"ablation": rows}).reference
     with atomic_open(out / "ablation.csv", "w") as handle:
         handle.write(_ablation_csv_text(rows))
     with atomic_open(out / "ablation.md", "w") as handle:
