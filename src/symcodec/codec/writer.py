@@ -298,13 +298,13 @@ def _code_values(
     if not fallback:
         return [ans]
     ans_bytes = len(ans[3]) + ans_side_bytes(model, chunk_values, chunk_table)
-    fixed = _fixed_coding(q, spec, dtype_name, lazy=True)
+    fixed = _fixed_coding(q, spec, dtype_name)
     return [fixed, ans] if coding_length(fixed) <= ans_bytes else [ans, fixed]
 
 
-def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str, lazy: bool = False) -> _Coding:
-    """The values as fixed-length codes (or passthrough / raw bytes); with ``lazy`` their
-    data is a :class:`_LazyData` (its length computed, the packing left until it is used)."""
+def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str) -> _Coding:
+    """The values as fixed-length codes (or passthrough / raw bytes), their data a
+    :class:`_LazyData`: its length computed, the packing left until the coding is used."""
 
     def data() -> bytes:
         if spec.kind == "uniform":
@@ -316,8 +316,6 @@ def _fixed_coding(q, spec: QuantizerSpec, dtype_name: str, lazy: bool = False) -
             return q.codes.astype(RAW_NUMPY_DTYPES[dtype_name], copy=False).tobytes()
         return q.codes.astype(q.codes.dtype.newbyteorder("<"), copy=False).tobytes()
 
-    if not lazy:
-        return "fixed", spec, q.params, data(), None, ()
     count = int(q.codes.size)
     if spec.kind in ("uniform", "step"):
         length = packed_size(count, spec.bits)

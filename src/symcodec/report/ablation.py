@@ -24,6 +24,7 @@ from .confidence import mean_ci95
 from .format import is_finite, penalty_text
 from .paired import compare_differences
 from .plot_style import pyplot, save_figure
+from .trial_fields import train_seed
 
 ABLATION_COLUMNS = (
     "experiment",
@@ -134,7 +135,7 @@ def _distance_points(rows: Sequence[Mapping]) -> list[tuple[float, list, list]]:
 def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
     first = rows[0]
     sweep = distance_sweep({"ablation": rows, "acc_ref": acc_ref})
-    seeds = sorted({int(r.get("train_seed", 0)) for r in rows})
+    seeds = sorted({train_seed(r) for r in rows})
     seed_text = (
         f"training seed {seeds[0]}"
         if len(seeds) == 1
@@ -180,9 +181,7 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
         point = points.get(d)
         gain, qualifies = _gain_cells(point)
         acc_tx = point.acc_tx if point is not None else ref["acc_tx"]
-        seeds_here = ", ".join(
-            str(s) for s in sorted({int(r.get("train_seed", 0)) for r in with_ + without})
-        )
+        seeds_here = ", ".join(str(s) for s in sorted({train_seed(r) for r in with_ + without}))
         lines.append(
             f"| {penalty_text(ref.get('penalty', math.nan))} | {ref['distance']:.3f} | "
             f"{acc_tx:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} | {gain} | "

@@ -23,7 +23,7 @@ from .format import is_finite, penalty_text
 from .gain_line import GainLine, fit_gain_line
 from .paired import compare_differences, paired_values
 from .summary import grouping_key
-from .trial_fields import protect
+from .trial_fields import protect, train_seed
 
 ACCURATE_WITHIN_PP = 1.0
 """Claim 5 uses models whose Acc Tx is within this (pp) of the reference accuracy."""
@@ -49,8 +49,6 @@ class SweepPoint:
     Attributes:
         distance: its distance d_S to V_S (rounded to 6 decimals).
         acc_tx: its mean Acc Tx (%) (over the training seeds' models at this distance).
-        acc_offset: its mean Acc Tx minus the reference accuracy of each model's own
-            training seed (pp), the mean over its seeds' models.
         gains: paired projection gains (pp) by training seed.
         penalty: the soft symmetry penalty lambda it was trained with (nan: not recorded).
         kept_seeds: the training seeds whose model at this distance stays accurate (Acc Tx
@@ -61,11 +59,16 @@ class SweepPoint:
 
     distance: float
     acc_tx: float
-    acc_offset: float
     gains: Mapping[int, Sequence[float]]
     penalty: float
     kept_seeds: tuple[int, ...] = ()
     seed_offsets: Mapping[int, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def acc_offset(self) -> float:
+        """Its Acc Tx minus the reference of each model's own training seed (pp), the mean
+        over its seeds' models."""
+        return mean_skipping_nan(self.seed_offsets.values())
 
     @property
     def qualifies(self) -> bool:
@@ -161,12 +164,6 @@ class _Collected:
             self.references.setdefault(seed, reference)
 
 
-def _seed(row: Mapping) -> int:
-    """A row's training seed (0 in rows written before the column existed)."""
-    value = row.get("train_seed", 0)
-    return int(value) if is_finite(value) else 0
-
-
 def _results_gains(rows: Sequence[Mapping]) -> _Collected:
     """From trial rows: paired gains full-project - full by distance (then training seed),
     each pair's Acc Tx and its offset from its own row's reference ``acc_ref``."""
@@ -208,7 +205,7 @@ def _ablation_gains(ablation: Sequence[Mapping], acc_ref) -> _Collected:
             continue
         base = (
             round(float(r["distance"]), 6),
-            _seed(r),
+            train_seed(r),
             r.get("symmetry"),
             r.get("bits"),
             grouping_key(r.get("channel_value", math.nan)),
@@ -268,7 +265,6 @@ def distance_sweep(meta: Mapping, rows: Sequence[Mapping] = ()) -> DistanceSweep
             SweepPoint(
                 distance=d,
                 acc_tx=mean_skipping_nan(found.acc_tx[d]),
-                acc_offset=mean_skipping_nan(seed_offsets.values()),
                 gains=found.gains[d],
                 penalty=found.penalties.get(d, math.nan),
                 # each seed's model held against its own seed's reference (offset vs 0)
