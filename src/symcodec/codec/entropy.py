@@ -62,7 +62,8 @@ MAX_ALPHABET = 2**16
 # A parametric model's table: weight 1 + floor(decay ** e * 2**TABLE_BITS).
 TABLE_BITS = 24
 _MIN_SCALE, _MAX_SCALE = 2.0**-4, 2.0**20  # the encoder's search, in symbols
-_SEARCH_STEPS = 18
+_SEARCH_POINTS, _SEARCH_PASSES = 41, 2  # the encoder's grids over the log scale
+_LOG_DECAY_MIN, _LOG_DECAY_MAX = math.log(1e-300), math.log(math.nextafter(1.0, 0.0))
 
 
 # What constriction raises on data or tables it refuses (a Rust panic is caught by name).
@@ -214,8 +215,9 @@ def _fit_parametric(
     family: str, nz: np.ndarray, c: np.ndarray, first: int, n: int
 ) -> tuple[EntropyModel, float]:
     """Centre from the data (median for Laplace, mean for Gaussian, to the nearest half
-    symbol), then a golden-section search of the cost over the scale (log axis) around the
-    moment estimate."""
+    symbol), then a search of the cost over the scale (log axis) around the moment estimate:
+    :data:`_SEARCH_PASSES` grids of :data:`_SEARCH_POINTS` scales, each pass narrowed to the
+    neighbours of the last one's best (:func:`_search_costs`)."""
     k = (nz + first).astype(np.float64)
     total = c.sum()
     if family == "laplace":
@@ -227,31 +229,32 @@ def _fit_parametric(
     guess = min(max(guess, _MIN_SCALE), _MAX_SCALE)
     lo = math.log(max(guess / 16.0, _MIN_SCALE))
     hi = math.log(min(guess * 16.0, _MAX_SCALE))
+    e = _half_distances(first, n, center).astype(np.float64)
+    exponents = e if family == "laplace" else e * e
+    for _ in range(_SEARCH_PASSES):
+        grid = np.linspace(lo, hi, _SEARCH_POINTS)
+        best = int(np.argmin(_search_costs(family, exponents, nz, c, grid)))
+        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, _SEARCH_POINTS - 1)]
+    model = EntropyModel(family, center=center, decay=_decay(family, math.exp(grid[best])))
+    return model, _model_cost(model, nz, c, first, n)
 
-    def model(log_scale: float) -> EntropyModel:
-        return EntropyModel(family, center=center, decay=_decay(family, math.exp(log_scale)))
 
-    e = _half_distances(first, n, center)  # the same for every scale tried
-
-    def cost(log_scale: float) -> float:  # _model_cost of model(log_scale), e made once
-        return _table_bits(
-            _parametric_weights(e, _decay(family, math.exp(log_scale)), family), nz, c
-        )
-
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    f1, f2 = cost(x1), cost(x2)
-    for _ in range(_SEARCH_STEPS):
-        if f1 <= f2:
-            hi, x2, f2 = x2, x1, f1
-            x1 = hi - ratio * (hi - lo)
-            f1 = cost(x1)
-        else:
-            lo, x1, f1 = x1, x2, f2
-            x2 = lo + ratio * (hi - lo)
-            f2 = cost(x2)
-    best = model((lo + hi) / 2.0)
-    return best, _model_cost(best, nz, c, first, n)
+def _search_costs(
+    family: str, exponents: np.ndarray, nz: np.ndarray, c: np.ndarray, log_scales: np.ndarray
+) -> np.ndarray:
+    """Bits of the symbols ``nz`` (counts ``c``) under the table of every scale in
+    ``log_scales`` at once: :func:`_table_bits` of :func:`_parametric_weights`, with the
+    powers ``decay ** exponents`` taken by ``exp`` instead of running products. The search
+    only ranks nearby scales, so its last bits do not matter; the chosen model's cost, and
+    the table both ends build, come from the exact products."""
+    scales = np.exp(log_scales)
+    log_decay = -1.0 / (2.0 * scales) if family == "laplace" else -1.0 / (8.0 * scales * scales)
+    np.clip(log_decay, _LOG_DECAY_MIN, _LOG_DECAY_MAX, out=log_decay)  # :func:`_decay`'s bounds
+    weights = np.exp(np.multiply.outer(log_decay, exponents))
+    weights *= 2.0**TABLE_BITS
+    np.floor(weights, out=weights)
+    weights += 1.0
+    return c.sum() * np.log2(weights.sum(axis=1)) - np.log2(weights[:, nz]) @ c
 
 
 def fit_model(symbols: np.ndarray, first: int, n: int) -> tuple[EntropyModel, float]:

@@ -239,14 +239,18 @@ def quantize(values: torch.Tensor, spec: QuantizerSpec) -> Quantized:
 
 
 def _quantize_step(x: torch.Tensor, spec: QuantizerSpec) -> Quantized:
-    """Levels ``sign(x) floor(|x| / S + 0.5 - dead_zone)`` (in float64, numpy) as int32."""
+    """Levels ``sign(x) floor(|x| / S + 0.5 - dead_zone)`` (in float64, numpy) as int32.
+
+    The level is a non-decreasing function of ``x`` (0 at 0, as ``dead_zone < 0.5``), so the
+    lowest and highest levels are those of the lowest and highest value, computed alone with
+    the same float64 operations (:func:`_step_level`) instead of scanning the levels.
+    """
     assert spec.step is not None
     flat = x.reshape(-1).contiguous().numpy()
     if flat.size == 0:
         return Quantized(np.zeros(0, dtype=np.int32), StepParams(0, 0))
-    scaled = np.abs(flat, dtype=np.float64)
-    scaled /= spec.step
-    top = float(scaled.max())  # nan propagates, inf stays inf
+    lowest, highest = float(flat.min()), float(flat.max())  # nan propagates, inf stays inf
+    top = max(-lowest, highest) / spec.step  # = max |x| / S: division is monotone
     if not math.isfinite(top):
         raise SymcodecError("cannot quantize non-finite values (inf or nan)")
     if top + 0.5 - spec.dead_zone >= MAX_STEP_LEVEL + 1:
@@ -254,11 +258,18 @@ def _quantize_step(x: torch.Tensor, spec: QuantizerSpec) -> Quantized:
             f"step {spec.step:g} is too small for these values: max |x| / step is {top:.4g}, "
             f"levels are limited to +-{MAX_STEP_LEVEL}"
         )
+    scaled = np.divide(np.abs(flat), spec.step, dtype=np.float64)  # |x| exact in float32
     scaled += 0.5 - spec.dead_zone
     np.floor(scaled, out=scaled)
     np.copysign(scaled, flat, out=scaled)  # whole numbers: the cast below is exact
     levels = scaled.astype(np.int32)
-    return Quantized(levels, StepParams(int(levels.min()), int(levels.max())))
+    return Quantized(levels, StepParams(_step_level(lowest, spec), _step_level(highest, spec)))
+
+
+def _step_level(value: float, spec: QuantizerSpec) -> int:
+    """The level of one value, by the float64 operations of :func:`_quantize_step`."""
+    assert spec.step is not None
+    return int(math.copysign(math.floor(abs(value) / spec.step + (0.5 - spec.dead_zone)), value))
 
 
 def _codes(rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, spec: QuantizerSpec):
