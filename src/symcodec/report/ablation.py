@@ -15,13 +15,14 @@ from ..io import atomic_open
 from .claim_distance import (
     ACCURATE_WITHIN_PP,
     DistanceSweep,
-    claim5_projection_near_subspace,
+    claim5_of_sweep,
     distance_sweep,
     qualification_cell,
     sweep_line,
 )
 from .confidence import mean_ci95
 from .format import is_finite, penalty_text
+from .gain_line import GainLine
 from .paired import compare_differences
 from .plot_style import pyplot, save_figure
 from .trial_fields import train_seed
@@ -187,8 +188,9 @@ def _ablation_markdown(rows: Sequence[Mapping], acc_ref: float) -> str:
             f"{acc_tx:.2f} | {m0:.2f} ± {h0:.2f} | {m1:.2f} ± {h1:.2f} | {gain} | "
             f"{qualifies} | {seeds_here} |"
         )
-    lines += ["", _fit_paragraph(sweep)]
-    claim = claim5_projection_near_subspace({"ablation": rows, "acc_ref": acc_ref})
+    fitted = sweep_line(sweep)
+    lines += ["", _fit_paragraph(sweep, fitted)]
+    claim = claim5_of_sweep(sweep, fitted)
     lines += ["", f"**Claim 5: {claim.verdict}.** {claim.evidence}", ""]
     return "\n".join(lines)
 
@@ -202,10 +204,11 @@ def _gain_cells(point) -> tuple[str, str]:
     return f"{c.mean_diff:+.2f}{ci}", qualification_cell(point)
 
 
-def _fit_paragraph(sweep: DistanceSweep) -> str:
-    """The line fitted to the qualifying models: slope and zero crossing with their CIs."""
+def _fit_paragraph(sweep: DistanceSweep, fitted: tuple[GainLine | None, str]) -> str:
+    """The line fitted to the qualifying models (``fitted``, :func:`sweep_line` of
+    ``sweep``): slope and zero crossing with their CIs."""
     used = f"{len(sweep.qualifying)} of {len(sweep.points)} models qualify"
-    line, why_not = sweep_line(sweep)
+    line, why_not = fitted
     if line is None:
         return f"Fit of the gain against d_S ({used}; only they are used): none. {why_not}"
     return (

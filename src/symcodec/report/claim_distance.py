@@ -347,7 +347,14 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
     The sweep is :func:`distance_sweep`'s. The evidence lists, per model, lambda (where
     recorded), d_S, Acc Tx and the gain with its CI, which models qualify, the slope with
     its CI and the zero crossing of the measured gain with its CI."""
-    sweep = distance_sweep(meta, rows)
+    return claim5_of_sweep(distance_sweep(meta, rows))
+
+
+def claim5_of_sweep(
+    sweep: DistanceSweep, fitted: tuple[GainLine | None, str] | None = None
+) -> Claim:
+    """Claim 5 decided on a sweep already made, and on its :func:`sweep_line` when the
+    caller has fitted it already (``fitted``; the bootstrap is then not run again)."""
     if len(sweep.points) < MIN_DISTANCES and sweep.source == "results":
         return decided_claim(
             5,
@@ -368,7 +375,7 @@ def claim5_projection_near_subspace(meta: Mapping, rows: Sequence[Mapping] = ())
         f"{len(sweep.points)} distances; {_seeds_text(sweep)}. {listing}. "
         f"{_qualification_text(sweep)}"
     )
-    line, why_not = sweep_line(sweep)
+    line, why_not = fitted if fitted is not None else sweep_line(sweep)
     if line is None:
         return decided_claim(5, "not tested", f"{head} {why_not}")
     verdict = "holds" if line.slope_high < 0 else "does not hold"

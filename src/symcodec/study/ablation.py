@@ -25,6 +25,7 @@ from ..errors import SymcodecError
 from ..receiver import ReceiverOptions, transmit
 from .context import StudyContext, prepare
 from .model_cache import penalized_model
+from .rows import reference_by_train_seed
 from .spec import StudySpec
 from .trials import TxConfig, plan_for, trial_seed
 from .waterfall import resolve_auto_grid, stored_auto_grid
@@ -172,9 +173,8 @@ def run_ablation(
 
 def _mean_reference(rows: Sequence[Mapping]) -> float:
     """The mean over training seeds of each seed's reference accuracy."""
-    by_seed = {int(r.get("train_seed", 0)): float(r.get("acc_ref", math.nan)) for r in rows}
-    known = [v for v in by_seed.values() if math.isfinite(v)]
-    return sum(known) / len(known) if known else math.nan
+    by_seed = reference_by_train_seed(rows)
+    return sum(by_seed.values()) / len(by_seed) if by_seed else math.nan
 
 
 def _seed_rows(sweep: _Sweep, lean: StudySpec, ctx: StudyContext, progress, log) -> list[dict]:

@@ -19,6 +19,7 @@ from .trial_row import (
     TrialRow,
     channel_value_text,
     mcs_setting_of,
+    reference_by_train_seed,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "results_csv_is_current",
     "NR_COLUMN_DEFAULTS",
     "mcs_setting_of",
+    "reference_by_train_seed",
 ]

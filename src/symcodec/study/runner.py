@@ -39,7 +39,7 @@ from .context import StudyContext, prepare
 from .model_identity import check_models
 from .ray_executor import run_configs_ray
 from .resume import reusable_rows
-from .rows import TrialKey, TrialRow, append_results_csv
+from .rows import TrialKey, TrialRow, append_results_csv, reference_by_train_seed
 from .spec import StudySpec
 from .trials import TxConfig, run_config, study_grid, tx_configs
 from .waterfall import resolve_auto_grid, stored_auto_grid
@@ -224,11 +224,10 @@ def run_metadata(
     """The run's metadata (``run.json``): the spec, the command, the reference accuracy
     (mean over the training seeds, and per seed), timing, versions and machine. The
     reference figures come from the rows (every seed's rows carry its ``acc_ref``)."""
-    by_seed: dict[int, float] = {}
-    for row in rows:
-        by_seed.setdefault(int(row["train_seed"]), float(row["acc_ref"]))
+    by_seed = reference_by_train_seed(rows)
     for ctx in contexts:
         by_seed.setdefault(ctx.train_seed, ctx.acc_ref)
+    by_seed = dict(sorted(by_seed.items()))
     acc_ref = sum(by_seed.values()) / len(by_seed) if by_seed else math.nan
     conv_share = contexts[0].conv_share if contexts else (rows[0]["conv_share"] if rows else 0)
     return {
@@ -240,7 +239,7 @@ def run_metadata(
         "trials": spec.trials,
         "epochs_total": spec.training.epochs,
         "acc_ref": acc_ref,
-        "acc_ref_by_train_seed": {str(k): v for k, v in sorted(by_seed.items())},
+        "acc_ref_by_train_seed": {str(k): v for k, v in by_seed.items()},
         "test_images": _test_images(spec, contexts),
         "train_seeds": list(spec.training.seeds),
         "conv_share": conv_share,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -262,6 +262,25 @@ def mcs_setting_of(row: Mapping) -> str:
         return "auto"
     mcs = row.get("mcs", -1)
     return str(int(mcs)) if mcs not in (None, "") and int(mcs) >= 0 else ""
+
+
+def reference_by_train_seed(rows: Iterable[Mapping]) -> dict[int, float]:
+    """Each training seed's reference accuracy (``acc_ref``, %) as its rows carry it, lowest
+    seed first. A row without a training seed is seed 0; a seed whose rows carry no finite
+    reference (an older file) is left out.
+
+    >>> reference_by_train_seed([{"train_seed": 1, "acc_ref": 93.5}, {"acc_ref": 93.4},
+    ...                          {"train_seed": 2, "acc_ref": "nan"}])
+    {0: 93.4, 1: 93.5}
+    """
+    out: dict[int, float] = {}
+    for row in rows:
+        seed = row.get("train_seed")
+        seed = int(seed) if seed not in (None, "") else 0
+        value = float(row.get("acc_ref", math.nan))
+        if seed not in out and math.isfinite(value):
+            out[seed] = value
+    return dict(sorted(out.items()))
 
 
 def channel_value_text(value: float) -> str:
