@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Callable, Mapping
@@ -70,8 +71,8 @@ def encode(
     # a tensor with two codings (ans, and fixed as its fallback) keeps the one that makes
     # the whole stream (header as stored included) smaller, tried tensor by tensor
     choice = [0] * len(variants)
-    records, header_bytes, flags = _assemble(variants, choice, metadata, compress_header)
-    size = len(header_bytes) + sum(r.length for r in records)
+    header_bytes, flags = _assemble(variants, choice, metadata, compress_header)
+    size = len(header_bytes) + _data_length(variants, choice)
     for i, options in enumerate(variants):
         if len(options) < 2:
             continue
@@ -81,13 +82,13 @@ def encode(
             continue
         trial = [*choice[:i], 1, *choice[i + 1 :]]
         try:
-            t_records, t_header, t_flags = _assemble(variants, trial, metadata, compress_header)
+            t_header, t_flags = _assemble(variants, trial, metadata, compress_header)
         except SymcodecError:  # the other coding breaks a limit: keep this one
             continue
-        t_size = len(t_header) + sum(r.length for r in t_records)
+        t_size = len(t_header) + _data_length(variants, trial)
         if t_size < size:
             choice, size = trial, t_size
-            records, header_bytes, flags = t_records, t_header, t_flags
+            header_bytes, flags = t_header, t_flags
     crc = zlib.crc32(header_bytes)
     preamble = PREAMBLE.pack(MAGIC, FORMAT_VERSION, flags, len(header_bytes), crc)
     data = [options[c].made[1] for options, c in zip(variants, choice, strict=True)]
@@ -112,35 +113,50 @@ class _Option:
             assert self._made[0].length == self.length, "a coding's length was mispredicted"
         return self._made
 
+    @functools.cached_property
+    def record_json(self) -> dict:
+        """The record's header object at offset 0 (:meth:`TensorRecord.to_json`), made once
+        for every header it is tried in."""
+        return self.made[0].to_json()
+
+
+def _data_length(variants: list[list[_Option]], choice: list[int]) -> int:
+    """Bytes of the chosen codings' data."""
+    return sum(options[c].length for options, c in zip(variants, choice, strict=True))
+
 
 def _assemble(
     variants: list[list[_Option]],
     choice: list[int],
     metadata: Mapping[str, str] | None,
     compress_header: bool,
-) -> tuple[list[TensorRecord], bytes, int]:
-    """The records of the chosen codings at their offsets, the header as stored, its flags."""
-    records, offset = [], 0
+) -> tuple[bytes, int]:
+    """The header of the chosen codings as stored, and its flags. Each record's object is
+    its coding's :attr:`_Option.record_json` with the offset it gets here (the key keeps its
+    place, so the JSON is that of the record at that offset)."""
+    tensors, offset = [], 0
     for options, c in zip(variants, choice, strict=True):
-        record = replace(options[c].made[0], offset=offset)
-        records.append(record)
-        offset += record.length
+        doc = dict(options[c].record_json)
+        doc["offset"] = offset
+        tensors.append(doc)
+        offset += options[c].length
     header = {
         "format": "symc",
         "producer": f"symcodec {__version__}",
         "metadata": {str(k): str(v) for k, v in (metadata or {}).items()},
-        "tensors": [r.to_json() for r in records],
+        "tensors": tensors,
     }
     header_bytes = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()
     if len(header_bytes) > MAX_HEADER_BYTES:
         raise SymcodecError(f"header of {len(header_bytes)} bytes exceeds {MAX_HEADER_BYTES}")
+    records = [options[c].made[0] for options, c in zip(variants, choice, strict=True)]
     _check_elements(records, stream_bytes=PREAMBLE_BYTES + len(header_bytes) + offset)
     flags = 0
     if compress_header:
         packed = zlib.compress(header_bytes, 9)
         if len(packed) < len(header_bytes):
             header_bytes, flags = packed, FLAG_DEFLATE_HEADER
-    return records, header_bytes, flags
+    return header_bytes, flags
 
 
 def _encode_tensor(
@@ -288,9 +304,11 @@ def _code_values(
             f"{name}: coder 'ans' takes at most {MAX_ALPHABET} levels, step "
             f"{spec.step:g} gives {n} (use a larger step or coder 'fixed')"
         )
-    symbols = q.codes.astype(np.int32)
-    if first:
-        symbols -= first
+    symbols = (
+        np.subtract(q.codes, first, dtype=np.int32)
+        if first
+        else q.codes.astype(np.int32, copy=False)
+    )
     model, _ = fit_model(symbols, first, n)
     pieces = encode_chunks(symbols, model, first, n, chunk_values)
     chunk_table = tuple((len(p), zlib.crc32(p)) for p in pieces)
