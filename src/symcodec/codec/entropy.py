@@ -63,7 +63,8 @@ MAX_ALPHABET = 2**16
 TABLE_BITS = 24
 _MIN_SCALE, _MAX_SCALE = 2.0**-4, 2.0**20  # the encoder's search, in symbols
 _SEARCH_POINTS, _SEARCH_PASSES = 41, 2  # the encoder's grids over the log scale
-_LOG_DECAY_MIN, _LOG_DECAY_MAX = math.log(1e-300), math.log(math.nextafter(1.0, 0.0))
+_DECAY_MIN, _DECAY_MAX = 1e-300, math.nextafter(1.0, 0.0)  # a decay is kept inside (0, 1)
+_LOG_DECAY_MIN, _LOG_DECAY_MAX = math.log(_DECAY_MIN), math.log(_DECAY_MAX)
 
 
 # What constriction raises on data or tables it refuses (a Rust panic is caught by name).
@@ -208,7 +209,7 @@ def _decay(family: str, scale: float) -> float:
         if family == "laplace"
         else math.exp(-1.0 / (8.0 * scale * scale))
     )
-    return min(max(value, 1e-300), math.nextafter(1.0, 0.0))
+    return min(max(value, _DECAY_MIN), _DECAY_MAX)
 
 
 def _fit_parametric(
@@ -249,7 +250,7 @@ def _search_costs(
     the table both ends build, come from the exact products."""
     scales = np.exp(log_scales)
     log_decay = -1.0 / (2.0 * scales) if family == "laplace" else -1.0 / (8.0 * scales * scales)
-    np.clip(log_decay, _LOG_DECAY_MIN, _LOG_DECAY_MAX, out=log_decay)  # :func:`_decay`'s bounds
+    np.clip(log_decay, _LOG_DECAY_MIN, _LOG_DECAY_MAX, out=log_decay)  # _decay's bounds
     weights = np.exp(np.multiply.outer(log_decay, exponents))
     weights *= 2.0**TABLE_BITS
     np.floor(weights, out=weights)
