@@ -15,6 +15,8 @@ STUDIES = Path(__file__).resolve().parent.parent / "studies"
 PINNED_SPEC_IDS = {
     "paper.toml": "90edda117f68",
     "paper-central-skew.toml": "90edda117f68",  # paper.toml's third: same id, same directory
+    "paper-equal-energy.toml": "40d01aa834bc",
+    "paper-equal-energy-central-skew.toml": "40d01aa834bc",  # its central-skew part: same id
     "paper-gap.toml": "4b1093702313",
     "quick.toml": "5c804285cf31",
 }
