@@ -124,6 +124,30 @@ def corpus() -> list[bytes]:
         {"k.weight": TensorPlan(mode="pruned", keep=40, step=0.1, coder="ans", chunk_values=16)}
     )
     streams.append(encode(big, sparse))
+    # what `--symmetry auto` with an allocation writes: a symmetry per conv layer (one left
+    # unconstrained), a step per tensor, ans records beside a tensor that fell back to fixed
+    d4 = get_symmetry("d4")
+    per_layer = {
+        "conv1.weight": cs.project(torch.randn(32, 16, 3, 3, generator=g)) * 0.2,
+        "conv2.weight": d4.project(torch.randn(5, 32, 3, 3, generator=g)) * 0.1,
+        "conv3.weight": torch.randn(4, 5, 3, 3, generator=g) * 0.1,
+        "conv3.bias": torch.randn(4, generator=g) * 0.01,
+        "fc.weight": torch.randn(10, 64, generator=g) * 0.05,
+    }
+    streams.append(
+        encode(
+            per_layer,
+            TransmissionPlan(
+                {
+                    "conv1.weight": TensorPlan(cs, "dof", step=0.013, coder="ans"),
+                    "conv2.weight": TensorPlan(d4, "dof", step=0.021, coder="ans", chunk_values=64),
+                    "conv3.weight": TensorPlan(step=0.008, coder="ans", dead_zone=0.1),
+                    "conv3.bias": TensorPlan(step=0.002, coder="ans"),
+                    "fc.weight": TensorPlan(step=0.005, coder="ans", ans_fallback=False),
+                }
+            ),
+        )
+    )
     return streams
 
 
