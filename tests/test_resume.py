@@ -127,6 +127,31 @@ def test_a_narrowed_grid_sets_the_rest_aside_and_a_widened_one_takes_it_back(res
     assert len(read_results_csv(results)) == 12
 
 
+def with_seeds(doc: dict, seeds: list[int]) -> dict:
+    return {**doc, "training": {**doc["training"], "seeds": seeds}}
+
+
+def test_a_run_of_some_training_seeds_sets_the_others_aside_naming_them(tmp_path):
+    """``--train-seeds 1`` narrows the spec to seed 1: seed 0's rows leave results.csv, the
+    message says whose they are, and a run with both seeds reads them back."""
+    path = tmp_path / "results.csv"
+    both = with_seeds(BASE, [0, 1])
+    write_results_csv(rows_of(with_seeds(both, [0])) + rows_of(with_seeds(both, [1])), path)
+    only_1 = parse_study(with_seeds(both, [1]))
+    assert spec_id(only_1) == spec_id(parse_study(both))
+    messages: list[str] = []
+    kept = reusable_rows(only_1, path, messages.append)
+    assert len(kept) == 12 and {r["train_seed"] for r in kept} == {1}
+    assert messages == [
+        "setting aside 12 rows outside this run's grid in results.outside-grid.csv (12 of "
+        "them of training seed 0, which this run leaves out; reused by a run that includes it)"
+    ]
+    messages.clear()
+    again = reusable_rows(parse_study(both), path, messages.append)
+    assert len(again) == 24 and messages == []
+    assert {r["train_seed"] for r in again} == {0, 1}
+
+
 @pytest.mark.parametrize(
     ("change", "what"),
     [

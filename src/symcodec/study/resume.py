@@ -86,6 +86,7 @@ def reusable_rows(
         )
     grid = study_grid(spec)
     kept, outside, seen = [], [], set()
+    left_out: dict[int, int] = {}  # rows of training seeds this run leaves out, per seed
     for row in same_spec:
         key = TrialKey.of(row)
         if key in seen:  # a row both in results.csv and set aside: the first one counts
@@ -93,17 +94,34 @@ def reusable_rows(
         seen.add(key)
         in_grid = row["study"] == spec.name and key in grid
         (kept if in_grid else outside).append(row)
+        if key.train_seed not in spec.training.seeds:
+            left_out[key.train_seed] = left_out.get(key.train_seed, 0) + 1
     if outside:
-        log(
-            f"setting aside {len(outside)} rows outside this study's grid in "
-            f"{OUTSIDE_GRID_NAME} (reused if the grid grows back)"
-        )
+        log(_set_aside_message(len(outside), left_out))
         write_results_csv(outside, aside_path)
     elif aside_path.exists():
         aside_path.unlink()
     if len(kept) != len(found) or not results_csv_is_current(results_path):
         write_results_csv(kept, results_path)  # also brings a pre-NR header up to date
     return kept
+
+
+def _set_aside_message(count: int, left_out: dict[int, int]) -> str:
+    """The line that says how many rows were set aside, and how many of them belong to
+    training seeds the run leaves out (``--train-seeds``), which are not lost either."""
+    if not left_out:
+        return (
+            f"setting aside {count} rows outside this study's grid in {OUTSIDE_GRID_NAME} "
+            "(reused if the grid grows back)"
+        )
+    seeds = sorted(left_out)
+    named = ", ".join(map(str, seeds))
+    plural = len(seeds) > 1
+    return (
+        f"setting aside {count} rows outside this run's grid in {OUTSIDE_GRID_NAME} "
+        f"({sum(left_out.values())} of them of training seed{'s' if plural else ''} {named}, "
+        f"which this run leaves out; reused by a run that includes {'them' if plural else 'it'})"
+    )
 
 
 def _unused(path: Path) -> Path:
