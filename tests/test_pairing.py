@@ -77,6 +77,20 @@ def test_pruned_kernels_get_the_noise_at_their_kept_positions():
     assert torch.allclose(ratio, ratio.median().expand_as(ratio), rtol=1e-3)
 
 
+@pytest.mark.parametrize("name", ["central-skew", "d4"])
+def test_equal_energy_gives_pruned_kernels_the_energy_per_value_of_dof(name):
+    """A kernel pruned to the symmetry's DoF count sends as many values as ``dof``, and its
+    degrees of freedom are the values it keeps: at equal energy neither gets more energy
+    per value than the SNR (a pruned kernel counted at its full size would get
+    10 log10(k^2/DoF) dB more than ``dof``, an energy budget 2.25x larger for central-skew)."""
+    sd = model("none", k=5 if name == "d4" else 3)
+    for mode in ("pruned", "dof"):
+        per_value = receive(sd, name, mode)["conv.weight"]
+        equal_energy = receive(sd, name, mode, equal_energy=True)["conv.weight"]
+        assert not torch.equal(per_value, sd["conv.weight"])  # there is noise
+        assert torch.equal(equal_energy, per_value), mode
+
+
 def test_different_trials_and_seeds_differ():
     sd = model()
     a = receive(sd, "central-skew", "dof", seed=1)

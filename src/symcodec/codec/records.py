@@ -147,8 +147,11 @@ class TensorRecord:
 
     @property
     def degrees_of_freedom(self) -> int:
-        """Degrees of freedom the tensor carries: ``prod(shape[:-2]) * DoF(kernel)`` under its
+        """Degrees of freedom the tensor carries: the values it keeps in ``pruned`` mode (the
+        rest are zeros its positions fix), else ``prod(shape[:-2]) * DoF(kernel)`` under its
         symmetry (:meth:`~symcodec.symmetry.Symmetry.dof`), else every element."""
+        if self.mode == "pruned":
+            return self.count
         return tensor_dof(self.shape, self.symmetry)
 
     def to_json(self) -> dict:
