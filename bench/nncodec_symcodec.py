@@ -151,6 +151,14 @@ def allocation_budgets(uniform, reference: float) -> list[int]:
     return sorted(set(chosen + lower))
 
 
+def calibration_set(data, images: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The allocation's calibration images: ``images`` training images (never test images)
+    drawn with ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    index = torch.randperm(data.num_train, generator=generator)[: min(images, data.num_train)]
+    return data.train_x[index], data.train_y[index]
+
+
 def allocated_plans(model, state, data, symmetry, budgets, images, seed):
     """``({budget: plan}, seconds)``: symcodec's allocation at each budget, sensitivities
     measured once on ``images`` seeded training images."""
@@ -160,9 +168,7 @@ def allocated_plans(model, state, data, symmetry, budgets, images, seed):
     from symcodec.errors import SymcodecError
 
     started = time.perf_counter()
-    generator = torch.Generator().manual_seed(seed)
-    index = torch.randperm(data.num_train, generator=generator)[: min(images, data.num_train)]
-    calibration = (data.train_x[index], data.train_y[index])
+    calibration = calibration_set(data, images, seed)
     base = TransmissionPlan.default(state, symmetry=symmetry, mode="dof", coder="ans", step=0.01)
     fisher = diagonal_fisher(model, state, base, calibration)
     measured = MeasuredLoss.of(model, state, base, calibration)

@@ -5,7 +5,7 @@ its BD-rate is that row's.
 
 For every model (the frontier's, from the study's model cache) it runs
 :func:`symcodec.codec.symmetry_choice.choose_symmetries` on the calibration images the
-frontier's allocation uses (``images`` training images drawn with the training seed), at the
+frontier's allocation uses (:func:`nncodec_symcodec.calibration_set`), at the
 default tolerance (0.01 nats of calibration loss per projected layer) or ``--max-loss-increase``,
 and prints each conv layer's choice and its cheapest candidates with their loss increases.
 
@@ -19,17 +19,10 @@ import time
 
 import torch
 from nncodec_models import bench_model, bench_spec, parse_seeds
+from nncodec_symcodec import calibration_set
 
 from symcodec.codec.symmetry_choice import DEFAULT_MAX_LOSS_INCREASE, choose_symmetries
 from symcodec.data import load_dataset
-
-
-def calibration_set(data, images: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The frontier allocation's calibration images: ``images`` training images drawn with
-    ``seed`` (``nncodec_symcodec.allocated_plans``)."""
-    generator = torch.Generator().manual_seed(seed)
-    index = torch.randperm(data.num_train, generator=generator)[: min(images, data.num_train)]
-    return data.train_x[index], data.train_y[index]
 
 
 def main(argv: list[str] | None = None) -> int:
