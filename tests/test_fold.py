@@ -16,11 +16,13 @@ from symcodec.symmetry import get_symmetry, symmetry_names
 from symcodec.training import seeded
 
 
-def bn_model_with_statistics(seed: int = 0, symmetry: str | None = None) -> nn.Module:
-    """A deepcnn-gap-bn with non-trivial BN statistics and affine parameters (some gammas
-    negative), optionally symmetrized, in eval mode."""
+def bn_model_with_statistics(
+    seed: int = 0, symmetry: str | None = None, name: str = "deepcnn-gap-bn"
+) -> nn.Module:
+    """A deepcnn-gap-bn (or ``name``) with non-trivial BN statistics and affine parameters
+    (some gammas negative), optionally symmetrized, in eval mode."""
     with seeded(seed):
-        model = build_model("deepcnn-gap-bn")
+        model = build_model(name)
     if symmetry is not None:
         symmetrize(model, symmetry)
     g = torch.Generator().manual_seed(seed)
@@ -35,10 +37,12 @@ def bn_model_with_statistics(seed: int = 0, symmetry: str | None = None) -> nn.M
     return model.eval()
 
 
-def test_folded_model_has_the_same_outputs_in_eval_mode():
-    model = bn_model_with_statistics()
+@pytest.mark.parametrize("name", ["deepcnn-gap-bn", "deepcnn-gap-bn-wide"])
+def test_folded_model_has_the_same_outputs_in_eval_mode(name):
+    model = bn_model_with_statistics(name=name)
     folded = fold_batch_norm(model)
     assert isinstance(folded, DeepCNNGAP) and not folded.training
+    assert folded.widths == model.widths
     assert not any("bn" in key or "running" in key for key in folded.state_dict())
     x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -82,9 +86,12 @@ def test_a_model_without_batch_norm_is_returned_as_is():
     assert fold_batch_norm(model) is model
 
 
-def test_folded_weights_rebuild_from_the_file_metadata():
-    folded = fold_batch_norm(bn_model_with_statistics())
-    for name in ("deepcnn-gap", "deepcnn-gap-bn"):
+@pytest.mark.parametrize(
+    "names", [("deepcnn-gap", "deepcnn-gap-bn"), ("deepcnn-gap-wide", "deepcnn-gap-bn-wide")]
+)
+def test_folded_weights_rebuild_from_the_file_metadata(names):
+    folded = fold_batch_norm(bn_model_with_statistics(name=names[1]))
+    for name in names:
         rebuilt = model_from_weights(folded.state_dict(), {"model": name})
         x = torch.randn(2, 1, 28, 28)
         with torch.no_grad():

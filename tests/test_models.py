@@ -24,20 +24,28 @@ def linear(fin: int, fout: int) -> int:
     return fin * fout + fout
 
 
-def trunk(cin: int) -> int:
-    return conv3x3(cin, 32) + conv3x3(32, 32) + conv3x3(32, 64) + conv3x3(64, 64)
+def widths(name: str) -> tuple[int, int, int, int]:
+    return (48, 48, 96, 96) if name.endswith("-wide") else (32, 32, 64, 64)
 
 
-def trunk_kernels(cin: int) -> int:
-    return 9 * (cin * 32 + 32 * 32 + 32 * 64 + 64 * 64)
+def trunk(cin: int, w: tuple[int, int, int, int] = (32, 32, 64, 64)) -> int:
+    c1, c2, c3, c4 = w
+    return conv3x3(cin, c1) + conv3x3(c1, c2) + conv3x3(c2, c3) + conv3x3(c3, c4)
+
+
+def trunk_kernels(cin: int, w: tuple[int, int, int, int] = (32, 32, 64, 64)) -> int:
+    c1, c2, c3, c4 = w
+    return 9 * (cin * c1 + c1 * c2 + c2 * c3 + c3 * c4)
 
 
 def expected_params(name: str, k: int) -> int:
     cin, side = (3, 32) if name.endswith("cifar") else (1, 28)
-    if name.endswith("-bn"):  # convs without bias, each followed by BN (gamma and beta)
-        return trunk(cin) - 192 + 2 * 192 + linear(64, k)
+    w = widths(name)
+    channels = sum(w)  # 192, or 288 wide: the conv biases, or each BN's gamma and beta
+    if "-bn" in name:  # convs without bias, each followed by BN (gamma and beta)
+        return trunk(cin, w) - channels + 2 * channels + linear(w[3], k)
     if "gap" in name:
-        return trunk(cin) + linear(64, k)
+        return trunk(cin, w) + linear(w[3], k)
     return trunk(cin) + linear(64 * (side // 4) ** 2, 128) + linear(128, k)
 
 
@@ -46,6 +54,8 @@ def test_names():
         "deepcnn",
         "deepcnn-gap",
         "deepcnn-gap-bn",
+        "deepcnn-gap-wide",
+        "deepcnn-gap-bn-wide",
         "deepcnn-cifar",
         "deepcnn-gap-cifar",
     ]
@@ -71,9 +81,11 @@ def test_forward_and_param_counts(name, k):
     assert sum(p.numel() for p in model.parameters()) == expected_params(name, k)
     summary = model_summary(model)
     assert summary.total_params == expected_params(name, k)
-    assert summary.conv_kernel_params == trunk_kernels(c)
+    assert summary.conv_kernel_params == trunk_kernels(c, widths(name))
     assert 0 < summary.conv_share < 1
-    assert summary.conv_share == pytest.approx(trunk_kernels(c) / expected_params(name, k))
+    assert summary.conv_share == pytest.approx(
+        trunk_kernels(c, widths(name)) / expected_params(name, k)
+    )
     assert summary.other_params == summary.total_params - summary.conv_kernel_params
 
 

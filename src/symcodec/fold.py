@@ -102,7 +102,12 @@ def fold_batch_norm(model: nn.Module) -> nn.Module:
     plain_cls, pairs = entry
     in_channels, image_size, _ = model.input_shape
     head = model.head
-    plain = plain_cls(num_classes=head.out_features, in_channels=in_channels, image_size=image_size)
+    plain = plain_cls(
+        num_classes=head.out_features,
+        in_channels=in_channels,
+        image_size=image_size,
+        widths=model.widths,
+    )
     state: dict[str, torch.Tensor] = {}
     for conv_name, bn_name in pairs:
         weight, bias = fold_conv_bn(getattr(model, conv_name), getattr(model, bn_name))
